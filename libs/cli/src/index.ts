@@ -1,0 +1,6 @@
+export { runTool, parseArgs, allOptions, fail, type ToolSpec, type ToolContext } from './tool.js';
+export { Output, note } from './output.js';
+export {
+  COMMON_OPTIONS, MAX_PIDS, commonConfig, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,
+  type CommonArgs, type CommonOption,
+} from './options.js';

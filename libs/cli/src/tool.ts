@@ -1,0 +1,212 @@
+/**
+ * A tool's life: parse options (exit 2 on bad input) → preflight → open/config/load/attach →
+ * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
+ * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
+ */
+import yargs, { type Options } from 'yargs';
+import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
+import { Clock } from '@bpf-recipes/format';
+import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, type CommonArgs, type CommonOption } from './options.js';
+import { Output, note } from './output.js';
+
+export interface ToolSpec {
+  name: string;
+  version: string;
+  /** one line: what the tool shows */
+  summary: string;
+  /** positional part of the usage line, e.g. "[options]" */
+  usage?: string;
+  examples: [string, string][];
+  /** the tool's own options (yargs form); the same table feeds --help and the man page */
+  options: Record<string, Options>;
+  common: CommonOption[];
+  /** text under the examples: caveats, column meanings */
+  notes?: string;
+}
+
+/** Every option of a tool, common ones included, in the order --help shows them. */
+export function allOptions(spec: ToolSpec): Record<string, Options> {
+  const common: Record<string, Options> = {};
+  for (const c of spec.common) common[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  return { ...spec.options, ...common };
+}
+
+export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice(2)): A & CommonArgs {
+  let y = yargs(argv)
+    .scriptName(spec.name)
+    .usage(`${spec.name} ${spec.usage ?? '[options]'}\n\n${spec.summary}`)
+    .options(allOptions(spec))
+    .strict()
+    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': true })
+    .help('help')
+    .alias('help', 'h')
+    .version('version', 'show the version', spec.version)
+    .alias('version', 'V')
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  for (const [cmd, what] of spec.examples) y = y.example(cmd, what);
+  if (spec.notes) y = y.epilogue(spec.notes);
+  const args = y.parseSync() as Record<string, unknown>;
+  for (const [k, v] of Object.entries(args)) {
+    // a repeated single-value option: keep the last, as getopt does (repeatable ones are arrays by spec)
+    const o = allOptions(spec)[k];
+    if (Array.isArray(v) && o && !o.array && o.type !== 'array') args[k] = v[v.length - 1];
+  }
+  return args as A & CommonArgs;
+}
+
+export interface ToolContext<A> {
+  args: A & CommonArgs;
+  out: Output;
+  clock: Clock;
+  /** wall-clock ms at start */
+  startMs: number;
+  /** preflight, open the object, write common + tool config; returns it unloaded */
+  open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
+  /** skip missing tracepoints (noted under -v), load, attach every auto-attachable program */
+  loadAndAttach(obj: BpfObject, opts?: { attach?: boolean }): void;
+  /** follow a ring buffer; output written during one drain goes out in one write */
+  follow(obj: BpfObject, map: string, onRecord: RecordHandler): void;
+  /** every `ms`, with output flushed after */
+  every(ms: number, fn: () => void): void;
+  /** the readiness line, on stderr: start it with "Tracing" */
+  ready(message: string): void;
+  /** summary printers run at stop (not after EPIPE) */
+  onStop(fn: () => void): void;
+  stop(code?: number): void;
+  verbose(message: string): void;
+}
+
+export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => void | Promise<void>): Promise<void> {
+  let args: A & CommonArgs;
+  try {
+    args = parseArgs<A>(spec);
+  } catch (e) {
+    return fail(spec.name, e, false);
+  }
+  const out = new Output();
+  const objects: BpfObject[] = [];
+  const stopHandlers: (() => void)[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  const lostSeen = new Map<BpfObject, number>();
+  let stopping = false;
+  const verbose = Boolean(args.verbose);
+
+  const reportLost = (final: boolean) => {
+    for (const obj of objects) {
+      let total: number;
+      try {
+        total = obj.map('lost_events').sumU64(Buffer.alloc(4));
+      } catch {
+        continue;
+      }
+      const seen = lostSeen.get(obj) ?? 0;
+      if (total > seen) note(`${spec.name}: Lost ${total - seen} events`);
+      lostSeen.set(obj, total);
+      if (final && total > 0) note(`${spec.name}: Lost ${total} events in total (a larger --buffer-size keeps more)`);
+    }
+  };
+
+  const stop = (code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    for (const t of timers) clearInterval(t);
+    try {
+      for (const o of objects) o.detach();
+      out.batch(() => {
+        for (const o of objects) o.drainAll();
+      });
+      if (!out.closed) for (const fn of stopHandlers) out.batch(fn);
+      if (!out.closed) reportLost(true);
+      out.flush();
+    } catch (e) {
+      for (const o of objects) o.close();
+      return fail(spec.name, e, verbose);
+    }
+    for (const o of objects) o.close();
+    process.exit(code);
+  };
+
+  out.onClosed = () => setImmediate(() => stop(0));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(0));
+  process.on('uncaughtException', (e) => {
+    for (const o of objects) o.close();
+    fail(spec.name, e, verbose);
+  });
+
+  const ctx: ToolContext<A> = {
+    args,
+    out,
+    clock: new Clock(),
+    startMs: Date.now(),
+    open(objectPath, layout, config = {}) {
+      preflight();
+      const obj = BpfObject.open(objectPath, { verbose });
+      objects.push(obj);
+      if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
+      const common = commonConfig(args);
+      const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
+      obj.setConfig(layout, { ...present, ...config });
+      return obj;
+    },
+    loadAndAttach(obj, opts = {}) {
+      for (const s of obj.skipMissingTracepoints()) ctx.verbose(`skipping ${s.program}: ${s.reason}`);
+      obj.load();
+      if (opts.attach !== false) {
+        const attached = obj.attachAll();
+        ctx.verbose(`attached ${attached.join(', ')}`);
+      }
+    },
+    follow(obj, map, onRecord) {
+      const rb = obj.ringBuffer(map, onRecord, { before: () => out.beginBatch(), after: () => out.endBatch() });
+      rb.start();
+      // deliver what arrived between attach and start
+      rb.drain();
+    },
+    every(ms, fn) {
+      timers.push(setInterval(() => out.batch(fn), ms));
+    },
+    ready(message) {
+      note(message);
+      if (args.duration !== undefined) {
+        const sec = parseDuration(args.duration);
+        timers.push(setTimeout(() => stop(0), sec * 1000));
+      }
+      timers.push(setInterval(() => reportLost(false), 1000));
+    },
+    onStop(fn) {
+      stopHandlers.push(fn);
+    },
+    stop,
+    verbose(message) {
+      if (verbose) note(`${spec.name}: ${message}`);
+    },
+  };
+
+  try {
+    if (args.duration !== undefined) parseDuration(args.duration);
+    if (args['buffer-size'] !== undefined) parseSize(args['buffer-size']);
+    await main(ctx);
+  } catch (e) {
+    for (const o of objects) o.close();
+    return fail(spec.name, e, verbose);
+  }
+}
+
+/** One line on stderr, then exit: 2 for usage errors, 1 for everything else. */
+export function fail(tool: string, e: unknown, verbose: boolean): never {
+  if (e instanceof RecipesError) {
+    const hint = e instanceof UsageError ? ` (see ${tool} --help)` : '';
+    note(`${tool}: ${e.message}${hint}`);
+    const log = (e as { log?: string }).log;
+    if (verbose && log) note(log);
+    else if (log && !(e instanceof UsageError)) note(`${tool}: run with -v for libbpf's log`);
+    process.exit(e.exitCode);
+  }
+  const err = e as Error;
+  note(`${tool}: unexpected error: ${err?.message ?? String(e)}`);
+  if (verbose && err?.stack) note(err.stack);
+  process.exit(1);
+}

@@ -1,0 +1,10 @@
+export { BpfObject, type Program, type UprobeTarget, type Skipped, type OpenOptions } from './object.js';
+export { BpfMap, MapType, possibleCpus } from './map.js';
+export { RingBuffer, type RecordHandler, type DrainHooks } from './ringbuf.js';
+export { preflight, hasBpfPrivileges, effectiveCaps, type PreflightOptions } from './preflight.js';
+export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists } from './tracefs.js';
+export { RecipesError, PreflightError, UsageError, BpfError, hintFor } from './errors.js';
+export { errnoName, errnoNumber, errnoMessage } from './errno.js';
+export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
+export { setLibbpfLog, takeLibbpfWarnings } from './log.js';
+export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';

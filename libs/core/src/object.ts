@@ -1,0 +1,268 @@
+/**
+ * A BPF object through its life: open → config (.rodata) → choose programs → load → attach →
+ * maps and ring buffers → close (links destroyed in reverse order, then the object).
+ */
+import { existsSync } from 'node:fs';
+import type { RodataLayout } from './decode.js';
+import { BpfError, PreflightError, RecipesError, hintFor } from './errors.js';
+import { errno, isNull, libbpf, view, type Ptr } from './ffi.js';
+import { setLibbpfLog, takeLibbpfWarnings } from './log.js';
+import { BpfMap } from './map.js';
+import { RingBuffer, type DrainHooks, type RecordHandler } from './ringbuf.js';
+import { rawTracepointExists, tracepointExists } from './tracefs.js';
+
+export interface Program {
+  name: string;
+  section: string;
+  ptr: Ptr;
+}
+
+export interface UprobeTarget {
+  /** path of the ELF file (library or executable) */
+  binary: string;
+  /** symbol to resolve (libbpf looks it up in the ELF); or give `offset` */
+  func?: string;
+  offset?: number;
+  /** only this process (-1: all) */
+  pid?: number;
+  retprobe?: boolean;
+}
+
+export interface Skipped { program: string; reason: string }
+
+export interface OpenOptions {
+  verbose?: boolean;
+}
+
+export class BpfObject {
+  readonly programs: Program[] = [];
+  readonly skipped: Skipped[] = [];
+  private readonly links: { ptr: Ptr; program: string }[] = [];
+  private readonly rings: RingBuffer[] = [];
+  private readonly maps = new Map<string, BpfMap>();
+  private ptr: Ptr | null;
+  private loaded = false;
+
+  private constructor(readonly path: string, ptr: Ptr) {
+    this.ptr = ptr;
+    const l = libbpf();
+    for (let p = l.bpf_object__next_program(ptr, null); !isNull(p); p = l.bpf_object__next_program(ptr, p)) {
+      this.programs.push({ name: l.bpf_program__name(p), section: l.bpf_program__section_name(p), ptr: p });
+    }
+  }
+
+  static open(path: string, opts: OpenOptions = {}): BpfObject {
+    if (!existsSync(path)) throw new PreflightError(`BPF object ${path} is missing: reinstall the package (or run npm run build)`);
+    setLibbpfLog({ verbose: Boolean(opts.verbose) });
+    const ptr = libbpf().bpf_object__open_file(path, null) as Ptr | null;
+    if (isNull(ptr)) throw new BpfError(`open ${path}`, errno(), hintFor('open', errno()), takeLibbpfWarnings().join('\n'));
+    return new BpfObject(path, ptr!);
+  }
+
+  private get obj(): Ptr {
+    if (this.ptr === null) throw new RecipesError('BPF object already closed');
+    return this.ptr;
+  }
+
+  program(name: string): Program {
+    const p = this.programs.find((x) => x.name === name);
+    if (!p) throw new RecipesError(`no BPF program ${name} in ${this.path}`);
+    return p;
+  }
+
+  /** Write read-only config (`const volatile` globals) before load. */
+  setConfig(layout: RodataLayout, values: Record<string, unknown>): void {
+    if (this.loaded) throw new RecipesError('config must be set before load');
+    const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    const l = libbpf();
+    const map = l.bpf_object__find_map_by_name(this.obj, '.rodata');
+    if (isNull(map)) throw new RecipesError(`${this.path} has no .rodata to configure`);
+    const size = [0];
+    const data = l.bpf_map__initial_value(map, size) as Ptr;
+    const buf = Buffer.from(view(data, size[0]));
+    for (const [name, value] of entries) {
+      const v = layout[name];
+      if (!v) throw new RecipesError(`${this.path} has no config variable ${name}`);
+      writeValue(buf, v.offset, v.size, v.type, value, name);
+    }
+  }
+
+  setAutoload(name: string, on: boolean): void {
+    libbpf().bpf_program__set_autoload(this.program(name).ptr, on);
+  }
+
+  autoload(name: string): boolean {
+    return libbpf().bpf_program__autoload(this.program(name).ptr);
+  }
+
+  setMaxEntries(mapName: string, n: number): void {
+    const m = libbpf().bpf_object__find_map_by_name(this.obj, mapName);
+    if (isNull(m)) throw new RecipesError(`no map ${mapName} in ${this.path}`);
+    const rc = libbpf().bpf_map__set_max_entries(m, n);
+    if (rc !== 0) throw new BpfError(`resize map ${mapName}`, -rc || errno());
+  }
+
+  /**
+   * Turn off autoloaded programs whose tracepoint this kernel lacks, so one missing
+   * syscall does not stop a tool; what was skipped is listed in `skipped`.
+   */
+  skipMissingTracepoints(): Skipped[] {
+    for (const p of this.programs) {
+      if (!this.autoload(p.name)) continue;
+      const missing = missingTracepoint(p.section);
+      if (missing) {
+        this.setAutoload(p.name, false);
+        this.skipped.push({ program: p.name, reason: `tracepoint ${missing} does not exist on this kernel` });
+      }
+    }
+    return this.skipped;
+  }
+
+  load(): void {
+    takeLibbpfWarnings();
+    const rc = libbpf().bpf_object__load(this.obj);
+    if (rc !== 0) {
+      const e = -rc || errno();
+      const log = takeLibbpfWarnings();
+      throw new BpfError(`load of ${this.path.split('/').pop()}`, e, hintFor('load', e), log.join('\n'));
+    }
+    this.loaded = true;
+  }
+
+  /** Attach by section name (tracepoint, raw_tp, tp_btf, auto-attachable uprobes). */
+  attach(name: string): void {
+    const p = this.program(name);
+    const link = libbpf().bpf_program__attach(p.ptr) as Ptr | null;
+    if (isNull(link)) {
+      const e = errno();
+      throw new BpfError(`attach ${name} (${p.section})`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+    }
+    this.links.push({ ptr: link!, program: name });
+  }
+
+  /** Attach every loaded program whose section tells libbpf where (tracepoints and the like). */
+  attachAll(): string[] {
+    const done: string[] = [];
+    for (const p of this.programs) {
+      if (!this.autoload(p.name) || !autoAttachable(p.section)) continue;
+      this.attach(p.name);
+      done.push(p.name);
+    }
+    return done;
+  }
+
+  attachUprobe(name: string, t: UprobeTarget): void {
+    const l = libbpf();
+    const p = this.program(name);
+    const opts = { sz: 40, ref_ctr_offset: 0, bpf_cookie: 0, retprobe: Boolean(t.retprobe), func_name: t.func ?? null };
+    const link = l.bpf_program__attach_uprobe_opts(p.ptr, t.pid ?? -1, t.binary, t.offset ?? 0, opts) as Ptr | null;
+    if (isNull(link)) {
+      const e = errno();
+      const what = `${t.retprobe ? 'uretprobe' : 'uprobe'} ${t.binary}:${t.func ?? '0x' + (t.offset ?? 0).toString(16)}`;
+      throw new BpfError(`attach ${name} to ${what}`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+    }
+    this.links.push({ ptr: link!, program: name });
+  }
+
+  attachPerfEvent(name: string, perfFd: number): void {
+    const p = this.program(name);
+    const link = libbpf().bpf_program__attach_perf_event(p.ptr, perfFd) as Ptr | null;
+    if (isNull(link)) {
+      const e = errno();
+      throw new BpfError(`attach ${name} to a perf event`, e, hintFor('attach', e));
+    }
+    this.links.push({ ptr: link!, program: name });
+  }
+
+  get attachedCount(): number {
+    return this.links.length;
+  }
+
+  map(name: string): BpfMap {
+    let m = this.maps.get(name);
+    if (!m) {
+      const ptr = libbpf().bpf_object__find_map_by_name(this.obj, name) as Ptr | null;
+      if (isNull(ptr)) throw new RecipesError(`no map ${name} in ${this.path}`);
+      m = new BpfMap(name, ptr!);
+      this.maps.set(name, m);
+    }
+    return m;
+  }
+
+  /** Read a ring buffer map in place; call start() on the result to follow it. */
+  ringBuffer(name: string, onRecord: RecordHandler, hooks?: DrainHooks): RingBuffer {
+    const rb = new RingBuffer(this.map(name), onRecord, hooks);
+    this.rings.push(rb);
+    return rb;
+  }
+
+  /** Destroy every link, newest first: no new events after this. */
+  detach(): void {
+    if (this.ptr === null) return;
+    const l = libbpf();
+    while (this.links.length) l.bpf_link__destroy(this.links.pop()!.ptr);
+  }
+
+  /** Read what is left in every ring buffer (after detach, before close). */
+  drainAll(): void {
+    for (const r of this.rings) r.drain();
+  }
+
+  /** Detach every probe (newest first), stop reading, free the object. Safe to call twice. */
+  close(): void {
+    if (this.ptr === null) return;
+    const l = libbpf();
+    this.detach();
+    for (const r of this.rings.splice(0)) r.close();
+    l.bpf_object__close(this.ptr);
+    this.ptr = null;
+  }
+}
+
+function missingTracepoint(section: string): string | undefined {
+  let m = /^(?:tracepoint|tp)\/([^/]+)\/(.+)$/.exec(section);
+  if (m) return tracepointExists(m[1], m[2]) ? undefined : `${m[1]}:${m[2]}`;
+  m = /^(?:raw_tracepoint|raw_tp|tp_btf)(?:\.w)?\/(.+)$/.exec(section);
+  if (m) return rawTracepointExists(m[1]) ? undefined : m[1];
+  return undefined;
+}
+
+function autoAttachable(section: string): boolean {
+  return /^(tracepoint|tp|raw_tracepoint|raw_tp|tp_btf)(\.w)?\//.test(section);
+}
+
+function writeValue(buf: Buffer, off: number, size: number, type: string, value: unknown, name: string): void {
+  const bad = () => new RecipesError(`config ${name}: value ${String(value)} does not fit ${type}[${size}]`);
+  if (type === 'string') {
+    const s = Buffer.from(String(value), 'utf8');
+    if (s.length >= size) throw bad();
+    buf.fill(0, off, off + size);
+    s.copy(buf, off);
+    return;
+  }
+  if (type === 'bytes' || type === 'struct') {
+    const b = value as Uint8Array;
+    if (!(b instanceof Uint8Array) || b.length > size) throw bad();
+    buf.fill(0, off, off + size);
+    buf.set(b, off);
+    return;
+  }
+  const elem = type === 'bool' ? 1 : Number(type.slice(1)) / 8;
+  const values = Array.isArray(value) ? value : [value];
+  if (values.length * elem > size) throw bad();
+  values.forEach((v, i) => {
+    const o = off + i * elem;
+    if (type === 'bool') buf[o] = v ? 1 : 0;
+    else if (elem === 8) {
+      const b = BigInt(v as number | bigint);
+      if (type[0] === 's') buf.writeBigInt64LE(b, o);
+      else buf.writeBigUInt64LE(BigInt.asUintN(64, b), o);
+    } else {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw bad();
+      if (type[0] === 's') buf.writeIntLE(n, o, elem);
+      else buf.writeUIntLE(n, o, elem);
+    }
+  });
+}

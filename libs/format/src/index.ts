@@ -1,0 +1,6 @@
+export { Columns, type Column } from './columns.js';
+export { table } from './table.js';
+export { log2Hist, slotLabel, slotOf } from './hist.js';
+export { Clock, isoTime, clockTime, intervalHeader } from './time.js';
+export { signalName, signalNumber, SIGRTMIN, SIGRTMAX } from './signals.js';
+export { errnoName, errnoNumber, errnoMessage } from '@bpf-recipes/core';

@@ -1,0 +1,181 @@
+/**
+ * Privileged-test helpers. A privileged test runs a real tool binary against the real kernel.
+ * Outside CI it may skip (with the reason) where BPF is unavailable; under CI=true it must fail.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hasBpfPrivileges } from '@bpf-recipes/core';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** Why BPF tests cannot run here, or undefined when they can. */
+export function bpfUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (!hasBpfPrivileges()) return 'not root (no CAP_BPF/CAP_PERFMON)';
+  if (!existsSync('/sys/kernel/btf/vmlinux')) return 'no kernel BTF';
+  try {
+    execFileSync('bpftool', ['version'], { stdio: 'ignore' });
+  } catch {
+    return 'bpftool is not installed';
+  }
+  return undefined;
+}
+
+/**
+ * For describe.skipIf(): true means skip. Under CI=true it never skips: it throws, so the
+ * suite fails loudly instead of passing on a machine that cannot trace.
+ */
+export function skipPrivileged(): boolean {
+  const why = bpfUnavailable();
+  if (!why) return false;
+  if (process.env.CI === 'true') throw new Error(`privileged tests cannot run under CI=true: ${why}`);
+  process.stderr.write(`skipping privileged tests: ${why}\n`);
+  return true;
+}
+
+/** Path of a tool's built binary (run `npm run build` first). */
+export function toolBin(tool: string): string {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'tools', tool, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  const bin = join(repoRoot, 'tools', tool, pkg.bin[tool]);
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
+  return bin;
+}
+
+export interface RunningTool {
+  proc: ChildProcess;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** stdout lines so far */
+  lines(): string[];
+  /** resolves when a stdout line matches */
+  waitForLine(re: RegExp, timeoutMs?: number): Promise<string>;
+  /** send a signal and wait for the exit */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Start a tool and wait for its "Tracing" line on stderr. */
+export async function startTool(tool: string, args: string[] = [], opts: { readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTool> {
+  const proc = spawn(process.execPath, [toolBin(tool), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  let out = '';
+  let err = '';
+  const waiters: (() => void)[] = [];
+  proc.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('close', (code, signal) => res({ code, signal })));
+  let done = false;
+  void exited.then(() => {
+    done = true;
+    for (const w of waiters.splice(0)) w();
+  });
+  const until = (cond: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`timed out waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
+      const check = () => {
+        if (cond()) {
+          clearTimeout(t);
+          res();
+        } else if (done) {
+          clearTimeout(t);
+          rej(new Error(`${tool} exited while waiting for ${what}\nstdout:\n${out}\nstderr:\n${err}`));
+        } else waiters.push(check);
+      };
+      check();
+    });
+  await until(() => /^Tracing/m.test(err), `"Tracing" from ${tool}`, opts.readyTimeoutMs ?? 20000);
+  const lines = () => out.split('\n').filter((l) => l.length > 0);
+  return {
+    proc,
+    pid: proc.pid!,
+    stdout: () => out,
+    stderr: () => err,
+    lines,
+    async waitForLine(re, timeoutMs = 10000) {
+      await until(() => lines().some((l) => re.test(l)), `a line matching ${re}`, timeoutMs);
+      return lines().find((l) => re.test(l))!;
+    },
+    async stop(signal = 'SIGINT') {
+      if (!done) proc.kill(signal);
+      return exited;
+    },
+    exited,
+  };
+}
+
+/** Run a tool to completion (e.g. with bad input) and capture everything. */
+export function runToolSync(tool: string, args: string[], opts: { timeoutMs?: number } = {}) {
+  const r = spawnSync(process.execPath, [toolBin(tool), ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 30000 });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface BpfProg {
+  id: number;
+  name: string;
+  type: string;
+}
+
+/** BPF programs loaded in the kernel now whose name starts with `prefix` (names are cut at 15 bytes). */
+export function loadedPrograms(prefix: string): BpfProg[] {
+  const out = execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return (JSON.parse(out) as BpfProg[]).filter((p) => (p.name ?? '').startsWith(prefix.slice(0, 15)));
+}
+
+/** Wait until no program with this prefix is loaded (the kernel frees them shortly after close). */
+export async function waitNoPrograms(prefix: string, timeoutMs = 3000): Promise<BpfProg[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const left = loadedPrograms(prefix);
+    if (left.length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Compile a C fixture (cached by content) and return the binary's path. */
+export function fixture(name: string, cflags: string[] = []): string {
+  const src = join(repoRoot, 'libs', 'testing', 'fixtures', `${name}.c`);
+  const text = readFileSync(src);
+  const hash = createHash('sha256').update(text).update(cflags.join(' ')).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), 'bpf-recipes-fixtures');
+  const bin = join(dir, `${name}-${hash}`, name);
+  if (!existsSync(bin)) {
+    mkdirSync(dirname(bin), { recursive: true });
+    execFileSync(process.env.CC ?? 'cc', ['-O1', '-o', bin, src, ...cflags], { stdio: 'inherit' });
+  }
+  return bin;
+}
+
+/** Run a command to the end; resolves with its pid, exit code and output. */
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
+    p.on('error', rej);
+    p.on('close', (code) => res({ pid: p.pid!, code, stdout, stderr }));
+    if (p.stdin) {
+      p.stdin.on('error', () => { /* the command did not read its input */ });
+      p.stdin.end(opts.input);
+    }
+  });
+}
+
+/** A path no other process on the machine will open. */
+export function uniquePath(tag: string): string {
+  return join(tmpdir(), `bpf-recipes-${tag}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+}
+
+/** Give the tool a moment to read the ring buffer after a workload (events are drained at stop anyway). */
+export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Compile a tool's bpf/*.bpf.c to CO-RE objects (dist/bpf/) and generate their TypeScript view
+// (src/generated/) from the objects' BTF. Run from the tool's directory (npm run build-bpf).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { arch } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const tool = process.cwd();
+const clang = process.env.CLANG ?? 'clang';
+const strip = process.env.LLVM_STRIP ?? 'llvm-strip';
+const targetArch = { x64: 'x86', arm64: 'arm64' }[arch()];
+if (!targetArch) {
+  console.error(`build-bpf: unsupported architecture ${arch()}`);
+  process.exit(1);
+}
+
+const srcDir = join(tool, 'bpf');
+const outDir = join(tool, 'dist', 'bpf');
+const genDir = join(tool, 'src', 'generated');
+mkdirSync(outDir, { recursive: true });
+
+const sources = readdirSync(srcDir).filter((f) => f.endsWith('.bpf.c'));
+if (sources.length === 0) {
+  console.error(`build-bpf: no bpf/*.bpf.c in ${tool}`);
+  process.exit(1);
+}
+const run = (cmd, args) => {
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (e) {
+    if (e.code === 'ENOENT') console.error(`build-bpf: ${cmd} not found (apt-get install clang llvm libbpf-dev bpftool)`);
+    process.exit(1);
+  }
+};
+for (const src of sources) {
+  const name = basename(src, '.bpf.c');
+  const obj = join(outDir, `${name}.bpf.o`);
+  run(clang, [
+    '-target', 'bpf', '-g', '-O2', '-Wall', '-Werror', '-Wno-unused-function',
+    `-D__TARGET_ARCH_${targetArch}`,
+    '-I', join(root, 'libs', 'bpf-headers', 'include'),
+    '-I', srcDir,
+    '-c', join(srcDir, src), '-o', obj,
+  ]);
+  run(strip, ['-g', obj]); // DWARF off, BTF stays
+  run(process.execPath, [join(root, 'libs', 'codegen', 'dist', 'cli.js'), obj, join(genDir, `${name}.ts`)]);
+  console.log(`build-bpf: ${basename(tool)}/${src} -> dist/bpf/${name}.bpf.o (${statSync(obj).size} bytes), src/generated/${name}.ts`);
+}

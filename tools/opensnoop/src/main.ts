@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/** opensnoop: user space. The kernel side is bpf/opensnoop.bpf.c; the decoder is generated from its BTF. */
+import { fileURLToPath } from 'node:url';
+import { runTool } from '@bpf-recipes/cli';
+import { Columns, clockTime, errnoName, isoTime, type Column } from '@bpf-recipes/format';
+import { decodeEvent, rodata, type Event } from './generated/opensnoop.js';
+import { flagNames, hasMode, parseFlagFilter } from './flags.js';
+import { spec, type OpensnoopArgs } from './spec.js';
+
+const CALLS = ['open', 'openat', 'openat2'];
+
+await runTool<OpensnoopArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  const filter = parseFlagFilter(a['flag-filter']);
+  const obj = ctx.open(fileURLToPath(new URL('../bpf/opensnoop.bpf.o', import.meta.url)), rodata, {
+    cfg_failed: Boolean(a.failed),
+    ...filter,
+  });
+  ctx.loadAndAttach(obj);
+
+  const cols: Column[] = [];
+  if (a.timestamp) cols.push({ name: 'TIME', width: 12 });
+  if (a['print-uid']) cols.push({ name: 'UID', width: 6, align: 'right' });
+  cols.push({ name: 'PID', width: 7, align: 'right' }, { name: 'COMM', width: 16 }, { name: 'FD', width: 3, align: 'right' }, { name: 'ERR', width: 3, align: 'right' });
+  if (a['extended-fields']) cols.push({ name: 'FLAGS', width: 32 }, { name: 'MODE', width: 5 });
+  cols.push({ name: 'PATH', width: 0 });
+  const table = new Columns(cols);
+
+  const row = (e: Event): string => {
+    const v: (string | number)[] = [];
+    if (a.timestamp) v.push(clockTime(ctx.clock.wallMs(e.ts_ns)));
+    if (a['print-uid']) v.push(e.uid);
+    v.push(e.pid, e.comm, e.ret >= 0 ? e.ret : -1, e.ret >= 0 ? 0 : -e.ret);
+    if (a['extended-fields']) v.push(flagNames(e.flags), hasMode(e.flags) ? '0' + e.mode.toString(8).padStart(3, '0') : '-');
+    v.push(e.path);
+    return table.row(v);
+  };
+  const json = (e: Event): string =>
+    JSON.stringify({
+      time: isoTime(ctx.clock.wallMs(e.ts_ns)),
+      pid: e.pid,
+      tid: e.tid,
+      uid: e.uid,
+      comm: e.comm,
+      fd: e.ret >= 0 ? e.ret : -1,
+      err: e.ret >= 0 ? 0 : -e.ret,
+      errno: e.ret >= 0 ? null : errnoName(-e.ret),
+      flags: e.flags,
+      flags_str: flagNames(e.flags),
+      mode: hasMode(e.flags) ? e.mode : null,
+      call: CALLS[e.call] ?? String(e.call),
+      dirfd: e.call === 0 ? null : e.dirfd,
+      latency_us: Math.round(e.lat_ns / 10) / 100,
+      path: e.path,
+    });
+
+  if (!a.json) ctx.out.line(table.header());
+  const format = a.json ? json : row;
+  ctx.follow(obj, 'events', (b, off) => ctx.out.line(format(decodeEvent(b, off))));
+  ctx.ready('Tracing open(2), openat(2) and openat2(2)... Hit Ctrl-C to end.');
+});

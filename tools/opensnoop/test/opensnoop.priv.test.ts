@@ -1,0 +1,186 @@
+// Privileged: the real opensnoop against the real kernel, with workloads this test controls.
+import { spawn } from 'node:child_process';
+import { writeFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, loadedPrograms, run, runToolSync, skipPrivileged, startTool, toolBin, uniquePath, waitNoPrograms } from '@bpf-recipes/testing';
+
+const PROG = 'opensnoop_';
+
+describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
+  let workload: string;
+  const made: string[] = [];
+  beforeAll(() => {
+    workload = fixture('workload');
+  });
+  afterAll(() => {
+    for (const p of made) rmSync(p, { force: true });
+  });
+  const file = (tag: string) => {
+    const p = uniquePath(tag);
+    writeFileSync(p, 'x');
+    made.push(p);
+    return p;
+  };
+
+  it('a path opened exactly N times gives exactly N events with the right pid, comm and fd', async () => {
+    const path = file('n-opens');
+    const tool = await startTool('opensnoop', ['--json']);
+    const w = await run(workload, ['open', path, '7']);
+    expect(w.code).toBe(0);
+    await tool.waitForLine(new RegExp(path.replace(/[/.]/g, '\\$&')));
+    const { code } = await tool.stop('SIGINT');
+    expect(code).toBe(0);
+    const events = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path);
+    expect(events).toHaveLength(7);
+    for (const e of events) {
+      expect(e.pid).toBe(w.pid);
+      expect(e.tid).toBe(w.pid);
+      expect(e.comm).toBe('workload');
+      expect(e.fd).toBeGreaterThanOrEqual(3);
+      expect(e.err).toBe(0);
+      expect(e.call).toBe('openat');
+      expect(e.flags_str).toBe('O_RDONLY');
+      expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Math.abs(Date.parse(e.time) - Date.now())).toBeLessThan(60000);
+    }
+  });
+
+  it('table mode: header, then PID COMM FD ERR PATH rows; -T -U -e add TIME, UID, FLAGS and MODE', async () => {
+    const path = uniquePath('table');
+    made.push(path);
+    const tool = await startTool('opensnoop', ['-T', '-U', '-e']);
+    const w = await run(workload, ['open', path, '2', 'wronly-creat']);
+    await tool.waitForLine(new RegExp(path));
+    await tool.stop('SIGTERM');
+    const [header, ...rows] = tool.lines();
+    expect(header.split(/\s+/)).toEqual(['TIME', 'UID', 'PID', 'COMM', 'FD', 'ERR', 'FLAGS', 'MODE', 'PATH']);
+    const mine = rows.filter((r) => r.endsWith(path)).map((r) => r.trim().split(/\s+/));
+    expect(mine).toHaveLength(2);
+    for (const r of mine) {
+      expect(r[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
+      expect(r.slice(1, 4)).toEqual(['0', String(w.pid), 'workload']);
+      expect(Number(r[4])).toBeGreaterThanOrEqual(3);
+      expect(r[5]).toBe('0');
+      expect(r[6]).toBe('O_WRONLY|O_CREAT');
+      expect(r[7]).toBe('0640');
+    }
+  });
+
+  it('a failing open shows ERR 2 (ENOENT), and --failed shows only failures', async () => {
+    const ok = file('ok');
+    const missing = uniquePath('missing');
+    const tool = await startTool('opensnoop', ['--failed', '--json']);
+    const w1 = await run(workload, ['open', ok, '3']);
+    const w2 = await run(workload, ['open', missing, '2']);
+    await tool.waitForLine(new RegExp(missing));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.path === ok)).toHaveLength(0);
+    const fails = events.filter((e) => e.path === missing);
+    expect(fails).toHaveLength(2);
+    for (const e of fails) {
+      expect(e).toMatchObject({ pid: w2.pid, fd: -1, err: 2, errno: 'ENOENT' });
+    }
+    expect(events.every((e) => e.err > 0)).toBe(true);
+    expect(w1.pid).not.toBe(w2.pid);
+  });
+
+  it('--pid keeps only that process (filtered in the kernel)', async () => {
+    const path = file('pid');
+    const target = spawn(workload, ['open', path, '4'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const tool = await startTool('opensnoop', ['--json', '-p', String(target.pid)]);
+    const other = await run(workload, ['open', path, '5']);
+    target.stdin!.end('go\n');
+    await new Promise((r) => target.on('close', r));
+    await tool.waitForLine(new RegExp(path));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.length).toBeGreaterThanOrEqual(4);
+    expect(events.every((e) => e.pid === target.pid)).toBe(true);
+    expect(events.filter((e) => e.path === path)).toHaveLength(4);
+    expect(events.some((e) => e.pid === other.pid)).toBe(false);
+  });
+
+  it('traces openat2(2) too', async () => {
+    const path = file('openat2');
+    const tool = await startTool('opensnoop', ['--json', '--name', 'workload']);
+    const w = await run(workload, ['openat2', path, '3']);
+    await tool.waitForLine(new RegExp(path));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path);
+    expect(events).toHaveLength(3);
+    expect(events.every((e) => e.call === 'openat2' && e.pid === w.pid)).toBe(true);
+  });
+
+  it('--flag-filter O_CREAT keeps only opens with O_CREAT', async () => {
+    const ro = file('ff-ro');
+    const cr = uniquePath('ff-creat');
+    made.push(cr);
+    const tool = await startTool('opensnoop', ['--json', '--flag-filter', 'O_CREAT', '-n', 'workload']);
+    await run(workload, ['open', ro, '3']);
+    await run(workload, ['open', cr, '2', 'wronly-creat']);
+    await tool.waitForLine(new RegExp(cr));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.path === ro)).toHaveLength(0);
+    expect(events.filter((e) => e.path === cr)).toHaveLength(2);
+    expect(events.every((e) => (e.flags & 0o100) !== 0)).toBe(true);
+  });
+
+  it('shows paths whole, far beyond 255 bytes', async () => {
+    const long = uniquePath('long') + '/' + 'd'.repeat(200) + '/' + 'f'.repeat(200);
+    const tool = await startTool('opensnoop', ['--json', '-n', 'workload']);
+    await run(workload, ['open', long, '1']);
+    await tool.waitForLine(/"err":2/);
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.map((e) => e.path)).toContain(long);
+    expect(long.length).toBeGreaterThan(400);
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} detaches: exit 0 and no opensnoop program left in the kernel`, async () => {
+      const tool = await startTool('opensnoop', []);
+      expect(loadedPrograms(PROG).length).toBeGreaterThanOrEqual(6);
+      const { code, signal } = await tool.stop(sig);
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(await waitNoPrograms(PROG)).toEqual([]);
+    });
+  }
+
+  it('--duration stops by itself with exit 0', async () => {
+    const tool = await startTool('opensnoop', ['-d', '0.5']);
+    const { code } = await tool.exited;
+    expect(code).toBe(0);
+    expect(await waitNoPrograms(PROG)).toEqual([]);
+  });
+
+  it('| head -1 ends the tool quietly once its reader is gone', async () => {
+    const path = file('head');
+    const sh = spawn('sh', ['-c', `"${process.execPath}" "${toolBin('opensnoop')}" -n workload | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (d) => (out += d));
+    sh.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20000;
+    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // head exits after the header; the next event then meets a closed pipe
+    for (let i = 0; i < 5; i++) await run(workload, ['open', path, '3']);
+    const code = await new Promise((r) => sh.on('close', r));
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(err).not.toMatch(/EPIPE|Error|at /);
+    expect(await waitNoPrograms(PROG)).toEqual([]);
+  });
+
+  it('bad input: one line, exit 2, nothing loaded', () => {
+    for (const args of [['--pid', 'abc'], ['--bogus'], ['--flag-filter', 'O_NOPE'], ['-d', '-1'], ['--buffer-size', '1000']]) {
+      const r = runToolSync('opensnoop', args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(/^opensnoop: /);
+    }
+    expect(loadedPrograms(PROG)).toEqual([]);
+  });
+});
