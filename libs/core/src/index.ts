@@ -8,3 +8,4 @@ export { errnoName, errnoNumber, errnoMessage } from './errno.js';
 export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
 export { setLibbpfLog, takeLibbpfWarnings } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
+export { findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';

@@ -41,6 +41,7 @@ export function skipPrivileged(): boolean {
 export function toolBin(tool: string): string {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'tools', tool, 'package.json'), 'utf8')) as { bin: Record<string, string> };
   const bin = join(repoRoot, 'tools', tool, pkg.bin[tool]);
+  if (!existsSync(join(repoRoot, 'tools', tool, 'dist', 'src', 'main.js'))) throw new Error(`tools/${tool} is not built: run npm run build`);
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
   return bin;
 }

@@ -1,0 +1,77 @@
+/**
+ * Finding the ELF file a uprobe goes on: a shared library of the system (by soname prefix,
+ * e.g. "libc.so.6" or "libssl.so"), or the one a process really has mapped — under
+ * /proc/PID/root, so that a container's own libc is the one probed.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { basename } from 'node:path';
+
+const LIB_DIRS = [
+  '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu',
+  '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib',
+];
+
+const matches = (file: string, prefix: string) => {
+  const b = basename(file);
+  return b === prefix || b.startsWith(prefix.endsWith('.so') ? prefix + '.' : prefix + '.') || b.startsWith(prefix + '-');
+};
+
+let ldcache: string[] | undefined;
+function ldconfigPaths(): string[] {
+  if (ldcache) return ldcache;
+  ldcache = [];
+  for (const bin of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
+    try {
+      const out = execFileSync(bin, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      for (const line of out.split('\n')) {
+        const m = /=>\s*(\S+)$/.exec(line);
+        if (m) ldcache.push(m[1]);
+      }
+      break;
+    } catch { /* try the next */ }
+  }
+  return ldcache;
+}
+
+/** The system's copy of a library, resolved to its real path; undefined when absent. */
+export function findSystemLibrary(prefix: string): string | undefined {
+  const fromCache = ldconfigPaths().find((p) => matches(p, prefix) && existsSync(p));
+  if (fromCache) return realpathSync(fromCache);
+  for (const d of LIB_DIRS) {
+    const p = `${d}/${prefix}`;
+    if (existsSync(p)) return realpathSync(p);
+  }
+  return undefined;
+}
+
+/** Paths of the files a process has mapped (as the process sees them). */
+export function mappedFiles(pid: number): string[] {
+  let maps: string;
+  try {
+    maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
+  } catch {
+    return [];
+  }
+  const seen = new Set<string>();
+  for (const line of maps.split('\n')) {
+    const i = line.indexOf('/');
+    if (i > 0 && !line.endsWith('(deleted)')) seen.add(line.slice(i));
+  }
+  return [...seen];
+}
+
+/**
+ * The library a process has mapped, as a path this (host) process can open:
+ * /proc/PID/root/<path in the process's mount namespace>.
+ */
+export function findProcessLibrary(pid: number, prefix: string): string | undefined {
+  const p = mappedFiles(pid).find((f) => matches(f, prefix));
+  return p ? `/proc/${pid}/root${p}` : undefined;
+}
+
+/** The executable of a process, as a path this process can open. */
+export function processExecutable(pid: number): string | undefined {
+  const p = `/proc/${pid}/exe`;
+  return existsSync(p) ? p : undefined;
+}
