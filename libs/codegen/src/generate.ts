@@ -147,14 +147,15 @@ export function generateTs(layout: ObjectLayout): string {
   out.push('');
   for (const s of layout.structs) {
     const P = pascal(s.name);
+    const U = s.name.toUpperCase();
     const big = s.fields.some((f) => f.type.kind === 'array' && f.type.count > 32);
     if (big) throw new Error(`${s.name}: integer arrays over 32 elements are not supported; use a char/u8 array`);
     out.push(`/** struct ${s.name} (${s.size} bytes) */`);
     out.push(`export interface ${P} {`);
     for (const f of s.fields) out.push(`  ${f.name}: ${tsType(f.type)};`);
     out.push('}');
-    out.push(`export const ${P.toUpperCase()}_SIZE = ${s.size};`);
-    out.push(`export const ${P.toUpperCase()}_OFFSETS = { ${s.fields.map((f) => `${f.name}: ${f.offset}`).join(', ')} } as const;`);
+    out.push(`export const ${U}_SIZE = ${s.size};`);
+    out.push(`export const ${U}_OFFSETS = { ${s.fields.map((f) => `${f.name}: ${f.offset}`).join(', ')} } as const;`);
     out.push(`export function decode${P}(b: Buffer, o: number): ${P} {`);
     out.push('  return {');
     for (const f of s.fields) out.push(`    ${f.name}: ${reader(f.type, `o + ${f.offset}`, '    ')},`);

@@ -20,7 +20,9 @@ export function cstr(b: Buffer, o: number, size: number): string {
 
 /** A copy of raw bytes (the ring buffer's memory is reused once the record is consumed). */
 export function bytes(b: Buffer, o: number, size: number): Uint8Array {
-  return Uint8Array.prototype.slice.call(b, o, o + size);
+  const out = new Uint8Array(size);
+  out.set(b.subarray(o, o + size));
+  return out;
 }
 
 export type RodataType = 'bool' | 'u8' | 's8' | 'u16' | 's16' | 'u32' | 's32' | 'u64' | 's64' | 'string' | 'bytes' | 'struct';

@@ -6,7 +6,7 @@ export function table(head: string[], rows: (string | number)[][], align?: ('lef
     head,
     chars: {
       top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: ' ',
+      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '',
     },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1, compact: true },
     colAligns: align,

@@ -138,6 +138,25 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     expect(long.length).toBeGreaterThan(400);
   });
 
+  it('lost events are counted and reported: printed + lost = opens, exactly', async () => {
+    const path = file('lost');
+    const tool = await startTool('opensnoop', ['--json', '-n', 'workload', '--buffer-size', '4096']);
+    tool.proc.kill('SIGSTOP'); // the reader sleeps; the 4 KiB ring overflows
+    const w = await run(workload, ['open', path, '500']);
+    expect(w.code).toBe(0);
+    tool.proc.kill('SIGCONT');
+    await tool.waitForLine(new RegExp(path));
+    await new Promise((r) => setTimeout(r, 1500)); // the periodic report
+    expect(tool.stderr()).toMatch(/^opensnoop: Lost \d+ events$/m);
+    const { code } = await tool.stop('SIGINT');
+    expect(code).toBe(0);
+    const printed = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path).length;
+    const total = Number(/Lost (\d+) events in total/.exec(tool.stderr())?.[1]);
+    expect(printed).toBeGreaterThan(0);
+    expect(total).toBeGreaterThan(0);
+    expect(printed + total).toBe(500);
+  });
+
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${sig} detaches: exit 0 and no opensnoop program left in the kernel`, async () => {
       const tool = await startTool('opensnoop', []);

@@ -1,0 +1,19 @@
+// Compile a BPF fixture of the core tests the way scripts/build-bpf.mjs builds tools.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { arch, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..', '..');
+
+export function buildFixture(name: string): string {
+  const out = join(tmpdir(), 'bpf-recipes-core-test', `${name}-${process.pid}.bpf.o`);
+  mkdirSync(dirname(out), { recursive: true });
+  execFileSync('clang', [
+    '-target', 'bpf', '-g', '-O2', `-D__TARGET_ARCH_${arch() === 'arm64' ? 'arm64' : 'x86'}`,
+    '-I', join(root, 'libs', 'bpf-headers', 'include'), '-c', join(here, 'fixtures', `${name}.bpf.c`), '-o', out,
+  ]);
+  return out;
+}

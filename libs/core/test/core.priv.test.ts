@@ -1,0 +1,101 @@
+// Privileged: the core library against the real kernel, with a BPF object of its own.
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateTs, readLayout } from '@bpf-recipes/codegen';
+import { loadedPrograms, skipPrivileged, waitNoPrograms } from '@bpf-recipes/testing';
+import { BpfError, BpfObject, PreflightError, RecipesError, preflight } from '../src/index.js';
+import { cstr, u64, type RodataLayout } from '../src/decode.js';
+import { buildFixture } from './build-fixture.js';
+
+describe.skipIf(skipPrivileged())('core on the real kernel', () => {
+  let good: string;
+  let bad: string;
+  let rodata: RodataLayout;
+  let open: BpfObject[] = [];
+  beforeAll(() => {
+    preflight();
+    good = buildFixture('corefix');
+    bad = buildFixture('corebad');
+    // the layout the tools get from codegen, built from the same object
+    const src = generateTs(readLayout(good));
+    rodata = Function(`return ${/export const rodata: RodataLayout = (\{[\s\S]*?\n\});/.exec(src)![1]}`)() as RodataLayout;
+  });
+  afterEach(() => {
+    for (const o of open.splice(0)) o.close();
+  });
+  const openObj = (p: string) => {
+    const o = BpfObject.open(p);
+    open.push(o);
+    return o;
+  };
+
+  it('opens, configures, skips the missing tracepoint, loads, attaches, reads the ring buffer and maps, detaches', async () => {
+    const obj = openObj(good);
+    obj.setConfig(rodata, { cfg_magic: 0xabcd, cfg_small: -5, cfg_label: 'x', cfg_pids: [process.pid], cfg_npids: 1 });
+    expect(obj.skipMissingTracepoints()).toEqual([
+      { program: 'corefix_missing', reason: 'tracepoint syscalls:sys_enter_recipes_no_such_call does not exist on this kernel' },
+    ]);
+    obj.load();
+    expect(obj.attachAll()).toEqual(['corefix_getppid']);
+    const got: { pid: number; magic: number; small: number; comm: string; ts: number }[] = [];
+    let batches = 0;
+    const rb = obj.ringBuffer('events', (b, o, len) => {
+      expect(len).toBeGreaterThanOrEqual(56);
+      got.push({ ts: u64(b, o), pid: b.readUInt32LE(o + 8), magic: b.readUInt32LE(o + 12), small: b.readInt16LE(o + 16), comm: cstr(b, o + 19, 16) });
+    }, { after: () => batches++ });
+    for (let i = 0; i < 25; i++) void process.ppid; // one getppid(2) each
+    expect(rb.drain()).toBe(25);
+    expect(got).toHaveLength(25);
+    for (const e of got) expect(e).toMatchObject({ pid: process.pid, magic: 0xabcd, small: -5 });
+    expect(got[0].ts).toBeGreaterThan(0);
+    expect(batches).toBe(1);
+
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(process.pid);
+    expect(obj.map('per_pid').lookup(key)!.readBigUInt64LE(0)).toBe(25n);
+    expect([...obj.map('per_pid').keys()].map((k) => k.readUInt32LE(0))).toEqual([process.pid]);
+    expect(obj.map('per_cpu').sumU64(Buffer.alloc(4))).toBe(25);
+    expect(obj.map('lost_events').sumU64(Buffer.alloc(4))).toBe(0);
+    const missing = Buffer.alloc(4);
+    missing.writeUInt32LE(1);
+    expect(obj.map('per_pid').lookup(missing)).toBeNull();
+
+    // records that arrive are announced through libuv: start() and wait
+    rb.start();
+    const before = got.length;
+    for (let i = 0; i < 3; i++) void process.ppid;
+    const deadline = Date.now() + 5000;
+    while (got.length < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(got.length).toBe(before + 3);
+
+    expect(loadedPrograms('corefix_').length).toBe(1);
+    obj.close();
+    expect(await waitNoPrograms('corefix_')).toEqual([]);
+  });
+
+  it('config errors name the variable', () => {
+    const obj = openObj(good);
+    expect(() => obj.setConfig(rodata, { cfg_nope: 1 })).toThrow(/no config variable cfg_nope/);
+    expect(() => obj.setConfig(rodata, { cfg_label: 'far too long' })).toThrow(RecipesError);
+    expect(() => obj.setConfig(rodata, { cfg_pids: Array(17).fill(1) })).toThrow(/does not fit/);
+  });
+
+  it('a missing object is a PreflightError naming the fix', () => {
+    expect(() => BpfObject.open('/nonexistent/x.bpf.o')).toThrow(PreflightError);
+  });
+
+  it('a program the verifier rejects is a BpfError with the errno name and libbpf log', () => {
+    const obj = openObj(bad);
+    let err: unknown;
+    try {
+      obj.load();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BpfError);
+    const e = err as BpfError;
+    expect(['EACCES', 'EINVAL', 'EPERM']).toContain(e.code);
+    expect(e.message).toMatch(/^load of corebad-\d+\.bpf\.o: E[A-Z]+ \(/);
+    expect(e.log).toMatch(/invalid mem access|R\d .*null/i);
+    expect(loadedPrograms('corebad_')).toEqual([]);
+  });
+});
