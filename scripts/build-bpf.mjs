@@ -2,7 +2,7 @@
 // Compile a tool's bpf/*.bpf.c to CO-RE objects (dist/bpf/) and generate their TypeScript view
 // (src/generated/) from the objects' BTF. Run from the tool's directory (npm run build-bpf).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { arch } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +35,22 @@ const run = (cmd, args) => {
     process.exit(1);
   }
 };
+// inputs every object depends on besides its own source: a newer one means rebuild
+const shared = [
+  ...readdirSync(srcDir).filter((f) => f.endsWith('.h')).map((f) => join(srcDir, f)),
+  ...readdirSync(join(root, 'libs', 'bpf-headers', 'include')).map((f) => join(root, 'libs', 'bpf-headers', 'include', f)),
+  join(root, 'libs', 'codegen', 'dist', 'generate.js'),
+  fileURLToPath(import.meta.url),
+];
+const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
+const force = process.argv.includes('--force');
+
 for (const src of sources) {
   const name = basename(src, '.bpf.c');
   const obj = join(outDir, `${name}.bpf.o`);
+  const gen = join(genDir, `${name}.ts`);
+  const newestInput = Math.max(mtime(join(srcDir, src)), ...shared.map(mtime));
+  if (!force && Math.min(mtime(obj), mtime(gen)) > newestInput) continue; // up to date
   run(clang, [
     '-target', 'bpf', '-g', '-O2', '-Wall', '-Werror', '-Wno-unused-function',
     `-D__TARGET_ARCH_${targetArch}`,

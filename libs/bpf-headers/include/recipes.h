@@ -45,6 +45,8 @@ const volatile char cfg_comm[TASK_COMM_LEN] = {};
 const volatile __u32 cfg_comm_len = 0;
 const volatile __u64 cfg_cgroup_id = 0;
 const volatile __u32 cfg_cgroup_level = 0;
+/* the tool's own process: never traced (its attach-time reads of tracefs are not the user's) */
+const volatile __u32 cfg_self_tgid = 0;
 
 static __always_inline void recipes_count_lost(void)
 {
@@ -122,6 +124,8 @@ static __always_inline bool recipes_task_allowed(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
+	if (cfg_self_tgid && (id >> 32) == cfg_self_tgid)
+		return false;
 	if (cfg_tid && (__u32)id != cfg_tid)
 		return false;
 	if (!recipes_pid_allowed(id >> 32))

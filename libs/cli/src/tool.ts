@@ -26,9 +26,10 @@ export interface ToolSpec {
 
 /** Every option of a tool, common ones included, in the order --help shows them. */
 export function allOptions(spec: ToolSpec): Record<string, Options> {
-  const common: Record<string, Options> = {};
-  for (const c of spec.common) common[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
-  return { ...spec.options, ...common };
+  const own: Record<string, Options> = {};
+  for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
+  for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  return own;
 }
 
 export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice(2)): A & CommonArgs {
@@ -146,7 +147,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       const obj = BpfObject.open(objectPath, { verbose });
       objects.push(obj);
       if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
-      const common = commonConfig(args);
+      const common = { ...commonConfig(args), cfg_self_tgid: process.pid };
       const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
       obj.setConfig(layout, { ...present, ...config });
       return obj;

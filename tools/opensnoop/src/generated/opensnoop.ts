@@ -36,7 +36,7 @@ export function decodeEvent(b: Buffer, o: number): Event {
   };
 }
 
-/** The read-only config (.rodata, 128 bytes), written before load. */
+/** The read-only config (.rodata, 132 bytes), written before load. */
 export const rodata: RodataLayout = {
   cfg_pids: {"offset":0,"size":64,"type":"u32"},
   cfg_npids: {"offset":64,"size":4,"type":"u32"},
@@ -47,10 +47,11 @@ export const rodata: RodataLayout = {
   cfg_comm_len: {"offset":96,"size":4,"type":"u32"},
   cfg_cgroup_id: {"offset":104,"size":8,"type":"u64"},
   cfg_cgroup_level: {"offset":112,"size":4,"type":"u32"},
-  cfg_failed: {"offset":116,"size":1,"type":"bool"},
-  cfg_flag_filter: {"offset":117,"size":1,"type":"bool"},
-  cfg_flag_bits: {"offset":120,"size":4,"type":"u32"},
-  cfg_accmodes: {"offset":124,"size":4,"type":"u32"},
+  cfg_self_tgid: {"offset":116,"size":4,"type":"u32"},
+  cfg_failed: {"offset":120,"size":1,"type":"bool"},
+  cfg_flag_filter: {"offset":121,"size":1,"type":"bool"},
+  cfg_flag_bits: {"offset":124,"size":4,"type":"u32"},
+  cfg_accmodes: {"offset":128,"size":4,"type":"u32"},
 };
 export interface Config {
   cfg_pids?: readonly number[];
@@ -62,6 +63,7 @@ export interface Config {
   cfg_comm_len?: number | bigint;
   cfg_cgroup_id?: number | bigint;
   cfg_cgroup_level?: number | bigint;
+  cfg_self_tgid?: number | bigint;
   cfg_failed?: boolean;
   cfg_flag_filter?: boolean;
   cfg_flag_bits?: number | bigint;
