@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,6 +137,36 @@ export async function waitNoPrograms(prefix: string, timeoutMs = 3000): Promise<
   const end = Date.now() + timeoutMs;
   for (;;) {
     const left = loadedPrograms(prefix);
+    if (left.length === 0 || Date.now() > end) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Ids of the BPF programs a process holds (from its fds' fdinfo: programs and links). */
+export function heldPrograms(pid: number): number[] {
+  const ids = new Set<number>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch { /* fd closed meanwhile */ }
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+/** Which of these program ids are still loaded, after waiting up to timeoutMs for the kernel to free them. */
+export async function programsStillLoaded(ids: number[], timeoutMs = 3000): Promise<number[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const out = execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const loaded = new Set((JSON.parse(out) as BpfProg[]).map((p) => p.id));
+    const left = ids.filter((id) => loaded.has(id));
     if (left.length === 0 || Date.now() > end) return left;
     await new Promise((r) => setTimeout(r, 100));
   }
