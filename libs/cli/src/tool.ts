@@ -3,7 +3,8 @@
  * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
-import yargs, { type Options } from 'yargs';
+import type { Options } from 'yargs';
+import yargs from './vendor/yargs.js';
 import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, type CommonArgs, type CommonOption } from './options.js';
@@ -80,13 +81,21 @@ export interface ToolContext<A> {
   verbose(message: string): void;
 }
 
+/** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
+const timing = process.env.BPF_RECIPES_TIMING === '1';
+function mark(what: string): void {
+  if (timing) note(`timing: ${what} ${performance.now().toFixed(1)} ms`);
+}
+
 export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => void | Promise<void>): Promise<void> {
+  mark('modules loaded');
   let args: A & CommonArgs;
   try {
     args = parseArgs<A>(spec);
   } catch (e) {
     return fail(spec.name, e, false);
   }
+  mark('options parsed');
   const out = new Output();
   const objects: BpfObject[] = [];
   const stopHandlers: (() => void)[] = [];
@@ -113,6 +122,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   const stop = (code = 0) => {
     if (stopping) return;
     stopping = true;
+    mark('stopping');
     for (const t of timers) clearInterval(t);
     try {
       for (const o of objects) o.detach();
@@ -127,6 +137,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       return fail(spec.name, e, verbose);
     }
     for (const o of objects) o.close();
+    mark('closed');
     process.exit(code);
   };
 
@@ -144,7 +155,9 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     startMs: Date.now(),
     open(objectPath, layout, config = {}) {
       preflight();
+      mark('preflight done');
       const obj = BpfObject.open(objectPath, { verbose });
+      mark('object opened');
       objects.push(obj);
       if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
       const common = { ...commonConfig(args), cfg_self_tgid: process.pid };
@@ -155,8 +168,10 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     loadAndAttach(obj, opts = {}) {
       for (const s of obj.skipMissingTracepoints()) ctx.verbose(`skipping ${s.program}: ${s.reason}`);
       obj.load();
+      mark('loaded');
       if (opts.attach !== false) {
         const attached = obj.attachAll();
+        mark('attached');
         ctx.verbose(`attached ${attached.join(', ')}`);
       }
     },
@@ -170,6 +185,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       timers.push(setInterval(() => out.batch(fn), ms));
     },
     ready(message) {
+      mark('ready');
       note(message);
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);

@@ -3,12 +3,20 @@
  * Bound lazily, once: importing this module costs nothing until a tool loads BPF.
  * Pointers are opaque bigints; libbpf 1.x reports errors as NULL/negative values plus errno.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type Koffi from 'koffi';
 import { PreflightError } from './errors.js';
+
+// koffi (a native addon, ~15 ms to load) is required on first use, not at import
+let koffiModule: typeof Koffi | undefined;
+export function koffiLib(): typeof Koffi {
+  return (koffiModule ??= createRequire(import.meta.url)('koffi') as typeof Koffi);
+}
 
 export type Ptr = bigint;
 
 function bind() {
+  const koffi = koffiLib();
   let lib: ReturnType<typeof koffi.load>;
   try {
     lib = koffi.load('libbpf.so.1');
@@ -85,7 +93,7 @@ export function libbpf(): Libbpf {
 }
 
 export function errno(): number {
-  return koffi.errno();
+  return koffiLib().errno();
 }
 
 /** NULL from libbpf comes back as null (or 0n on some paths). */
@@ -94,7 +102,5 @@ export function isNull(p: unknown): boolean {
 }
 
 export function view(p: Ptr, len: number): ArrayBuffer {
-  return koffi.view(p, len);
+  return koffiLib().view(p, len);
 }
-
-export { koffi };

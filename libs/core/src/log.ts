@@ -1,5 +1,5 @@
 /** libbpf's own log: streamed to stderr under --verbose, otherwise kept (warnings only) for error reports. */
-import { koffi, libbpf } from './ffi.js';
+import { koffiLib, libbpf } from './ffi.js';
 
 const LEVEL = ['warn', 'info', 'debug'];
 let installed = false;
@@ -12,6 +12,7 @@ export function setLibbpfLog(opts: { verbose: boolean }): void {
   if (installed) return;
   installed = true;
   const l = libbpf();
+  const koffi = koffiLib();
   const cb = koffi.register((level: number, fmt: string, ap: bigint) => {
     if (!verbose && level > 0) return 0;
     const n = l.vsnprintf(buf, buf.length, fmt, ap);

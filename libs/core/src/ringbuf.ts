@@ -8,7 +8,7 @@
  * has an 8-byte header: u32 length with BUSY (bit 31) and DISCARD (bit 30) flags, u32 page offset.
  */
 import { BpfError } from './errors.js';
-import { errno, isNull, koffi, libbpf, view, type Ptr } from './ffi.js';
+import { errno, isNull, koffiLib, libbpf, view, type Ptr } from './ffi.js';
 import type { BpfMap } from './map.js';
 
 const PAGE = 4096;
@@ -65,7 +65,7 @@ export class RingBuffer {
   /** Start reading whenever the kernel signals data. */
   start(): void {
     if (this.handle || this.closed) return;
-    const h = koffi.node.poll(this.map.fd, { readable: true }, () => this.drain());
+    const h = koffiLib().node.poll(this.map.fd, { readable: true }, () => this.drain());
     this.handle = h;
   }
 

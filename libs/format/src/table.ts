@@ -1,7 +1,12 @@
 /** Summary tables (at exit or per interval), borderless like the classic tools' output. */
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
+
+// loaded on first use: streaming tools never pay for it at startup
+let Table: typeof TableType | undefined;
 
 export function table(head: string[], rows: (string | number)[][], align?: ('left' | 'right')[]): string {
+  Table ??= createRequire(import.meta.url)('cli-table3') as typeof TableType;
   const t = new Table({
     head,
     chars: {

@@ -1,5 +1,5 @@
 /** Kernel timestamps (CLOCK_MONOTONIC ns, bpf_ktime_get_ns) to wall-clock time. */
-import { format } from 'date-fns';
+import { format } from './vendor/date-fns.js';
 
 export class Clock {
   /** wall ms minus monotonic ms, measured once at start */

@@ -1,0 +1,374 @@
+#!/usr/bin/env node
+// npm run bench — our tools side by side with the peers (libbpf-tools, bpftrace) on this machine, in
+// one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
+// our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
+// bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
+// BENCH_ONLY=overhead,storm,startup,memory,profile.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPS = Number(process.env.BENCH_REPS ?? 5);
+const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile').split(','));
+const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+if (process.geteuid() !== 0) {
+  console.error('bench: run as root (the tools and their peers load BPF)');
+  process.exit(2);
+}
+
+// ---------- helpers ----------
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+const have = (p) => existsSync(p);
+
+function compile(name) {
+  const bin = join(work, name);
+  execFileSync('cc', ['-O2', '-o', bin, join(root, 'bench', 'workloads', 'storm.c')]);
+  return bin;
+}
+
+const ours = (tool) => {
+  const bin = join(root, 'tools', tool, 'bin', `${tool}.js`);
+  return have(join(root, 'tools', tool, 'dist', 'src', 'main.js')) ? [process.execPath, bin] : null;
+};
+const peer = (path, ...pre) => (have(path) ? [...pre, path] : null);
+const bpftrace = (script) => (have('/usr/bin/bpftrace') && have(script) ? ['bpftrace', script] : null);
+
+/** Start a tracer; resolve once it is attached (its readiness text, then a short grace). */
+async function startTracer(cmd, args, { stdoutFile, ready = /Tracing|Attaching|PID|COMM|SYSCALL/ } = {}) {
+  const outFd = stdoutFile ? openSync(stdoutFile, 'w') : 'pipe';
+  // peers buffer stdout when it is not a terminal: stdbuf makes them line-buffered, as a user piping them would
+  const isOurs = cmd[0] === process.execPath;
+  const argv = isOurs ? [...cmd, ...args] : ['stdbuf', '-oL', '-eL', ...cmd, ...args];
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', outFd, 'pipe'] });
+  if (typeof outFd === 'number') closeSync(outFd);
+  let text = '';
+  p.stderr.on('data', (d) => (text += d));
+  p.stdout?.on('data', (d) => (text += d));
+  const exited = new Promise((r) => p.on('close', (code) => r(code)));
+  const t0 = Date.now();
+  while (!ready.test(text) && Date.now() - t0 < 30000) {
+    if (p.exitCode !== null) throw new Error(`${argv.join(' ')} exited early: ${text}`);
+    if (stdoutFile && existsSync(stdoutFile) && ready.test(readFileSync(stdoutFile, 'utf8').slice(0, 4096))) break;
+    await sleep(20);
+  }
+  await sleep(isOurs ? 100 : 500);
+  return {
+    p,
+    text: () => text,
+    async stop() {
+      p.kill('SIGINT');
+      const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** user+system CPU seconds and peak RSS (MB) of a live process */
+function usage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpu, rssMb: hwm ? Number(hwm[1]) / 1024 : NaN };
+}
+
+/** The process doing the tracing (bpftrace under stdbuf is an exec, so the pid is the same). */
+const tracerPid = (t) => t.p.pid;
+
+const ddArgs = ['if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=500k'];
+function timeDd() {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('dd', ddArgs, { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error('dd failed');
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const report = [];
+const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null };
+const line = (s = '') => {
+  report.push(s);
+  console.log(s);
+};
+
+raw.machine = {
+  kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+  cpus: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()),
+  node: process.version,
+  date: new Date().toISOString(),
+  reps: REPS,
+};
+line(`# bpf-recipes benchmark — ${raw.machine.date}`);
+line();
+line(`Kernel ${raw.machine.kernel}, ${raw.machine.cpus} CPUs, Node ${raw.machine.node}; medians of ${REPS} runs.`);
+line();
+
+// ---------- 1. overhead ----------
+if (ONLY.has('overhead')) {
+  line('## 1. Overhead on the traced program');
+  line();
+  line('`dd if=/dev/zero of=/dev/null bs=1 count=500k` wall time, traced ÷ untraced (lower is better).');
+  line();
+  const untraced = median(Array.from({ length: REPS }, timeDd));
+  raw.overhead.push({ tracer: 'untraced', seconds: untraced, ratio: 1 });
+  const cases = [
+    ['ours: syscount', ours('syscount'), []],
+    ['libbpf-tools: syscount', peer('/usr/sbin/syscount'), []],
+    ['bpftrace: syscount.bt', bpftrace('/usr/sbin/syscount.bt'), []],
+    ['ours: syscount -L', ours('syscount'), ['-L']],
+    ['libbpf-tools: syscount -L', peer('/usr/sbin/syscount'), ['-L']],
+    ['ours: opensnoop (idle beside dd)', ours('opensnoop'), []],
+    ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
+    ['ours: killsnoop (idle beside dd)', ours('killsnoop'), []],
+    ['libbpf-tools: killsnoop', peer('/usr/sbin/killsnoop'), []],
+  ];
+  line('| tracer | dd seconds | ratio |');
+  line('|---|---:|---:|');
+  line(`| untraced | ${fmt(untraced, 3)} | 1.00× |`);
+  for (const [name, cmd, args] of cases) {
+    if (!cmd) {
+      line(`| ${name} | not available | |`);
+      continue;
+    }
+    const out = join(work, 'overhead.out');
+    const t = await startTracer(cmd, args, { stdoutFile: out });
+    const secs = median(Array.from({ length: REPS }, timeDd));
+    await t.stop();
+    raw.overhead.push({ tracer: name, args, seconds: secs, ratio: secs / untraced });
+    line(`| ${name} | ${fmt(secs, 3)} | ${fmt(secs / untraced)}× |`);
+  }
+  line();
+}
+
+// ---------- 2. storm ----------
+const storm = compile('storm');
+const ticker = join(work, 'ticker');
+execFileSync('cp', [storm, ticker]);
+
+async function stormRun(name, cmd, args, pathTag) {
+  const path = join(work, `storm-${pathTag}`);
+  writeFileSync(path, 'x');
+  const out = join(work, `storm-${pathTag}.out`);
+  const t = await startTracer(cmd, args, { stdoutFile: out });
+  const per = Math.floor(STORM / 2);
+  const t0 = Date.now();
+  const gens = [0, 1].map(
+    () => new Promise((r) => {
+      const g = spawn(storm, [path, String(per)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let e = '';
+      g.stderr.on('data', (d) => (e += d));
+      g.on('close', () => r(Number(e.trim())));
+    }),
+  );
+  const rates = await Promise.all(gens);
+  const wall = (Date.now() - t0) / 1000;
+  // let the reader catch up (bounded), then measure it while still tracing
+  const want = per * 2;
+  const deadline = Date.now() + 30000;
+  let seen = 0;
+  let last = -1;
+  while (Date.now() < deadline) {
+    seen = countLines(out, path);
+    if (seen >= want || seen === last) break;
+    last = seen;
+    await sleep(1000);
+  }
+  const u = usage(tracerPid(t));
+  await t.stop();
+  seen = countLines(out, path);
+  const lost = [...t.text().matchAll(/Lost (\d+) events(?! in total)/gi)].reduce((a, m) => a + Number(m[1]), 0) +
+    [...t.text().matchAll(/lost (\d+) events on CPU/gi)].reduce((a, m) => a + Number(m[1]), 0);
+  rmSync(out, { force: true });
+  rmSync(path, { force: true });
+  return { name, opens: want, printed: seen, captured: seen / want, lost, cpu: u.cpu, rssMb: u.rssMb, opensPerSec: rates.reduce((a, b) => a + b, 0), wall };
+}
+
+function countLines(file, needle) {
+  if (!existsSync(file)) return 0;
+  const s = readFileSync(file, 'utf8');
+  let n = 0;
+  for (let i = s.indexOf(needle); i >= 0; i = s.indexOf(needle, i + needle.length)) n++;
+  return n;
+}
+
+if (ONLY.has('storm') || ONLY.has('memory')) {
+  line('## 2. Event capture under an open(2) storm');
+  line();
+  line(`Two generators open one path as fast as they can (${STORM.toLocaleString('en')} opens in all), system-wide tracing,`);
+  line('output to a file. Captured = events printed for that path ÷ opens made; lost = what the tool reported lost.');
+  line();
+  const cases = [
+    ['ours: opensnoop (table)', ours('opensnoop'), []],
+    ['ours: opensnoop --json', ours('opensnoop'), ['--json']],
+    ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
+    ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), []],
+  ];
+  const reps = Math.max(1, Math.min(REPS, Number(process.env.BENCH_STORM_REPS ?? 3)));
+  line(`| tracer | captured | lost (reported) | tool CPU s | CPU µs / event | opens/s while traced | peak RSS MB |`);
+  line('|---|---:|---:|---:|---:|---:|---:|');
+  let i = 0;
+  for (const [name, cmd, args] of cases) {
+    if (!cmd) {
+      line(`| ${name} | not available | | | | | |`);
+      continue;
+    }
+    const runs = [];
+    for (let r = 0; r < reps; r++) runs.push(await stormRun(name, cmd, args, `${i++}`));
+    const m = {
+      name,
+      captured: median(runs.map((x) => x.captured)),
+      lost: median(runs.map((x) => x.lost)),
+      cpu: median(runs.map((x) => x.cpu)),
+      perEvent: median(runs.map((x) => (x.cpu / Math.max(1, x.printed)) * 1e6)),
+      rate: median(runs.map((x) => x.opensPerSec)),
+      rss: Math.max(...runs.map((x) => x.rssMb)),
+      runs,
+    };
+    raw.storm.push(m);
+    raw.memory.push({ tracer: name, peakRssMb: m.rss });
+    line(`| ${name} | ${fmt(m.captured * 100, 1)} % | ${m.lost} | ${fmt(m.cpu)} | ${fmt(m.perEvent)} | ${Math.round(m.rate).toLocaleString('en')} | ${fmt(m.rss, 1)} |`);
+  }
+  line();
+}
+
+// ---------- 3. startup ----------
+if (ONLY.has('startup')) {
+  line('## 3. Startup: launch to first event seen');
+  line();
+  line('A helper opens a unique path every 2 ms; the clock runs from spawning the tool to reading the first line with that path.');
+  line();
+  const path = join(work, 'startup-path');
+  writeFileSync(path, 'x');
+  const tick = spawn(ticker, [path, '2'], { stdio: 'ignore' });
+  const cases = [
+    ['ours: opensnoop', ours('opensnoop'), []],
+    ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
+    ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), []],
+  ];
+  line('| tracer | launch → first event (ms) |');
+  line('|---|---:|');
+  for (const [name, cmd] of cases) {
+    if (!cmd) {
+      line(`| ${name} | not available |`);
+      continue;
+    }
+    const times = [];
+    for (let r = 0; r < REPS; r++) {
+      const argv = cmd[0] === process.execPath ? cmd : ['stdbuf', '-oL', ...cmd];
+      const t0 = process.hrtime.bigint();
+      const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+      const ms = await new Promise((res) => {
+        let buf = '';
+        const to = setTimeout(() => res(NaN), 20000);
+        p.stdout.on('data', (d) => {
+          buf += d;
+          if (buf.includes(path)) {
+            clearTimeout(to);
+            res(Number(process.hrtime.bigint() - t0) / 1e6);
+          }
+        });
+      });
+      p.kill('SIGINT');
+      await new Promise((r) => p.on('close', r));
+      times.push(ms);
+      await sleep(300);
+    }
+    raw.startup.push({ tracer: name, ms: median(times), runs: times });
+    line(`| ${name} | ${fmt(median(times), 0)} |`);
+  }
+  tick.kill('SIGKILL');
+  line();
+}
+
+// ---------- 4. memory ----------
+if (ONLY.has('memory') && raw.memory.length) {
+  line('## 4. Memory: peak RSS while tracing');
+  line();
+  line('VmHWM of the tracing process at the end of the storm runs above (bpftrace: the bpftrace process).');
+  line();
+  line('| tracer | peak RSS MB |');
+  line('|---|---:|');
+  for (const m of raw.memory) line(`| ${m.tracer} | ${fmt(m.peakRssMb, 1)} |`);
+  line();
+}
+
+// ---------- 5. profile ----------
+if (ONLY.has('profile') && ours('opensnoop')) {
+  line('## 5. Where our user-space time goes (opensnoop under the storm, table mode)');
+  line();
+  const dir = join(work, 'prof');
+  mkdirSync(dir, { recursive: true });
+  const cmd = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools', 'opensnoop', 'bin', 'opensnoop.js')];
+  await stormRun('profile', cmd, [], 'prof');
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) line('(no profile was written)');
+  else {
+    const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    const self = new Map();
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    const dt = new Map();
+    prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
+    let total = 0;
+    for (const [id, us] of dt) {
+      const n = byId.get(id);
+      const cf = n.callFrame;
+      const where = cf.url ? cf.url.replace(/^file:\/\//, '').replace(root + '/', '') : '';
+      const key = `${cf.functionName || '(anonymous)'} ${where ? `(${where.split('/').slice(-2).join('/')}:${cf.lineNumber + 1})` : ''}`.trim();
+      const cat = category(cf.functionName, where);
+      const e = self.get(key) ?? { us: 0, cat };
+      e.us += us;
+      self.set(key, e);
+      total += us;
+    }
+    const cats = new Map();
+    for (const { us, cat } of self.values()) cats.set(cat, (cats.get(cat) ?? 0) + us);
+    const busy = total - (cats.get('idle') ?? 0);
+    line('| part | share of busy time |');
+    line('|---|---:|');
+    for (const [cat, us] of [...cats].filter(([c]) => c !== 'idle').sort((a, b) => b[1] - a[1])) line(`| ${cat} | ${fmt((us / busy) * 100, 1)} % |`);
+    line();
+    line('Top functions by self time:');
+    line();
+    line('| function | self ms | part |');
+    line('|---|---:|---|');
+    for (const [k, v] of [...self].filter(([, v]) => v.cat !== 'idle').sort((a, b) => b[1].us - a[1].us).slice(0, 12)) {
+      line(`| \`${k}\` | ${fmt(v.us / 1000, 1)} | ${v.cat} |`);
+    }
+    raw.profile = { categories: Object.fromEntries(cats), busyUs: busy };
+  }
+  line();
+}
+
+function category(fn, where) {
+  if (fn === '(idle)') return 'idle';
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (fn === '(program)') return 'runtime (native, not attributed)';
+  if (/ringbuf\.js/.test(where) || /^(consume|drain)$/.test(fn)) return 'ring-buffer read';
+  if (/generated\/|decode\.js/.test(where) || /^(cstr|u64|s64|bytes|toString|readUInt32LE|readInt32LE|utf8Slice|indexOf)$/.test(fn)) return 'decode';
+  if (/output\.js/.test(where) || /writeSync|join/.test(fn)) return 'write';
+  if (/columns\.js|time\.js|flags\.js|tools\/opensnoop\/dist\/src\/main\.js/.test(where) || /padStart|padEnd|stringify/.test(fn)) return 'format';
+  if (/node_modules|node:/.test(where) || where === '') return 'other (startup, runtime)';
+  return 'other';
+}
+
+// ---------- write ----------
+const stamp = raw.machine.date.replace(/[:.]/g, '-');
+const outDir = join(root, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, `${stamp}.md`), report.join('\n') + '\n');
+writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify(raw, null, 2) + '\n');
+writeFileSync(join(outDir, 'latest.md'), report.join('\n') + '\n');
+rmSync(work, { recursive: true, force: true });
+console.error(`bench: written to bench/results/${stamp}.md (and latest.md)`);
