@@ -6,6 +6,8 @@
 import { writeSync } from 'node:fs';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** a batch is written early past this many lines: memory stays flat when the reader falls behind */
+const MAX_BATCH_LINES = 1024;
 
 export class Output {
   private pending: string[] = [];
@@ -19,7 +21,7 @@ export class Output {
   line(s: string): void {
     if (this.closed) return;
     this.pending.push(s);
-    if (this.batching === 0) this.flush();
+    if (this.batching === 0 || this.pending.length >= MAX_BATCH_LINES) this.flush();
   }
 
   /** Run fn with writes held back, then write them in one go. */

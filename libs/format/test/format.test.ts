@@ -53,6 +53,9 @@ describe('signals', () => {
 describe('time', () => {
   it('ISO 8601 UTC with milliseconds', () => {
     expect(isoTime(Date.UTC(2026, 10, 25, 3, 4, 5, 67))).toBe('2026-11-25T03:04:05.067Z');
+    expect(isoTime(Date.UTC(2026, 10, 25, 3, 4, 5, 7.9))).toBe('2026-11-25T03:04:05.007Z');
+    expect(isoTime(Date.UTC(2026, 10, 25, 3, 4, 6, 999))).toBe('2026-11-25T03:04:06.999Z');
+    for (const ms of [0, 1, 999, 1000, 1764000000123.4, 1764000000999.9]) expect(isoTime(ms)).toBe(new Date(Math.floor(ms)).toISOString());
   });
   it('HH:MM:SS.mmm', () => {
     expect(clockTime(new Date(2026, 0, 2, 13, 4, 5, 9).getTime())).toBe('13:04:05.009');

