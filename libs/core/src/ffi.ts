@@ -80,7 +80,8 @@ function bind() {
     mmap: libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
     munmap: libc.func('int munmap(void *addr, size_t len)'),
     mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),
-    syscall6: libc.func('long syscall(long nr, long a1, void *a2, long a3, long a4, long a5)'),
+    // syscall(2) is variadic; with integer arguments only, the fixed form has the same calling convention
+    perf_event_open: libc.func('long syscall(long nr, void *attr, int pid, int cpu, int group_fd, unsigned long flags)'),
     close: libc.func('int close(int fd)'),
   };
 }

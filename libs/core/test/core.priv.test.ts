@@ -2,7 +2,8 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateTs, readLayout } from '@bpf-recipes/codegen';
 import { loadedPrograms, skipPrivileged, waitNoPrograms } from '@bpf-recipes/testing';
-import { BpfError, BpfObject, PreflightError, RecipesError, preflight } from '../src/index.js';
+import { BpfError, BpfObject, PerfSwConfig, PerfType, PreflightError, RecipesError, findSystemLibrary, openPerfEvent, preflight } from '../src/index.js';
+import koffi from 'koffi';
 import { cstr, u64, type RodataLayout } from '../src/decode.js';
 import { buildFixture } from './build-fixture.js';
 
@@ -35,7 +36,7 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
       { program: 'corefix_missing', reason: 'tracepoint syscalls:sys_enter_recipes_no_such_call does not exist on this kernel' },
     ]);
     obj.load();
-    expect(obj.attachAll()).toEqual(['corefix_getppid']);
+    expect(obj.attachAll().sort()).toEqual(['corefix_btf', 'corefix_getppid', 'corefix_raw']);
     const got: { pid: number; magic: number; small: number; comm: string; ts: number }[] = [];
     let batches = 0;
     const rb = obj.ringBuffer('events', (b, o, len) => {
@@ -70,6 +71,36 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
     expect(loadedPrograms('corefix_').length).toBe(1);
     obj.close();
     expect(await waitNoPrograms('corefix_')).toEqual([]);
+  });
+
+  it('attaches raw_tp, tp_btf, uprobe, uretprobe and perf_event programs and they run', async () => {
+    const obj = openObj(good);
+    obj.setConfig(rodata, { cfg_pids: [process.pid], cfg_npids: 1, cfg_nr_getppid: process.arch === 'arm64' ? 173 : 110 });
+    obj.skipMissingTracepoints();
+    obj.load();
+    obj.attachAll();
+    const libc = findSystemLibrary('libc.so.6')!;
+    expect(libc).toMatch(/libc/);
+    obj.attachUprobe('corefix_uprobe', { binary: libc, func: 'getppid', pid: process.pid });
+    obj.attachUprobe('corefix_uretprobe', { binary: libc, func: 'getppid', pid: process.pid, retprobe: true });
+    obj.attachPerfEvent('corefix_perf', openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSwConfig.TASK_CLOCK, period: 100_000, pid: process.pid }));
+    const getppid = koffi.load(libc).func('int getppid(void)');
+    for (let i = 0; i < 9; i++) expect(getppid()).toBe(process.ppid);
+    const spin = Date.now() + 60;
+    while (Date.now() < spin) { /* burn task-clock time for the perf event */ }
+    const hits = obj.map('hits');
+    const k = (i: number) => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(i);
+      return b;
+    };
+    // 9 calls through koffi and 9 reads of process.ppid, which libuv also makes through libc's getppid()
+    expect(hits.sumU64(k(0))).toBe(18);
+    expect(hits.sumU64(k(1))).toBe(18);
+    expect(hits.sumU64(k(2))).toBe(18);
+    expect(hits.sumU64(k(3))).toBe(18);
+    expect(hits.sumU64(k(4))).toBeGreaterThan(10);
+    expect(obj.attachedCount).toBe(6);
   });
 
   it('config errors name the variable', () => {
