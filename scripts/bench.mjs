@@ -40,7 +40,8 @@ function compile(name) {
 
 const ours = (tool) => {
   const bin = join(root, 'tools', tool, 'bin', `${tool}.js`);
-  return have(join(root, 'tools', tool, 'dist', 'src', 'main.js')) ? [process.execPath, bin] : null;
+  // run the command itself, as users do: its shebang carries the runtime flags
+  return have(join(root, 'tools', tool, 'dist', 'src', 'main.js')) ? [bin] : null;
 };
 const peer = (path, ...pre) => (have(path) ? [...pre, path] : null);
 const bpftrace = (script) => (have('/usr/bin/bpftrace') && have(script) ? ['bpftrace', script] : null);
@@ -49,7 +50,7 @@ const bpftrace = (script) => (have('/usr/bin/bpftrace') && have(script) ? ['bpft
 async function startTracer(cmd, args, { stdoutFile, ready = /Tracing|Attaching|PID|COMM|SYSCALL/ } = {}) {
   const outFd = stdoutFile ? openSync(stdoutFile, 'w') : 'pipe';
   // peers buffer stdout when it is not a terminal: stdbuf makes them line-buffered, as a user piping them would
-  const isOurs = cmd[0] === process.execPath;
+  const isOurs = cmd[0].startsWith(root) || cmd[0] === process.execPath;
   const argv = isOurs ? [...cmd, ...args] : ['stdbuf', '-oL', '-eL', ...cmd, ...args];
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', outFd, 'pipe'] });
   if (typeof outFd === 'number') closeSync(outFd);
@@ -266,7 +267,7 @@ if (ONLY.has('startup')) {
     }
     const times = [];
     for (let r = 0; r < REPS; r++) {
-      const argv = cmd[0] === process.execPath ? cmd : ['stdbuf', '-oL', ...cmd];
+      const argv = cmd[0].startsWith(root) ? cmd : ['stdbuf', '-oL', ...cmd];
       const t0 = process.hrtime.bigint();
       const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
       const ms = await new Promise((res) => {

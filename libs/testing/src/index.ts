@@ -62,7 +62,8 @@ export interface RunningTool {
 
 /** Start a tool and wait for its "Tracing" line on stderr. */
 export async function startTool(tool: string, args: string[] = [], opts: { readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTool> {
-  const proc = spawn(process.execPath, [toolBin(tool), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  // the command itself, as a user runs it (its shebang carries the runtime flags)
+  const proc = spawn(toolBin(tool), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
@@ -116,7 +117,7 @@ export async function startTool(tool: string, args: string[] = [], opts: { ready
 
 /** Run a tool to completion (e.g. with bad input) and capture everything. */
 export function runToolSync(tool: string, args: string[], opts: { timeoutMs?: number } = {}) {
-  const r = spawnSync(process.execPath, [toolBin(tool), ...args], { encoding: 'utf8', timeout: opts.timeoutMs ?? 30000 });
+  const r = spawnSync(toolBin(tool), args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30000 });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -5,7 +5,7 @@ import { allOptions } from '@bpf-recipes/cli';
 import { spec } from '../src/spec.js';
 
 describe('opensnoop --help', () => {
-  const help = execFileSync(process.execPath, [toolBin('opensnoop'), '--help'], { encoding: 'utf8' });
+  const help = execFileSync(toolBin('opensnoop'), ['--help'], { encoding: 'utf8' });
   it('lists every option of the spec', () => {
     for (const name of Object.keys(allOptions(spec))) expect(help).toContain(`--${name}`);
   });

@@ -177,7 +177,7 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
 
   it('| head -1 ends the tool quietly once its reader is gone', async () => {
     const path = file('head');
-    const sh = spawn('sh', ['-c', `"${process.execPath}" "${toolBin('opensnoop')}" -n workload | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sh = spawn('sh', ['-c', `"${toolBin('opensnoop')}" -n workload | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     sh.stdout.on('data', (d) => (out += d));

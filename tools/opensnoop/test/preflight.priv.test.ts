@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { skipPrivileged, toolBin, uniquePath } from '@bpf-recipes/testing';
 
 const inNamespace = (setup: string, args: string[] = ['-d', '0.3']) => {
-  const cmd = `${setup} && exec "${process.execPath}" "${toolBin('opensnoop')}" ${args.join(' ')}`;
+  const cmd = `${setup} && exec "${toolBin('opensnoop')}" ${args.join(' ')}`;
   return spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', cmd], { encoding: 'utf8', timeout: 30000 });
 };
 
 describe.skipIf(skipPrivileged())('opensnoop preflight', () => {
   it('not root: one line saying to run as root, exit 1', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, toolBin('opensnoop')], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', toolBin('opensnoop')], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('opensnoop: BPF tracing needs root (or CAP_BPF and CAP_PERFMON): run it with sudo\n');
