@@ -1,6 +1,7 @@
 // Privileged: the real opensnoop against the real kernel, with workloads this test controls.
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cgroup2Mount } from '@bpf-recipes/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin, uniquePath } from '@bpf-recipes/testing';
 
@@ -97,6 +98,60 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     expect(events.every((e) => e.pid === target.pid)).toBe(true);
     expect(events.filter((e) => e.path === path)).toHaveLength(4);
     expect(events.some((e) => e.pid === other.pid)).toBe(false);
+  });
+
+  it('--uid keeps only that user (filtered in the kernel)', async () => {
+    const path = file('uid');
+    chmodSync(path, 0o644);
+    const tool = await startTool('opensnoop', ['--json', '-u', '65534', '-n', 'workload']);
+    const asRoot = await run(workload, ['open', path, '2']);
+    const asNobody = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', workload, 'open', path, '3']);
+    expect(asNobody.code).toBe(0);
+    await tool.waitForLine(new RegExp(path));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.path === path)).toHaveLength(3);
+    expect(events.every((e) => e.uid === 65534)).toBe(true);
+    expect(events.some((e) => e.pid === asRoot.pid)).toBe(false);
+  });
+
+  it('--tid keeps only that thread', async () => {
+    const path = file('tid');
+    const target = spawn(workload, ['open', path, '2'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const tool = await startTool('opensnoop', ['--json', '--tid', String(target.pid)]);
+    await run(workload, ['open', path, '3']);
+    target.stdin!.end('go\n');
+    await new Promise((r) => target.on('close', r));
+    await tool.waitForLine(new RegExp(path));
+    await tool.stop();
+    const events = tool.lines().map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.path === path)).toHaveLength(2);
+    expect(events.every((e) => e.tid === target.pid)).toBe(true);
+  });
+
+  it('--cgroup keeps only tasks in that cgroup v2 (and its children)', async () => {
+    const mount = cgroup2Mount();
+    expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
+    const cg = `${mount}/bpf-recipes-test-${process.pid}`;
+    mkdirSync(`${cg}/child`, { recursive: true });
+    try {
+      const path = file('cgroup');
+      const inside = spawn(workload, ['open', path, '4'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+      writeFileSync(`${cg}/child/cgroup.procs`, String(inside.pid));
+      const tool = await startTool('opensnoop', ['--json', '--cgroup', cg]);
+      const outside = await run(workload, ['open', path, '5']);
+      inside.stdin!.end('go\n');
+      await new Promise((r) => inside.on('close', r));
+      await tool.waitForLine(new RegExp(path));
+      await tool.stop();
+      const events = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path);
+      expect(events).toHaveLength(4);
+      expect(events.every((e) => e.pid === inside.pid)).toBe(true);
+      expect(outside.code).toBe(0);
+    } finally {
+      rmdirSync(`${cg}/child`);
+      rmdirSync(cg);
+    }
   });
 
   it('traces openat2(2) too', async () => {
