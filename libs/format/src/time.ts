@@ -19,30 +19,29 @@ export class Clock {
   }
 }
 
-let isoSec = -1;
-let isoPrefix = '';
-/** ISO 8601 in UTC with milliseconds, for JSON (the part up to the second is cached: ~20x faster per event). */
-export function isoTime(ms: number): string {
-  const sec = Math.floor(ms / 1000);
-  if (sec !== isoSec) {
-    isoSec = sec;
-    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20); // "2026-11-25T03:04:05."
-  }
-  const m = Math.floor(ms - sec * 1000);
-  return `${isoPrefix}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}Z`;
+/**
+ * A timestamp formatter that formats the whole second once and appends the milliseconds:
+ * events come thousands per second, seconds change once a second (~20x faster per event).
+ */
+function perSecond(prefix: (secMs: number) => string, suffix: string): (ms: number) => string {
+  let sec = -1;
+  let text = '';
+  return (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s !== sec) {
+      sec = s;
+      text = prefix(s * 1000);
+    }
+    const m = Math.floor(ms - s * 1000);
+    return `${text}${m < 10 ? '00' : m < 100 ? '0' : ''}${m}${suffix}`;
+  };
 }
 
-let cachedSec = -1;
-let cachedText = '';
-/** HH:MM:SS.mmm in local time, for the TIME column (the seconds part is cached). */
-export function clockTime(ms: number): string {
-  const sec = Math.floor(ms / 1000);
-  if (sec !== cachedSec) {
-    cachedSec = sec;
-    cachedText = format(sec * 1000, 'HH:mm:ss');
-  }
-  return `${cachedText}.${String(Math.floor(ms - sec * 1000)).padStart(3, '0')}`;
-}
+/** ISO 8601 in UTC with milliseconds, for JSON: 2026-11-25T03:04:05.067Z */
+export const isoTime = perSecond((ms) => new Date(ms).toISOString().slice(0, 20), 'Z');
+
+/** HH:MM:SS.mmm in local time, for the TIME column. */
+export const clockTime = perSecond((ms) => format(ms, 'HH:mm:ss.'), '');
 
 /** [HH:MM:SS] headers of interval output. */
 export function intervalHeader(ms = Date.now()): string {
