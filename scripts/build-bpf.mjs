@@ -22,7 +22,7 @@ const outDir = join(tool, 'dist', 'bpf');
 const genDir = join(tool, 'src', 'generated');
 mkdirSync(outDir, { recursive: true });
 
-const sources = readdirSync(srcDir).filter((f) => f.endsWith('.bpf.c'));
+const sources = existsSync(srcDir) ? readdirSync(srcDir).filter((f) => f.endsWith('.bpf.c')) : [];
 if (sources.length === 0) {
   console.error(`build-bpf: no bpf/*.bpf.c in ${tool}`);
   process.exit(1);

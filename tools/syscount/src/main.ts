@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+/** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
+import { fileURLToPath } from 'node:url';
+import { runTool, parseDuration, parseIntArg } from '@bpf-recipes/cli';
+import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
+import { intervalHeader, isoTime, log2Hist, table } from '@bpf-recipes/format';
+import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
+import { spec, type SyscountArgs } from './spec.js';
+import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
+
+const MAX_NR = 1024;
+const HIST_SLOTS = 40;
+
+interface Totals { count: number; errors: number; total_ns: number }
+interface ProcTotals extends Totals { comm: string }
+
+await runTool<SyscountArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  const names = syscallTable();
+  if (a.list) {
+    names.forEach((n, nr) => n && ctx.out.line(`${String(nr).padStart(4)} ${n}`));
+    return ctx.stop(0);
+  }
+  const top = a.top === undefined ? 10 : parseIntArg('top', a.top, 'a number of rows (1 or more)', 1);
+  const intervalS = a.interval === undefined ? undefined : parseDuration(a.interval);
+  let errnoFilter = 0;
+  if (a.errno !== undefined) {
+    const n = /^\d+$/.test(a.errno) ? Number(a.errno) : errnoNumber(a.errno);
+    if (!n || n > 4095) throw new UsageError(`--errno: unknown errno '${a.errno}' (a name like ENOENT or a number)`);
+    errnoFilter = n;
+  }
+  const bitmap = new Uint8Array(MAX_NR / 8);
+  const only = a.syscall === undefined ? undefined : parseSyscalls(a.syscall, names);
+  for (const nr of only ?? []) bitmap[nr >> 3] |= 1 << (nr & 7);
+  const latency = Boolean(a.latency || a.hist);
+  const config = {
+    cfg_latency: latency,
+    cfg_hist: Boolean(a.hist),
+    cfg_failures: Boolean(a.failures),
+    cfg_errno: errnoFilter,
+    cfg_processes: true,
+    cfg_filter_syscalls: only !== undefined,
+    cfg_syscalls: bitmap,
+    cfg_nr_execve: names.indexOf('execve'),
+    cfg_nr_execveat: names.indexOf('execveat'),
+  };
+
+  // BTF tracepoints first; the classic tracepoints where they cannot load
+  const objPath = fileURLToPath(new URL('../bpf/syscount.bpf.o', import.meta.url));
+  const tryLoad = (btf: boolean): BpfObject => {
+    const obj = ctx.open(objPath, rodata, config);
+    obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
+    if (!a.hist) obj.setMaxEntries('hists', 1);
+    if (btf || !latency) obj.setMaxEntries('start_tid', 1);
+    for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
+    ctx.loadAndAttach(obj);
+    return obj;
+  };
+  let obj: BpfObject;
+  try {
+    obj = tryLoad(true);
+  } catch (e) {
+    ctx.verbose(`BTF tracepoints unavailable (${(e as Error).message}); using raw_syscalls tracepoints`);
+    obj = tryLoad(false);
+  }
+
+  const syscallsMap = obj.map('syscalls');
+  const procsMap = obj.map('processes');
+  const cacheMap = obj.map('proc_cache');
+  const histsMap = obj.map('hists');
+  const prevSys = new Map<number, Totals>();
+  const prevProc = new Map<number, Totals>();
+  const prevHist = new Map<string, number>();
+  let lastPrint = Date.now();
+
+  const readSyscalls = (): Map<number, Totals> => {
+    const now = new Map<number, Totals>();
+    const key = Buffer.alloc(4);
+    const nrs = only ?? Array.from({ length: Math.min(MAX_NR, Math.max(names.length + 64, 512)) }, (_, i) => i);
+    for (const nr of nrs) {
+      key.writeUInt32LE(nr);
+      const t = sumPerCpu(syscallsMap, key);
+      if (t.count > 0) now.set(nr, t);
+    }
+    return now;
+  };
+  // per-process totals = the hash + each CPU's slot for the process it is counting now
+  const readProcs = (): Map<number, ProcTotals> => {
+    const now = new Map<number, ProcTotals>();
+    const add = (pid: number, s: { count: number; errors: number; total_ns: number; comm: string }) => {
+      const t = now.get(pid) ?? { count: 0, errors: 0, total_ns: 0, comm: '' };
+      t.count += s.count;
+      t.errors += s.errors;
+      t.total_ns += s.total_ns;
+      if (s.comm && s.count) t.comm = s.comm;
+      now.set(pid, t);
+    };
+    for (const k of procsMap.keys()) for (const v of procsMap.lookupPerCpu(k)) add(k.readUInt32LE(0), decodeProcStat(v, 0));
+    for (const v of cacheMap.lookupPerCpu(Buffer.alloc(4))) {
+      const c = decodeProcCache(v, 0);
+      if (c.pid) add(c.pid, c.stat);
+    }
+    return now;
+  };
+  const readHists = (): Map<number, number[]> => {
+    const out = new Map<number, number[]>();
+    for (const k of histsMap.keys()) {
+      const hk = decodeHistKey(k, 0);
+      const total = histsMap.sumU64(k);
+      const id = `${hk.nr}:${hk.slot}`;
+      const d = total - (prevHist.get(id) ?? 0);
+      prevHist.set(id, total);
+      if (d <= 0) continue;
+      const slots = out.get(hk.nr) ?? new Array(HIST_SLOTS).fill(0);
+      slots[hk.slot] += d;
+      out.set(hk.nr, slots);
+    }
+    return out;
+  };
+
+  const unit = a.milliseconds ? 'ms' : 'us';
+  const div = a.milliseconds ? 1e6 : 1e3;
+  const t3 = (ns: number) => (ns / div).toFixed(3);
+
+  const print = () => {
+    const now = Date.now();
+    const sys = delta(readSyscalls(), prevSys);
+    const procs = delta(readProcs(), prevProc);
+    const hists = a.hist ? readHists() : new Map<number, number[]>();
+    const by = (x: Totals, y: Totals) => (latency ? y.total_ns - x.total_ns : y.count - x.count) || 0;
+    const sysRows = [...sys].sort((x, y) => by(x[1], y[1])).slice(0, top);
+    const procRows = [...procs].sort((x, y) => by(x[1], y[1])).slice(0, top);
+
+    if (a.json) {
+      ctx.out.line(JSON.stringify({
+        time: isoTime(now),
+        ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : {}),
+        syscalls: a.process ? undefined : sysRows.map(([nr, t]) => ({ name: syscallName(nr, names), id: nr, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
+        processes: procRows.map(([pid, t]) => ({ pid, comm: (t as ProcTotals).comm, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
+        ...(a.hist ? { latency_hist_us: Object.fromEntries([...hists].map(([nr, s]) => [syscallName(nr, names), s])) } : {}),
+      }));
+      lastPrint = now;
+      return;
+    }
+    if (intervalS !== undefined) ctx.out.line(intervalHeader(now));
+    const latCols = latency ? [`TOTAL(${unit})`, `AVG(${unit})`] : [];
+    const lat = (t: Totals) => (latency ? [t3(t.total_ns), t3(t.count ? t.total_ns / t.count : 0)] : []);
+    if (!a.process) {
+      ctx.out.line(table(['SYSCALL', 'COUNT', 'ERRORS', ...latCols], sysRows.map(([nr, t]) => [syscallName(nr, names), t.count, t.errors, ...lat(t)]),
+        ['left', 'right', 'right', 'right', 'right']));
+      ctx.out.line('');
+    }
+    ctx.out.line(table(['PID', 'COMM', 'COUNT', 'ERRORS', ...latCols], procRows.map(([pid, t]) => [pid, (t as ProcTotals).comm, t.count, t.errors, ...lat(t)]),
+      ['right', 'left', 'right', 'right', 'right', 'right']));
+    if (a.hist) {
+      for (const [nr] of sysRows) {
+        const slots = hists.get(nr);
+        if (slots) ctx.out.line('\n' + log2Hist(slots, { title: `${syscallName(nr, names)} (usecs):` }).trimEnd());
+      }
+    }
+    ctx.out.line('');
+    lastPrint = now;
+  };
+
+  if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
+  ctx.onStop(print);
+  const what = [a.failures ? 'failed ' : '', a.errno ? `${a.errno} ` : ''].join('');
+  ctx.ready(`Tracing ${what}syscalls${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
+});
+
+function sumPerCpu(map: BpfMap, key: Buffer): Totals {
+  const t = { count: 0, errors: 0, total_ns: 0 };
+  for (const v of map.lookupPerCpu(key)) {
+    const s = decodeScStat(v, 0);
+    t.count += s.count;
+    t.errors += s.errors;
+    t.total_ns += s.total_ns;
+  }
+  return t;
+}
+
+/** What happened since the last print (kernel totals only grow: nothing is cleared mid-flight). */
+function delta<T extends Totals>(now: Map<number, T>, prev: Map<number, Totals>): Map<number, T> {
+  const out = new Map<number, T>();
+  for (const [k, t] of now) {
+    const p = prev.get(k);
+    const d = { ...t, count: t.count - (p?.count ?? 0), errors: t.errors - (p?.errors ?? 0), total_ns: t.total_ns - (p?.total_ns ?? 0) };
+    prev.set(k, { count: t.count, errors: t.errors, total_ns: t.total_ns });
+    if (d.count > 0) out.set(k, d);
+  }
+  return out;
+}
