@@ -77,6 +77,8 @@ export interface ToolContext<A> {
   ready(message: string): void;
   /** summary printers run at stop (not after EPIPE) */
   onStop(fn: () => void): void;
+  /** awaited at stop after the summary, before exit (e.g. wait for child processes); runs after EPIPE too */
+  beforeExit(fn: () => Promise<void>): void;
   stop(code?: number): void;
   verbose(message: string): void;
 }
@@ -99,6 +101,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   const out = new Output();
   const objects: BpfObject[] = [];
   const stopHandlers: (() => void)[] = [];
+  const exitHandlers: (() => Promise<void>)[] = [];
   const timers: NodeJS.Timeout[] = [];
   const lostSeen = new Map<BpfObject, number>();
   let stopping = false;
@@ -119,7 +122,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     }
   };
 
-  const stop = (code = 0) => {
+  const stop = async (code = 0): Promise<void> => {
     if (stopping) return;
     stopping = true;
     mark('stopping');
@@ -138,11 +141,18 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     }
     for (const o of objects) o.close();
     mark('closed');
+    for (const fn of exitHandlers) {
+      try {
+        await fn();
+      } catch (e) {
+        return fail(spec.name, e, verbose);
+      }
+    }
     process.exit(code);
   };
 
-  out.onClosed = () => setImmediate(() => stop(0));
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => stop(0));
+  out.onClosed = () => setImmediate(() => void stop(0));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0));
   process.on('uncaughtException', (e) => {
     for (const o of objects) o.close();
     fail(spec.name, e, verbose);
@@ -189,14 +199,17 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       note(message);
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);
-        timers.push(setTimeout(() => stop(0), sec * 1000));
+        timers.push(setTimeout(() => void stop(0), sec * 1000));
       }
       timers.push(setInterval(() => reportLost(false), 1000));
     },
     onStop(fn) {
       stopHandlers.push(fn);
     },
-    stop,
+    beforeExit(fn) {
+      exitHandlers.push(fn);
+    },
+    stop: (code?: number) => void stop(code),
     verbose(message) {
       if (verbose) note(`${spec.name}: ${message}`);
     },

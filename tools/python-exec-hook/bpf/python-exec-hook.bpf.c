@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * python-exec-hook: successful execs whose executable looks like Python.
+ * sched:sched_process_exec fires once the new program is in place, so current->mm->exe_file is
+ * the binary actually running: for a `#!/usr/bin/python3` script that is the interpreter (after
+ * symlinks: python3.11), for a pyenv shim still in bash it is bash. Its name is compared with a
+ * prefix here (read-only config); user space applies the full --match regex.
+ */
+#include "vmlinux.h"
+#include "recipes.h"
+#include "python-exec-hook.h"
+
+const volatile char cfg_exe_prefix[16] = {};
+const volatile __u32 cfg_exe_prefix_len = 0;
+
+/* processes reported by an exec event: their exit is reported too (PIDs are reused) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} reported SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
+
+RECIPES_EXPORT(event);
+
+static __always_inline bool prefix_matches(const char *name)
+{
+	for (int i = 0; i < 16; i++) {
+		if (i >= cfg_exe_prefix_len)
+			return true;
+		if (name[i] != cfg_exe_prefix[i])
+			return false;
+	}
+	return true;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 zero = 0, pid = bpf_get_current_pid_tgid() >> 32;
+	const unsigned char *name;
+	struct event *e;
+	__u8 one = 1;
+
+	if (!recipes_task_allowed())
+		return 0;
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), name) <= 0)
+		return 0;
+	if (!prefix_matches(e->exe))
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = PYEXEC_EXEC;
+	e->pid = pid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	recipes_output(e, sizeof(*e));
+	bpf_map_update_elem(&reported, &pid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int pyexec_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 pid = id >> 32;
+	struct event *e;
+
+	if ((__u32)id != pid || !bpf_map_lookup_elem(&reported, &pid))
+		return 0; /* a thread, or a process we never reported */
+	bpf_map_delete_elem(&reported, &pid);
+	e = RESERVE_EVENT(struct event);
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = PYEXEC_EXIT;
+	e->pid = pid;
+	e->ppid = 0;
+	e->uid = 0;
+	e->comm[0] = 0;
+	e->exe[0] = 0;
+	e->filename[0] = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

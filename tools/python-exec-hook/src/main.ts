@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+/** python-exec-hook: user space. The kernel side (bpf/python-exec-hook.bpf.c) reports execs of Python-named binaries. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { note, parseIntArg, runTool } from '@bpf-recipes/cli';
+import { isoTime } from '@bpf-recipes/format';
+import { decodeEvent, rodata } from './generated/python-exec-hook.js';
+import { commandFor, compileMatch, literalPrefix } from './match.js';
+import { spec, type PyExecArgs } from './spec.js';
+
+const EXIT = 1;
+
+await runTool<PyExecArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  const re = compileMatch(a.match);
+  const prefix = literalPrefix(a.match);
+  const parallel = a.parallel === undefined ? 4 : parseIntArg('parallel', a.parallel, 'a number of commands (1 or more)', 1, 4096);
+  if (a.exec !== undefined) commandFor(a.exec, 1); // usage errors now, not at the first PID
+  const obj = ctx.open(fileURLToPath(new URL('../bpf/python-exec-hook.bpf.o', import.meta.url)), rodata, {
+    cfg_exe_prefix: prefix,
+    cfg_exe_prefix_len: Buffer.byteLength(prefix),
+  });
+  ctx.loadAndAttach(obj);
+  ctx.verbose(prefix ? `kernel prefilter: executable names starting with "${prefix}"` : 'no kernel prefilter: every exec is checked in user space');
+
+  const seen = new Set<number>();
+  const running = new Set<ChildProcess>();
+  const queue: number[] = [];
+  let started = 0;
+  let failed = 0;
+
+  const runNext = () => {
+    while (a.exec !== undefined && running.size < parallel && queue.length) {
+      const pid = queue.shift()!;
+      const argv = commandFor(a.exec, pid);
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+      started++;
+      running.add(child);
+      child.on('error', (e) => {
+        failed++;
+        note(`python-exec-hook: --exec: cannot run ${argv[0]}: ${e.message}`);
+      });
+      child.on('close', (code) => {
+        if (code !== 0 && code !== null) failed++;
+        running.delete(child);
+        runNext();
+      });
+    }
+  };
+
+  const emit = (pid: number, info: () => Record<string, unknown>) => {
+    if (seen.has(pid)) return;
+    seen.add(pid);
+    if (a.exec !== undefined) {
+      ctx.verbose(`PID ${pid}`);
+      queue.push(pid);
+      runNext();
+    } else if (a.json) ctx.out.line(JSON.stringify(info()));
+    else ctx.out.line(String(pid));
+  };
+
+  ctx.follow(obj, 'events', (b, off) => {
+    const e = decodeEvent(b, off);
+    if (e.kind === EXIT) {
+      seen.delete(e.pid);
+      return;
+    }
+    if (!re.test(e.exe)) return;
+    emit(e.pid, () => ({
+      time: isoTime(ctx.clock.wallMs(e.ts_ns)),
+      pid: e.pid,
+      ppid: e.ppid,
+      uid: e.uid,
+      comm: e.comm,
+      exe: readExe(e.pid) ?? e.exe,
+      filename: e.filename,
+      argv: readArgv(e.pid),
+    }));
+  });
+
+  if (a['include-existing']) {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      const pid = Number(d);
+      const exe = readExe(pid);
+      if (!exe || pid === process.pid || !re.test(basename(exe.replace(/ \(deleted\)$/, '')))) continue;
+      emit(pid, () => ({ time: isoTime(Date.now()), pid, ppid: readPpid(pid), uid: readUid(pid), comm: readComm(pid), exe, filename: null, argv: readArgv(pid), existing: true }));
+    }
+  }
+
+  ctx.beforeExit(async () => {
+    if (running.size === 0) return;
+    for (const c of running) c.kill('SIGTERM');
+    const deadline = Date.now() + 10000;
+    while (running.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const c of running) c.kill('SIGKILL');
+  });
+  ctx.onStop(() => {
+    if (a.exec !== undefined) note(`python-exec-hook: ran ${started} command${started === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}${queue.length ? `, ${queue.length} never started` : ''}`);
+  });
+  ctx.ready(`Tracing execs of Python (${re.source})... Hit Ctrl-C to end.`);
+});
+
+function readExe(pid: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
+}
+
+function readArgv(pid: number): string[] | null {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw ? raw.replace(/\0$/, '').split('\0') : null;
+  } catch {
+    return null; // already gone
+  }
+}
+
+function readStatus(pid: number, field: string): string | undefined {
+  try {
+    return new RegExp(`^${field}:\\s*(\\S+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+const readPpid = (pid: number) => Number(readStatus(pid, 'PPid') ?? 0);
+const readUid = (pid: number) => Number(readStatus(pid, 'Uid') ?? 0);
+function readComm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,51 @@
+/** What counts as Python, and how much of it the kernel can check. */
+import { UsageError } from '@bpf-recipes/core';
+
+export const DEFAULT_MATCH = '^python[0-9.]*$';
+
+export function compileMatch(src: string | undefined): RegExp {
+  try {
+    return new RegExp(src ?? DEFAULT_MATCH);
+  } catch (e) {
+    throw new UsageError(`--match: not a regular expression: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The literal prefix every match must start with, for the kernel's prefilter (at most 15 bytes):
+ * "^python[0-9.]*$" → "python"; "^(python|uwsgi)" → "" (no prefilter: every exec is checked here).
+ */
+export function literalPrefix(src: string | undefined): string {
+  const m = /^\^((?:[A-Za-z0-9_\-/]|\\\.)+)/.exec(src ?? DEFAULT_MATCH);
+  if (!m) return '';
+  let p = m[1].replace(/\\\./g, '.');
+  // a quantifier right after the literal makes its last character optional
+  const next = (src ?? DEFAULT_MATCH).slice(1 + m[1].length);
+  if (/^[?*{]/.test(next)) p = p.slice(0, -1);
+  return Buffer.from(p).subarray(0, 15).toString();
+}
+
+/** "austin -C -p {} --output='a b-{}.txt'" → argv with {} replaced; quotes group, no shell. */
+export function commandFor(template: string, pid: number): string[] {
+  const args: string[] = [];
+  let cur = '';
+  let quote = '';
+  let has = false;
+  for (const ch of template) {
+    if (quote) {
+      if (ch === quote) quote = '';
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (cur || has) args.push(cur);
+      cur = '';
+      has = false;
+    } else cur += ch;
+  }
+  if (quote) throw new UsageError(`--exec: unbalanced ${quote} in '${template}'`);
+  if (cur || has) args.push(cur);
+  if (args.length === 0) throw new UsageError('--exec: give a command, e.g. --exec "austin -p {}"');
+  return args.map((a) => a.split('{}').join(String(pid)));
+}
