@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * killsnoop: who sent which signal to whom, and the result.
+ * Default: the six signal-sending syscalls (enter: remember the arguments per thread; exit: one
+ * event with the result). signal:signal_generate fires inside those syscalls, once per target,
+ * and supplies the target's comm (and, for pidfd_send_signal, its pid).
+ * -a: signal:signal_generate alone, so signals the kernel generates (SIGSEGV, SIGCHLD, the OOM
+ * killer's SIGKILL) are seen too, with the si_code and the delivery result.
+ */
+#include "vmlinux.h"
+#include "recipes.h"
+#include "killsnoop.h"
+
+const volatile bool cfg_all = false;          /* -a */
+const volatile bool cfg_failed = false;       /* -x */
+const volatile __s32 cfg_tpid = 0;            /* --tpid */
+const volatile __u64 cfg_sig_mask = 0;        /* -s: bit n = signal n (0..63); 0: all */
+const volatile bool cfg_sig_64 = false;       /* -s includes signal 64 */
+
+struct pending {
+	__u64 ts_ns;
+	__s32 tpid;
+	__s32 ttid;
+	__s32 sig;
+	__s32 source;
+	__s32 pidfd;
+	char tcomm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+RECIPES_EXPORT(event);
+
+static __always_inline bool sig_wanted(int sig)
+{
+	if (!cfg_sig_mask && !cfg_sig_64)
+		return true;
+	if (sig == 64)
+		return cfg_sig_64;
+	return sig >= 0 && sig < 64 && (cfg_sig_mask & (1ULL << sig));
+}
+
+static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source, __s32 pidfd)
+{
+	struct pending p = {};
+	__u32 tid;
+
+	if (cfg_all || !sig_wanted(sig) || !recipes_task_allowed())
+		return 0;
+	/* --tpid: for pidfd_send_signal the pid is known only at signal_generate */
+	if (cfg_tpid && source != KS_PIDFD_SEND_SIGNAL && tpid != cfg_tpid && ttid != cfg_tpid)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	p.ts_ns = bpf_ktime_get_ns();
+	p.tpid = tpid;
+	p.ttid = ttid;
+	p.sig = sig;
+	p.source = source;
+	p.pidfd = pidfd;
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int leave(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct event *e;
+
+	if (!p)
+		return 0;
+	if (cfg_failed && ret >= 0)
+		goto out;
+	if (cfg_tpid && p->source == KS_PIDFD_SEND_SIGNAL && p->tpid != cfg_tpid)
+		goto out;
+	e = RESERVE_EVENT(struct event);
+	if (!e)
+		goto out;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = tid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->tpid = p->tpid;
+	e->ttid = p->ttid;
+	e->sig = p->sig;
+	e->ret = ret;
+	e->code = 0;
+	e->source = p->source;
+	e->pidfd = p->pidfd;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	__builtin_memcpy(e->tcomm, p->tcomm, sizeof(e->tcomm));
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+SEC("tracepoint/signal/signal_generate")
+int killsnoop_generate(struct trace_event_raw_signal_generate *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct event *e;
+
+	if (!cfg_all) {
+		/* inside one of our syscalls: note the target */
+		__u32 tid = (__u32)id;
+		struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+
+		if (p && !p->tcomm[0]) {
+			bpf_probe_read_kernel_str(p->tcomm, sizeof(p->tcomm), ctx->comm);
+			if (p->source == KS_PIDFD_SEND_SIGNAL)
+				p->tpid = ctx->pid;
+		}
+		return 0;
+	}
+	if (!sig_wanted(ctx->sig) || !recipes_task_allowed())
+		return 0;
+	if (cfg_tpid && ctx->pid != cfg_tpid)
+		return 0;
+	if (cfg_failed && ctx->result == 0)
+		return 0;
+	e = RESERVE_EVENT(struct event);
+	if (!e)
+		return 0;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->tpid = ctx->pid;
+	e->ttid = ctx->pid;
+	e->sig = ctx->sig;
+	e->ret = ctx->result;
+	e->code = ctx->code;
+	e->source = KS_GENERATE;
+	e->pidfd = -1;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel_str(e->tcomm, sizeof(e->tcomm), ctx->comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_kill")
+int killsnoop_enter_kill(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], 0, ctx->args[1], KS_KILL, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tkill")
+int killsnoop_enter_tkill(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], ctx->args[0], ctx->args[1], KS_TKILL, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_tgkill")
+int killsnoop_enter_tgkill(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_TGKILL, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rt_sigqueueinfo")
+int killsnoop_enter_rt_sigqueueinfo(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], 0, ctx->args[1], KS_RT_SIGQUEUEINFO, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_rt_tgsigqueueinfo")
+int killsnoop_enter_rt_tgsigqueueinfo(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_RT_TGSIGQUEUEINFO, -1);
+}
+
+SEC("tracepoint/syscalls/sys_enter_pidfd_send_signal")
+int killsnoop_enter_pidfd_send_signal(struct trace_event_raw_sys_enter *ctx)
+{
+	return enter(0, 0, ctx->args[1], KS_PIDFD_SEND_SIGNAL, ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_kill")
+int killsnoop_exit_kill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_tkill")
+int killsnoop_exit_tkill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_tgkill")
+int killsnoop_exit_tgkill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_rt_sigqueueinfo")
+int killsnoop_exit_rt_sigqueueinfo(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_rt_tgsigqueueinfo")
+int killsnoop_exit_rt_tgsigqueueinfo(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+SEC("tracepoint/syscalls/sys_exit_pidfd_send_signal")
+int killsnoop_exit_pidfd_send_signal(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+/** killsnoop: user space. The kernel side is bpf/killsnoop.bpf.c; the decoder is generated from its BTF. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseIntArg, runTool } from '@bpf-recipes/cli';
+import { UsageError } from '@bpf-recipes/core';
+import { Columns, clockTime, errnoName, isoTime, signalName, signalNumber } from '@bpf-recipes/format';
+import { codeName, generateResult, SOURCES } from './codes.js';
+import { decodeEvent, rodata, type Event } from './generated/killsnoop.js';
+import { spec, type KillsnoopArgs } from './spec.js';
+
+const GENERATE = 6;
+
+await runTool<KillsnoopArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  const all = Boolean(a['all-signals']);
+  let mask = 0n;
+  let sig64 = false;
+  for (const s of (a.signal ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const n = signalNumber(s);
+    if (n === undefined || n === 0) throw new UsageError(`--signal: unknown signal '${s}' (names like TERM or SIGRTMIN+3, or numbers 1-64)`);
+    if (n === 64) sig64 = true;
+    else mask |= 1n << BigInt(n);
+  }
+  if (a.signal !== undefined && mask === 0n && !sig64) throw new UsageError('--signal: give at least one signal');
+  const tpid = a.tpid === undefined ? 0 : parseIntArg('tpid', a.tpid, 'a process ID', 1, 4194304);
+
+  const obj = ctx.open(fileURLToPath(new URL('../bpf/killsnoop.bpf.o', import.meta.url)), rodata, {
+    cfg_all: all,
+    cfg_failed: Boolean(a.failed),
+    cfg_tpid: tpid,
+    cfg_sig_mask: mask,
+    cfg_sig_64: sig64,
+  });
+  if (all) for (const p of obj.programs) if (p.name !== 'killsnoop_generate') obj.setAutoload(p.name, false);
+  ctx.loadAndAttach(obj);
+
+  const tcommOf = (e: Event): string => {
+    if (e.tcomm) return e.tcomm;
+    const t = e.ttid > 0 ? e.ttid : e.tpid;
+    if (t <= 0) return e.tpid === 0 ? '(own group)' : e.tpid === -1 ? '(all)' : `(group ${-e.tpid})`;
+    try {
+      return readFileSync(`/proc/${t}/comm`, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  const result = (e: Event) => (e.source === GENERATE ? generateResult(e.ret) : String(e.ret));
+  const target = (e: Event) => (e.source === 1 || e.source === 2 || e.source === 4 ? e.ttid : e.tpid);
+
+  const cols = new Columns([
+    { name: 'TIME', width: 12 },
+    { name: 'PID', width: 7, align: 'right' },
+    { name: 'COMM', width: 16 },
+    { name: 'SIG', width: 12 },
+    { name: 'TPID', width: 7, align: 'right' },
+    { name: 'TCOMM', width: 16 },
+    ...(all ? [{ name: 'CODE', width: 12 }] : []),
+    { name: 'RESULT', width: 0 },
+  ]);
+
+  const line = (e: Event): string => {
+    const ms = ctx.clock.wallMs(e.ts_ns);
+    const tcomm = tcommOf(e);
+    if (a.json) {
+      return JSON.stringify({
+        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, sig: e.sig, sig_name: signalName(e.sig),
+        tpid: target(e), tgid: e.source === 2 || e.source === 4 ? e.tpid : undefined, tcomm,
+        result: e.source === GENERATE ? generateResult(e.ret) : e.ret,
+        errno: e.source !== GENERATE && e.ret < 0 ? errnoName(-e.ret) : undefined,
+        syscall: SOURCES[e.source], pidfd: e.source === 5 ? e.pidfd : undefined,
+        code: e.source === GENERATE ? e.code : undefined, code_name: e.source === GENERATE ? codeName(e.sig, e.code) : undefined,
+      });
+    }
+    if (a.sentence) {
+      const what = `${e.comm} (${e.pid}) sent signal ${e.sig} (${signalName(e.sig)}) to PID ${target(e)} (${tcomm})`;
+      if (e.source === GENERATE) return `${what}: ${codeName(e.sig, e.code)}, ${generateResult(e.ret)}`;
+      return e.ret < 0 ? `${what}: failed with ${errnoName(-e.ret)}` : what;
+    }
+    return cols.row([clockTime(ms), e.pid, e.comm, signalName(e.sig), target(e), tcomm, ...(all ? [codeName(e.sig, e.code)] : []), result(e)]);
+  };
+
+  if (!a.json && !a.sentence) ctx.out.line(cols.header());
+  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
+  ctx.ready(all ? 'Tracing every generated signal... Hit Ctrl-C to end.' : 'Tracing signals sent by kill(2) and relatives... Hit Ctrl-C to end.');
+});
