@@ -15,7 +15,8 @@ export type FieldType =
   | { kind: 'string'; size: number }
   | { kind: 'bytes'; size: number }
   | { kind: 'array'; elem: ScalarType; count: number }
-  | { kind: 'struct'; name: string; fields: Field[] };
+  | { kind: 'struct'; name: string; fields: Field[] }
+  | { kind: 'structs'; name: string; fields: Field[]; count: number; stride: number };
 
 export interface Field { name: string; offset: number; size: number; type: FieldType }
 export interface StructLayout { name: string; size: number; fields: Field[] }
@@ -43,6 +44,7 @@ function typeOf(btf: Btf, id: number, where: string): FieldType {
         return isChar ? { kind: 'string', size: t.nr_elems! } : { kind: 'bytes', size: t.nr_elems! };
       }
       if (elem.kind === 'INT' || elem.kind === 'ENUM') return { kind: 'array', elem: scalarOf(elem), count: t.nr_elems! };
+      if (elem.kind === 'STRUCT') return { kind: 'structs', name: elem.name, fields: fieldsOf(btf, elem, where), count: t.nr_elems!, stride: elem.size! };
       return { kind: 'bytes', size: btf.sizeOf(id) };
     }
     case 'STRUCT':
@@ -99,6 +101,7 @@ function tsType(t: FieldType): string {
     case 'bytes': return 'Uint8Array';
     case 'array': return 'number[]';
     case 'struct': return `{ ${t.fields.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`;
+    case 'structs': return `{ ${t.fields.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }[]`;
   }
 }
 
@@ -126,6 +129,10 @@ function reader(t: FieldType, off: string, indent: string): string {
     }
     case 'struct':
       return `{\n${t.fields.map((f) => `${indent}  ${f.name}: ${reader(f.type, `${off} + ${f.offset}`, indent + '  ')},`).join('\n')}\n${indent}}`;
+    case 'structs': {
+      const one = reader({ kind: 'struct', name: t.name, fields: t.fields }, `${off} + i * ${t.stride}`, indent + '  ');
+      return `Array.from({ length: ${t.count} }, (_, i) => (${one}))`;
+    }
   }
 }
 
@@ -135,7 +142,7 @@ function configType(t: FieldType): string {
     case 'string': return 'string';
     case 'bytes': return 'Uint8Array';
     case 'array': return 'readonly number[]';
-    case 'struct': return 'Uint8Array';
+    case 'struct': case 'structs': return 'Uint8Array';
   }
 }
 
@@ -165,7 +172,8 @@ export function generateTs(layout: ObjectLayout): string {
   }
   out.push(`/** The read-only config (.rodata, ${layout.rodataSize} bytes), written before load. */`);
   out.push(`export const rodata: RodataLayout = {`);
-  for (const v of layout.rodata) out.push(`  ${v.name}: ${JSON.stringify({ offset: v.offset, size: v.size, type: v.type.kind === 'scalar' ? v.type.type : v.type.kind === 'array' ? v.type.elem : v.type.kind })},`);
+  const rodataType = (t: FieldType) => (t.kind === 'scalar' ? t.type : t.kind === 'array' ? t.elem : t.kind === 'structs' ? 'bytes' : t.kind);
+  for (const v of layout.rodata) out.push(`  ${v.name}: ${JSON.stringify({ offset: v.offset, size: v.size, type: rodataType(v.type) })},`);
   out.push('};');
   out.push(`export interface Config {`);
   for (const v of layout.rodata) out.push(`  ${v.name}?: ${configType(v.type)};`);

@@ -33,9 +33,10 @@ export class BpfError extends RecipesError {
 /** A hint for the common reasons a load or attach fails. */
 export function hintFor(op: 'load' | 'attach' | 'open', errno: number): string | undefined {
   switch (errnoName(errno)) {
-    case 'EPERM':
     case 'EACCES':
-      return op === 'load' ? 'the kernel refused the program (run as root; with -v libbpf shows the verifier log)' : 'permission denied (run as root)';
+      return op === 'load' ? 'the verifier rejected a program (run with -v for its log)' : 'permission denied (run as root)';
+    case 'EPERM':
+      return op === 'load' ? 'not permitted: root is needed, and some program types (fentry) are refused on some kernels' : 'permission denied (run as root)';
     case 'ENOENT':
       return op === 'attach' ? 'the probe point does not exist on this kernel' : 'not found';
     case 'EINVAL':

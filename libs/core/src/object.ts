@@ -26,6 +26,8 @@ export interface UprobeTarget {
   /** only this process (-1: all) */
   pid?: number;
   retprobe?: boolean;
+  /** a value the program reads with bpf_get_attach_cookie() (which of several attach points fired) */
+  cookie?: number;
 }
 
 export interface Skipped { program: string; reason: string }
@@ -155,7 +157,7 @@ export class BpfObject {
   attachUprobe(name: string, t: UprobeTarget): void {
     const l = libbpf();
     const p = this.program(name);
-    const opts = { sz: 40, ref_ctr_offset: 0, bpf_cookie: 0, retprobe: Boolean(t.retprobe), func_name: t.func ?? null };
+    const opts = { sz: 40, ref_ctr_offset: 0, bpf_cookie: t.cookie ?? 0, retprobe: Boolean(t.retprobe), func_name: t.func ?? null };
     const link = l.bpf_program__attach_uprobe_opts(p.ptr, t.pid ?? -1, t.binary, t.offset ?? 0, opts) as Ptr | null;
     if (isNull(link)) {
       const e = errno();

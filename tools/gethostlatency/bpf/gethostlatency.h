@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The one definition of what gethostlatency's kernel side reports. */
+#ifndef __GETHOSTLATENCY_H
+#define __GETHOSTLATENCY_H
+
+#define GHL_HOST_LEN 256
+#define GHL_MAX_ADDRS 4
+
+enum ghl_func {
+	GHL_GETADDRINFO = 0,
+	GHL_GETHOSTBYNAME = 1,
+	GHL_GETHOSTBYNAME2 = 2,
+	GHL_GETHOSTBYNAME_R = 3,
+	GHL_GETHOSTBYNAME2_R = 4,
+	GHL_GETHOSTBYADDR = 5,
+};
+
+struct ghl_addr {
+	__u16 family;  /* AF_INET 2, AF_INET6 10 */
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+struct event {
+	__u64 ts_ns;
+	__u64 lat_ns;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 func;     /* enum ghl_func */
+	__s32 ret;      /* getaddrinfo: 0 or EAI_*; *_r: 0 or errno; others: 0 found, -1 NULL */
+	__s32 herrno;   /* *_r: *h_errnop (HOST_NOT_FOUND 1, TRY_AGAIN 2, NO_RECOVERY 3, NO_DATA 4) */
+	__u32 naddrs;   /* resolved addresses in addrs (at most GHL_MAX_ADDRS) */
+	__u32 qfamily;  /* gethostbyaddr: the family of the address asked about */
+	char comm[16];
+	struct ghl_addr addrs[GHL_MAX_ADDRS];
+	char host[GHL_HOST_LEN]; /* the name asked for (gethostbyaddr: the address, as bytes) */
+};
+
+#endif

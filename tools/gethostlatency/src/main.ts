@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+/** gethostlatency: user space. The kernel side is bpf/gethostlatency.bpf.c (uprobes on libc). */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parsePids, runTool } from '@bpf-recipes/cli';
+import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
+import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
+import { decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
+import { FUNCS, addrText, resultName } from './names.js';
+import { spec, type GhlArgs } from './spec.js';
+
+/** entry program per function (by argument layout); the cookie tells the function apart */
+const ENTRY = ['gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name_r', 'gethostlatency_name2_r', 'gethostlatency_addr'];
+
+await runTool<GhlArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  let minNs = 0;
+  if (a['min-latency'] !== undefined) {
+    const ms = Number(a['min-latency']);
+    if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--min-latency: '${a['min-latency']}' is not a number of milliseconds`);
+    minNs = Math.round(ms * 1e6);
+  }
+  if (a.libc !== undefined && !existsSync(a.libc)) throw new UsageError(`--libc: ${a.libc} does not exist`);
+  const pids = a.pid === undefined ? [] : parsePids(a.pid);
+
+  // where to attach: --libc, else each -p process's own libc (through /proc/PID/root), else the system's
+  const targets: { binary: string; pid: number }[] = [];
+  if (a.libc) targets.push(...(pids.length ? pids.map((pid) => ({ binary: a.libc!, pid })) : [{ binary: a.libc, pid: -1 }]));
+  else if (pids.length) {
+    for (const pid of pids) {
+      const lib = findProcessLibrary(pid, 'libc.so.6');
+      if (!lib) throw new PreflightError(`PID ${pid} has no libc.so.6 mapped (is it running, and dynamically linked?)`);
+      targets.push({ binary: lib, pid });
+    }
+  } else {
+    const lib = findSystemLibrary('libc.so.6');
+    if (!lib) throw new PreflightError('no libc.so.6 found on this system: give one with --libc PATH');
+    targets.push({ binary: lib, pid: -1 });
+  }
+
+  const obj: BpfObject = ctx.open(fileURLToPath(new URL('../bpf/gethostlatency.bpf.o', import.meta.url)), rodata, {
+    cfg_addrs: Boolean(a.extended),
+    cfg_min_lat_ns: minNs,
+  });
+  ctx.loadAndAttach(obj, { attach: false });
+  let attached = 0;
+  for (const t of targets) {
+    FUNCS.forEach((func, cookie) => {
+      try {
+        obj.attachUprobe(ENTRY[cookie], { binary: t.binary, func, pid: t.pid, cookie });
+        obj.attachUprobe('gethostlatency_ret', { binary: t.binary, func, pid: t.pid, retprobe: true });
+        attached++;
+        ctx.verbose(`attached ${func} in ${t.binary}${t.pid > 0 ? ` (PID ${t.pid})` : ''}`);
+      } catch (e) {
+        if (!(e instanceof BpfError)) throw e;
+        ctx.verbose(`skipping ${func} in ${t.binary}: ${e.message}`);
+      }
+    });
+  }
+  if (attached === 0) throw new PreflightError(`none of ${FUNCS.join(', ')} could be probed in ${targets.map((t) => t.binary).join(', ')} (run with -v)`);
+
+  const cols = new Columns([
+    { name: 'TIME', width: 12 },
+    { name: 'PID', width: 7, align: 'right' },
+    { name: 'COMM', width: 16 },
+    { name: 'LATms', width: 10, align: 'right' },
+    { name: 'RET', width: 14 },
+    { name: 'HOST', width: a.extended ? 30 : 0 },
+    ...(a.extended ? [{ name: 'ADDRS', width: 0 }] : []),
+  ]);
+  const hostOf = (e: Event) => (e.func === 5 ? addrText(e.qfamily, Buffer.from(e.host, 'latin1')) : e.host);
+  // getaddrinfo lists an address once per socket type: each is shown once
+  const addrs = (e: Event) => [...new Set(Array.from({ length: e.naddrs }, (_, i) => addrText(e.addrs[i].family, e.addrs[i].addr)))];
+  const line = (e: Event): string => {
+    const ms = ctx.clock.wallMs(e.ts_ns);
+    if (a.json) {
+      return JSON.stringify({
+        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, func: FUNCS[e.func] ?? e.func,
+        latency_ms: Math.round(e.lat_ns / 1000) / 1000, host: hostOf(e), ret: e.ret, ret_name: resultName(e.func, e.ret, e.herrno),
+        ...(a.extended ? { addrs: addrs(e) } : {}),
+      });
+    }
+    return cols.row([clockTime(ms), e.pid, e.comm, (e.lat_ns / 1e6).toFixed(3), resultName(e.func, e.ret, e.herrno), hostOf(e), ...(a.extended ? [addrs(e).join(',')] : [])]);
+  };
+  if (!a.json) ctx.out.line(cols.header());
+  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
+  ctx.ready('Tracing getaddrinfo/gethostbyname calls... Hit Ctrl-C to end.');
+});

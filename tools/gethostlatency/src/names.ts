@@ -1,0 +1,37 @@
+/** Names of getaddrinfo's EAI_* results and of h_errno values (glibc's netdb.h), and address text. */
+import { isIPv4, isIPv6 } from 'node:net';
+
+const EAI: Record<number, string> = {
+  [-1]: 'EAI_BADFLAGS', [-2]: 'EAI_NONAME', [-3]: 'EAI_AGAIN', [-4]: 'EAI_FAIL', [-5]: 'EAI_NODATA', [-6]: 'EAI_FAMILY',
+  [-7]: 'EAI_SOCKTYPE', [-8]: 'EAI_SERVICE', [-9]: 'EAI_ADDRFAMILY', [-10]: 'EAI_MEMORY', [-11]: 'EAI_SYSTEM', [-12]: 'EAI_OVERFLOW',
+};
+const HERRNO: Record<number, string> = { 1: 'HOST_NOT_FOUND', 2: 'TRY_AGAIN', 3: 'NO_RECOVERY', 4: 'NO_DATA' };
+
+export const FUNCS = ['getaddrinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r', 'gethostbyname2_r', 'gethostbyaddr'];
+
+export function resultName(func: number, ret: number, herrno: number): string {
+  if (ret === 0) return '0';
+  if (func === 0) return EAI[ret] ?? String(ret);
+  if (herrno) return HERRNO[herrno] ?? `h_errno ${herrno}`;
+  return ret === -1 ? 'NULL' : String(ret);
+}
+
+/** An address from the kernel side: family and 16 bytes. */
+export function addrText(family: number, bytes: Uint8Array): string {
+  if (family === 2) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  if (family === 10) {
+    const groups = [];
+    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+    // the longest run of zero groups becomes ::
+    const s = groups.join(':');
+    const runs = [...s.matchAll(/(^|:)0(:0)+(:|$)/g)].sort((a, b) => b[0].length - a[0].length);
+    if (!runs.length) return s;
+    const r = runs[0];
+    return s.slice(0, r.index) + '::' + s.slice(r.index! + r[0].length);
+  }
+  return `family ${family}`;
+}
+
+export function isAddress(s: string): boolean {
+  return isIPv4(s) || isIPv6(s);
+}

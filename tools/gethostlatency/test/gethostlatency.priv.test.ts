@@ -1,0 +1,124 @@
+// Privileged: the real gethostlatency with uprobes on the real libc, against lookups the test makes.
+// No lookup leaves the machine: names come from /etc/hosts; the failing one uses AI_NUMERICHOST.
+import { spawn } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+
+describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
+  let gw: string;
+  beforeAll(() => {
+    gw = fixture('gethostlatency-workload');
+  });
+  const json = (lines: string[]) => lines.map((l) => JSON.parse(l));
+
+  it('N getaddrinfo("localhost") and one that cannot resolve give exactly N+1 events of that pid', async () => {
+    const tool = await startTool('gethostlatency', ['--json', '-e']);
+    const ok = await run(gw, ['getaddrinfo', 'localhost', '5']);
+    expect(ok.stdout).toBe('0\n'.repeat(5));
+    const bad = await run(gw, ['numeric-fail', 'no-such-host.invalid']);
+    expect(bad.stdout).toBe('-2\n');
+    await tool.waitForLine(/no-such-host/);
+    await tool.stop();
+    const ev = json(tool.lines());
+    const mine = ev.filter((e) => e.pid === ok.pid);
+    expect(mine).toHaveLength(5);
+    for (const e of mine) {
+      expect(e).toMatchObject({ tid: ok.pid, comm: 'gethostlatency-', func: 'getaddrinfo', host: 'localhost', ret: 0, ret_name: '0' });
+      expect(e.addrs).toContain('127.0.0.1');
+      expect(e.latency_ms).toBeGreaterThan(0);
+      expect(e.latency_ms).toBeLessThan(5000);
+    }
+    expect(ev.filter((e) => e.pid === bad.pid)).toEqual([expect.objectContaining({ func: 'getaddrinfo', host: 'no-such-host.invalid', ret: -2, ret_name: 'EAI_NONAME' })]);
+  });
+
+  it('gethostbyname and the _r variants are timed once each (not twice through glibc\'s internal calls)', async () => {
+    const tool = await startTool('gethostlatency', ['--json', '-e', '-n', 'gethostlatency']);
+    const a = await run(gw, ['gethostbyname', 'localhost']);
+    const b = await run(gw, ['gethostbyname_r', 'localhost']);
+    const c = await run(gw, ['gethostbyname2_r', 'localhost']);
+    await tool.waitForLine(new RegExp(`"pid":${c.pid}`));
+    await tool.stop();
+    const ev = json(tool.lines());
+    expect(ev.filter((e) => e.pid === a.pid)).toEqual([expect.objectContaining({ func: 'gethostbyname', host: 'localhost', ret: 0, addrs: ['127.0.0.1'] })]);
+    expect(ev.filter((e) => e.pid === b.pid)).toEqual([expect.objectContaining({ func: 'gethostbyname_r', host: 'localhost', ret: 0, addrs: ['127.0.0.1'] })]);
+    expect(ev.filter((e) => e.pid === c.pid)).toEqual([expect.objectContaining({ func: 'gethostbyname2_r', host: 'localhost', ret: 0, addrs: ['127.0.0.1'] })]);
+  });
+
+  it("python's socket.getaddrinfo is seen", async () => {
+    const tool = await startTool('gethostlatency', ['--json']);
+    const py = await run('python3', ['-c', "import socket; socket.getaddrinfo('localhost', 80)"]);
+    expect(py.code).toBe(0);
+    await tool.waitForLine(new RegExp(`"pid":${py.pid}`));
+    await tool.stop();
+    expect(json(tool.lines()).filter((e) => e.pid === py.pid)).toEqual([expect.objectContaining({ func: 'getaddrinfo', host: 'localhost', ret: 0 })]);
+  });
+
+  it('-p attaches to that process\'s own libc (through /proc/PID/root) and only sees it', async () => {
+    const target = spawn(gw, ['getaddrinfo', 'localhost', '3'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const tool = await startTool('gethostlatency', ['--json', '-p', String(target.pid), '-v']);
+    expect(tool.stderr()).toMatch(new RegExp(`attached getaddrinfo in /proc/${target.pid}/root/`));
+    const other = await run(gw, ['getaddrinfo', 'localhost', '2']);
+    target.stdin!.end('go\n');
+    await new Promise((r) => target.on('close', r));
+    await tool.waitForLine(new RegExp(`"pid":${target.pid}`));
+    await new Promise((r) => setTimeout(r, 200));
+    await tool.stop();
+    const ev = json(tool.lines());
+    expect(ev.filter((e) => e.pid === target.pid)).toHaveLength(3);
+    expect(ev.some((e) => e.pid === other.pid)).toBe(false);
+  });
+
+  it('table columns, and --min-latency filters in the kernel', async () => {
+    const tool = await startTool('gethostlatency', []);
+    const w = await run(gw, ['getaddrinfo', 'localhost', '1']);
+    await tool.waitForLine(new RegExp(`^\\S+\\s+${w.pid}\\s`));
+    await tool.stop();
+    const [header, ...rows] = tool.lines();
+    expect(header.split(/\s+/)).toEqual(['TIME', 'PID', 'COMM', 'LATms', 'RET', 'HOST']);
+    const row = rows.find((r) => r.includes(` ${w.pid} `))!.trim().split(/\s+/);
+    expect(row.slice(1)).toEqual([String(w.pid), 'gethostlatency-', expect.stringMatching(/^\d+\.\d{3}$/), '0', 'localhost']);
+
+    const slow = await startTool('gethostlatency', ['--json', '--min-latency', '10000']);
+    await run(gw, ['getaddrinfo', 'localhost', '3']);
+    await new Promise((r) => setTimeout(r, 300));
+    await slow.stop();
+    expect(slow.lines()).toEqual([]);
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} detaches: exit 0, no program left`, async () => {
+      const tool = await startTool('gethostlatency', []);
+      const ids = heldPrograms(tool.pid);
+      expect(ids).toHaveLength(5);
+      expect((await tool.stop(sig)).code).toBe(0);
+      expect(await programsStillLoaded(ids)).toEqual([]);
+    });
+  }
+
+  it('| head -1 ends quietly', async () => {
+    const sh = spawn('sh', ['-c', `"${toolBin('gethostlatency')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (d) => (out += d));
+    sh.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20000;
+    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 3; i++) await run(gw, ['getaddrinfo', 'localhost', '1']);
+    expect(await new Promise((r) => sh.on('close', r))).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(err).not.toMatch(/Error|EPIPE|at /);
+  });
+
+  it('bad input: one line, exit 2; a PID without libc: one line, exit 1', () => {
+    for (const args of [['--min-latency', 'x'], ['--libc', '/nonexistent/libc.so.6'], ['-p', 'x'], ['--bogus']]) {
+      const r = runToolSync('gethostlatency', args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^gethostlatency: /);
+    }
+    const r = runToolSync('gethostlatency', ['-p', '4194300']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('gethostlatency: PID 4194300 has no libc.so.6 mapped (is it running, and dynamically linked?)\n');
+  });
+});
