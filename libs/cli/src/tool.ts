@@ -39,7 +39,7 @@ export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice
     .usage(`${spec.name} ${spec.usage ?? '[options]'}\n\n${spec.summary}`)
     .options(allOptions(spec))
     .strict()
-    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': true })
+    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': true, 'boolean-negation': false })
     .help('help')
     .alias('help', 'h')
     .version('version', 'show the version', spec.version)
