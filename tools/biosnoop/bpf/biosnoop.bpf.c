@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * biosnoop: every block I/O request, who submitted it, and how long it took — from BTF
+ * tracepoints only (no kprobes, no fentry).
+ *   block_io_start (6.5+): accounting start, in the submitter's context: pid, comm, filters
+ *   block_rq_insert:       into the I/O scheduler (queue time starts); before 6.5 also the submitter
+ *   block_rq_issue:        to the driver (device time starts)
+ *   block_rq_complete:     done: one event (or, with --hist, one histogram slot)
+ * Requests are keyed by their address. Filters run at submit; --min-latency at completion.
+ */
+#include "vmlinux.h"
+#include "recipes.h"
+#include "biosnoop.h"
+
+const volatile __u32 cfg_dev = 0;             /* --disk: the disk's dev_t, 0 = all */
+const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
+const volatile bool cfg_hist = false;         /* --hist: aggregate, send no events */
+
+struct reqinfo {
+	__u64 start_ns;
+	__u64 insert_ns;
+	__u64 issue_ns;
+	__u32 pid;
+	__u32 filtered_out;
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct request *);
+	__type(value, struct reqinfo);
+} reqs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hist_key);
+	__type(value, __u64);
+} hists SEC(".maps");
+
+RECIPES_EXPORT(event);
+RECIPES_EXPORT(hist_key);
+
+static __always_inline __u32 disk_dev(struct request *rq)
+{
+	struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+	__u32 major, minor;
+
+	if (!disk)
+		return 0;
+	major = BPF_CORE_READ(disk, major);
+	minor = BPF_CORE_READ(disk, first_minor);
+	return (major << 20) | minor;
+}
+
+/* submit side: decide once whether this request is wanted, and remember who sent it */
+static __always_inline struct reqinfo *track(struct request *rq, bool create)
+{
+	struct reqinfo *r = bpf_map_lookup_elem(&reqs, &rq);
+	struct reqinfo fresh = {};
+
+	if (r || !create)
+		return r;
+	fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || !recipes_task_allowed();
+	fresh.pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
+	bpf_map_update_elem(&reqs, &rq, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&reqs, &rq);
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(biosnoop_io_start, struct request *rq)
+{
+	struct reqinfo *r;
+
+	bpf_map_delete_elem(&reqs, &rq); /* a reused request: start over */
+	r = track(rq, true);
+	if (r)
+		r->start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/block_rq_insert")
+int BPF_PROG(biosnoop_rq_insert, struct request *rq)
+{
+	struct reqinfo *r = track(rq, true); /* before 6.5 the first event of a request */
+
+	if (r) {
+		r->insert_ns = bpf_ktime_get_ns();
+		if (!r->start_ns)
+			r->start_ns = r->insert_ns;
+	}
+	return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(biosnoop_rq_issue, struct request *rq)
+{
+	/* a request we never saw submitted (tracing started later): its submitter is unknown */
+	struct reqinfo *r = track(rq, false);
+
+	if (!r) {
+		struct reqinfo fresh = { .pid = 0, .comm = "?" };
+
+		fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || cfg_npids || cfg_tid || cfg_filter_uid || cfg_comm_len || cfg_cgroup_id;
+		bpf_map_update_elem(&reqs, &rq, &fresh, BPF_ANY);
+		r = bpf_map_lookup_elem(&reqs, &rq);
+		if (!r)
+			return 0;
+	}
+	r->issue_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	struct reqinfo *r = bpf_map_lookup_elem(&reqs, &rq);
+	__u64 now = bpf_ktime_get_ns(), lat;
+	struct event *e;
+	__u32 opf;
+
+	if (!r)
+		return 0;
+	if (r->filtered_out || !r->issue_ns)
+		goto out;
+	lat = now - r->issue_ns;
+	if (lat < cfg_min_lat_ns)
+		goto out;
+	if (cfg_hist) {
+		struct hist_key k = { .dev = disk_dev(rq), .slot = recipes_log2_slot(lat / 1000) };
+		__u64 one = 1, *n;
+
+		if (k.slot >= BIOSNOOP_HIST_SLOTS)
+			k.slot = BIOSNOOP_HIST_SLOTS - 1;
+		n = bpf_map_lookup_elem(&hists, &k);
+		if (n)
+			__sync_fetch_and_add(n, 1);
+		else
+			bpf_map_update_elem(&hists, &k, &one, BPF_NOEXIST);
+		goto out;
+	}
+	e = RESERVE_EVENT(struct event);
+	if (!e)
+		goto out;
+	opf = BPF_CORE_READ(rq, cmd_flags);
+	e->ts_ns = now;
+	e->start_ns = r->start_ns;
+	e->insert_ns = r->insert_ns;
+	e->issue_ns = r->issue_ns;
+	e->sector = BPF_CORE_READ(rq, __sector);
+	e->len = nr_bytes;
+	e->dev = disk_dev(rq);
+	e->pid = r->pid;
+	e->op = opf & 0xff; /* REQ_OP_MASK */
+	e->flags = 0;
+	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_SYNC)))
+		e->flags |= BIO_F_SYNC;
+	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_META)))
+		e->flags |= BIO_F_META;
+	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_FUA)))
+		e->flags |= BIO_F_FUA;
+	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_PREFLUSH)))
+		e->flags |= BIO_F_PREFLUSH;
+	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
+		e->flags |= BIO_F_RAHEAD;
+	e->error = error;
+	__builtin_memcpy(e->comm, r->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+out:
+	/* a partial completion leaves the rest of the request pending: keep it until the end */
+	if (BPF_CORE_READ(rq, __data_len) <= nr_bytes)
+		bpf_map_delete_elem(&reqs, &rq);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

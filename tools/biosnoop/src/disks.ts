@@ -1,0 +1,50 @@
+/** Disk names from device numbers and back, through sysfs. The kernel encodes dev_t as major << 20 | minor. */
+import { existsSync, readFileSync } from 'node:fs';
+import { UsageError } from '@bpf-recipes/core';
+
+const names = new Map<number, string>();
+
+export const kdev = (major: number, minor: number) => (major << 20) | minor;
+
+export function diskName(dev: number): string {
+  let n = names.get(dev);
+  if (n === undefined) {
+    const major = dev >>> 20;
+    const minor = dev & 0xfffff;
+    try {
+      n = /^DEVNAME=(.+)$/m.exec(readFileSync(`/sys/dev/block/${major}:${minor}/uevent`, 'utf8'))?.[1] ?? `${major}:${minor}`;
+    } catch {
+      n = `${major}:${minor}`;
+    }
+    names.set(dev, n);
+  }
+  return n;
+}
+
+/** --disk NAME → the disk's dev_t; partitions are refused with the disk to use instead. */
+export function diskDev(name: string): number {
+  const base = `/sys/class/block/${name.replace(/^\/dev\//, '')}`;
+  if (!/^[\w.-]+$/.test(name.replace(/^\/dev\//, '')) || !existsSync(`${base}/dev`)) {
+    throw new UsageError(`--disk: no block device '${name}' (lsblk lists them)`);
+  }
+  if (existsSync(`${base}/partition`)) {
+    const parent = readFileSync(`${base}/../uevent`, 'utf8').match(/^DEVNAME=(.+)$/m)?.[1];
+    throw new UsageError(`--disk: ${name} is a partition: give its disk${parent ? ` (${parent})` : ''}`);
+  }
+  const [major, minor] = readFileSync(`${base}/dev`, 'utf8').trim().split(':').map(Number);
+  return kdev(major, minor);
+}
+
+const OPS: Record<number, string> = { 0: 'R', 1: 'W', 2: 'F', 3: 'D', 5: 'E', 9: 'Z' };
+
+/** blktrace-style RWBS: F(preflush) op F(fua) A(readahead) S(sync) M(meta), e.g. "WS", "RM", "FWFS". */
+export function rwbs(op: number, flags: number): string {
+  let s = '';
+  if (flags & 8) s += 'F';
+  s += OPS[op] ?? 'N';
+  if (flags & 4) s += 'F';
+  if (flags & 16) s += 'A';
+  if (flags & 1) s += 'S';
+  if (flags & 2) s += 'M';
+  return s;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+/** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
+import { fileURLToPath } from 'node:url';
+import { runTool } from '@bpf-recipes/cli';
+import { PreflightError, UsageError } from '@bpf-recipes/core';
+import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
+import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/biosnoop.js';
+import { diskDev, diskName, rwbs } from './disks.js';
+import { spec, type BiosnoopArgs } from './spec.js';
+
+await runTool<BiosnoopArgs>(spec, (ctx) => {
+  const a = ctx.args;
+  let minNs = 0;
+  if (a['min-latency'] !== undefined) {
+    const ms = Number(a['min-latency']);
+    if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--min-latency: '${a['min-latency']}' is not a number of milliseconds`);
+    minNs = Math.round(ms * 1e6);
+  }
+  const dev = a.disk === undefined ? 0 : diskDev(a.disk);
+  const obj = ctx.open(fileURLToPath(new URL('../bpf/biosnoop.bpf.o', import.meta.url)), rodata, {
+    cfg_dev: dev,
+    cfg_min_lat_ns: minNs,
+    cfg_hist: Boolean(a.hist),
+  });
+  ctx.loadAndAttach(obj);
+  const attached = new Set(obj.programs.filter((p) => !obj.skipped.some((s) => s.program === p.name)).map((p) => p.name));
+  if (!attached.has('biosnoop_rq_issue') || !attached.has('biosnoop_rq_complete')) {
+    throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
+  }
+  if (!attached.has('biosnoop_io_start')) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+
+  const t0 = ctx.clock.monotonicNowNs();
+  const cols = new Columns([
+    ...(a.timestamp ? [{ name: 'TIME', width: 12 }] : []),
+    { name: 'TIME(ms)', width: 11, align: 'right' as const },
+    { name: 'COMM', width: 16 },
+    { name: 'PID', width: 7, align: 'right' as const },
+    { name: 'DISK', width: 8 },
+    { name: 'T', width: 4 },
+    { name: 'OFFSET', width: 14, align: 'right' as const },
+    { name: 'LEN', width: 8, align: 'right' as const },
+    ...(a.queued ? [{ name: 'QUE(ms)', width: 8, align: 'right' as const }] : []),
+    { name: 'LAT(ms)', width: 0 },
+  ]);
+  const queueMs = (e: Event) => (e.insert_ns && e.issue_ns >= e.insert_ns ? (e.issue_ns - e.insert_ns) / 1e6 : 0);
+  const line = (e: Event): string => {
+    const lat = (e.ts_ns - e.issue_ns) / 1e6;
+    if (a.json) {
+      return JSON.stringify({
+        time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, comm: e.comm, disk: diskName(e.dev), rwbs: rwbs(e.op, e.flags),
+        offset: e.sector * 512, len: e.len, queue_ms: Math.round(queueMs(e) * 1000) / 1000, latency_ms: Math.round(lat * 1000) / 1000,
+        sector: e.sector, dev: `${e.dev >>> 20}:${e.dev & 0xfffff}`, error: e.error,
+      });
+    }
+    return cols.row([
+      ...(a.timestamp ? [clockTime(ctx.clock.wallMs(e.ts_ns))] : []),
+      ((e.ts_ns - t0) / 1e6).toFixed(3), e.comm, e.pid, diskName(e.dev), rwbs(e.op, e.flags), e.sector * 512, e.len,
+      ...(a.queued ? [queueMs(e).toFixed(3)] : []), lat.toFixed(3),
+    ]);
+  };
+
+  if (a.hist) {
+    ctx.onStop(() => {
+      const byDisk = new Map<number, number[]>();
+      const m = obj.map('hists');
+      for (const [k, v] of m.entries()) {
+        const hk = decodeHistKey(k, 0);
+        const slots = byDisk.get(hk.dev) ?? new Array(32).fill(0);
+        slots[hk.slot] += Number(v.readBigUInt64LE(0));
+        byDisk.set(hk.dev, slots);
+      }
+      if (a.json) {
+        ctx.out.line(JSON.stringify({ time: isoTime(Date.now()), latency_hist_us: Object.fromEntries([...byDisk].map(([d, s]) => [diskName(d), s])) }));
+        return;
+      }
+      for (const [d, slots] of byDisk) ctx.out.line(log2Hist(slots, { title: `disk = ${diskName(d)}, latency (usecs):` }).trimEnd() + '\n');
+    });
+    ctx.ready('Tracing block I/O latency... Hit Ctrl-C to end and print histograms.');
+    return;
+  }
+  if (!a.json) ctx.out.line(cols.header());
+  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
+  ctx.ready('Tracing block I/O... Hit Ctrl-C to end.');
+});

@@ -1,0 +1,125 @@
+// Privileged: the real biosnoop on the real kernel, with direct I/O the test makes on a real disk.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+
+interface Ev { pid: number; comm: string; disk: string; rwbs: string; offset: number; len: number; latency_ms: number; queue_ms: number }
+
+/** The disk (not partition) that holds a path. */
+function diskOf(path: string): string {
+  const st = statSync(path);
+  const major = Math.floor(st.dev / 256) & 0xfff;
+  const minor = (st.dev & 0xff) | ((st.dev >> 12) & 0xfff00);
+  const sys = `/sys/dev/block/${major}:${minor}`;
+  expect(existsSync(sys), `${path} must be on a block device (not tmpfs/overlay)`).toBe(true);
+  const real = readFileSync(`${sys}/uevent`, 'utf8').match(/^DEVNAME=(.+)$/m)![1];
+  return existsSync(`${sys}/partition`) ? basename(dirname(`/sys/class/block/${real}/..`.replace(/\/\.\.$/, ''))) : real;
+}
+
+describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
+  let dir: string;
+  let disk: string;
+  const K = 6;
+  const B = 65536;
+  beforeAll(() => {
+    dir = mkdtempSync('/var/tmp/bpf-recipes-bio-');
+    disk = diskOf(dir);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it(`dd oflag=direct of ${K} blocks of ${B} bytes: ${K} write events of ${B} bytes from dd on the right disk; a direct read likewise`, async () => {
+    const tool = await startTool('biosnoop', ['--json', '-Q']);
+    const w = await run('dd', ['if=/dev/zero', `of=${dir}/f`, `bs=${B}`, `count=${K}`, 'oflag=direct']);
+    expect(w.code).toBe(0);
+    const r = await run('dd', [`if=${dir}/f`, 'of=/dev/null', `bs=${B}`, `count=${K}`, 'iflag=direct']);
+    expect(r.code).toBe(0);
+    await new Promise((res) => setTimeout(res, 500));
+    await tool.stop();
+    const ev: Ev[] = tool.lines().map((l) => JSON.parse(l));
+    const writes = ev.filter((e) => e.pid === w.pid && e.rwbs.startsWith('W'));
+    expect(writes).toHaveLength(K);
+    for (const e of writes) {
+      expect(e).toMatchObject({ comm: 'dd', disk, len: B });
+      expect(e.latency_ms).toBeGreaterThan(0);
+      expect(e.queue_ms).toBeGreaterThanOrEqual(0);
+      expect(e.offset % 512).toBe(0);
+    }
+    const reads = ev.filter((e) => e.pid === r.pid && e.rwbs.startsWith('R') && e.len === B);
+    expect(reads).toHaveLength(K);
+    expect(new Set(reads.map((e) => e.offset))).toEqual(new Set(writes.map((e) => e.offset)));
+    for (const e of reads) expect(e).toMatchObject({ comm: 'dd', disk });
+  });
+
+  it('table columns with -Q; --disk with another disk sees none of it', async () => {
+    const tool = await startTool('biosnoop', ['-Q', '--disk', disk]);
+    const w = await run('dd', ['if=/dev/zero', `of=${dir}/g`, `bs=${B}`, 'count=2', 'oflag=direct']);
+    await tool.waitForLine(new RegExp(`\\sdd\\s+${w.pid}\\s`));
+    await tool.stop();
+    const [header, ...rows] = tool.lines();
+    expect(header.trim().split(/\s+/)).toEqual(['TIME(ms)', 'COMM', 'PID', 'DISK', 'T', 'OFFSET', 'LEN', 'QUE(ms)', 'LAT(ms)']);
+    const mine = rows.filter((x) => x.includes(` dd `) && x.includes(` ${w.pid} `)).map((x) => x.trim().split(/\s+/));
+    expect(mine.filter((x) => x[4].startsWith('W'))).toHaveLength(2);
+    for (const x of mine.filter((x) => x[4].startsWith('W'))) expect(x.slice(1, 4).concat(x[6])).toEqual(['dd', String(w.pid), disk, String(B)]);
+
+    const others = ['zram0', 'loop0', 'sda', 'nvme0n1', 'vda'].filter((d) => d !== disk && existsSync(`/sys/class/block/${d}/dev`) && !existsSync(`/sys/class/block/${d}/partition`));
+    if (others.length) {
+      const t2 = await startTool('biosnoop', ['--json', '--disk', others[0]]);
+      await run('dd', ['if=/dev/zero', `of=${dir}/h`, `bs=${B}`, 'count=2', 'oflag=direct']);
+      await new Promise((res) => setTimeout(res, 300));
+      await t2.stop();
+      expect(t2.lines().map((l) => JSON.parse(l)).filter((e) => e.disk === disk)).toEqual([]);
+    }
+  });
+
+  it('--hist: a log2 histogram per disk, counted in the kernel', async () => {
+    const tool = await startTool('biosnoop', ['--hist', '--json', '--disk', disk]);
+    await run('dd', ['if=/dev/zero', `of=${dir}/i`, `bs=${B}`, 'count=5', 'oflag=direct']);
+    await new Promise((res) => setTimeout(res, 300));
+    await tool.stop();
+    const out = JSON.parse(tool.lines()[0]);
+    const slots: number[] = out.latency_hist_us[disk];
+    expect(slots.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} detaches: exit 0, no program left`, async () => {
+      const tool = await startTool('biosnoop', []);
+      const ids = heldPrograms(tool.pid);
+      expect(ids).toHaveLength(4);
+      expect((await tool.stop(sig)).code).toBe(0);
+      expect(await programsStillLoaded(ids)).toEqual([]);
+    });
+  }
+
+  it('| head -1 ends quietly', async () => {
+    const sh = spawn('sh', ['-c', `"${toolBin('biosnoop')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (d) => (out += d));
+    sh.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20000;
+    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    let code: unknown;
+    sh.on('close', (c) => (code = c));
+    const end = Date.now() + 15000;
+    for (let i = 0; code === undefined && Date.now() < end; i++) {
+      await run('dd', ['if=/dev/zero', `of=${dir}/j${i}`, 'bs=4096', 'count=2', 'oflag=direct']);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(err).not.toMatch(/Error|EPIPE|at /);
+  });
+
+  it('bad input: one line, exit 2', () => {
+    for (const args of [['--disk', 'nosuchdisk0'], ['--min-latency', 'x'], ['--bogus']]) {
+      const r = runToolSync('biosnoop', args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^biosnoop: /);
+    }
+  });
+});
