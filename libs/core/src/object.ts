@@ -2,7 +2,7 @@
  * A BPF object through its life: open → config (.rodata) → choose programs → load → attach →
  * maps and ring buffers → close (links destroyed in reverse order, then the object).
  */
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import type { RodataLayout } from './decode.js';
 import { BpfError, PreflightError, RecipesError, hintFor } from './errors.js';
 import { errno, isNull, libbpf, view, type Ptr } from './ffi.js';
@@ -175,6 +175,27 @@ export class BpfObject {
       throw new BpfError(`attach ${name} to a perf event`, e, hintFor('attach', e));
     }
     this.links.push({ ptr: link!, program: name });
+  }
+
+  /** Attach a cgroup program (cgroup/sock_create, cgroup/sock_release, ...) to a cgroup v2 directory. */
+  attachCgroup(name: string, cgroupPath: string): void {
+    const p = this.program(name);
+    let fd: number;
+    try {
+      fd = openSync(cgroupPath, 'r');
+    } catch (e) {
+      throw new PreflightError(`cannot open cgroup ${cgroupPath}: ${(e as Error).message}`);
+    }
+    try {
+      const link = libbpf().bpf_program__attach_cgroup(p.ptr, fd) as Ptr | null;
+      if (isNull(link)) {
+        const e = errno();
+        throw new BpfError(`attach ${name} to cgroup ${cgroupPath}`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+      }
+      this.links.push({ ptr: link!, program: name });
+    } finally {
+      closeSync(fd); // the link holds the cgroup
+    }
   }
 
   get attachedCount(): number {

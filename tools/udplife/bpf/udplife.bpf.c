@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * udplife: the life of every UDP socket — without kprobes.
+ *   cgroup/sock_create  (root cgroup v2): birth, in the creating process: pid, comm, time
+ *   sock:sock_send_length / sock_recv_length (BTF): bytes and datagrams, per socket
+ *   syscalls sendto/sendmsg/recvfrom/recvmsg: the peer of each datagram (unconnected sockets)
+ *   cgroup/sock_release: death — close, or the exit of the last process holding it — and the record
+ * Sockets are keyed by their struct sock address (the context of the cgroup programs is that sock).
+ */
+#include "vmlinux.h"
+#include "recipes.h"
+#include "udplife.h"
+#include <bpf/bpf_endian.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_UDP 17
+
+const volatile __u16 cfg_family = 0;          /* -4 / -6 */
+const volatile __u16 cfg_lports[8] = {};      /* -L */
+const volatile __u32 cfg_nlports = 0;
+const volatile __u16 cfg_rports[8] = {};      /* -D */
+const volatile __u32 cfg_nrports = 0;
+
+struct peer {
+	__u16 family;
+	__u16 port;        /* network order */
+	__u8 addr[16];
+};
+
+struct life {
+	__u64 start_ns;
+	__u64 tx_bytes, rx_bytes, tx_packets, rx_packets;
+	__u32 pid, uid;
+	__u16 family;
+	__u16 npeers;
+	struct peer last;
+	__u32 peer_hash[UDPLIFE_MAX_PEERS];
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct life);
+} socks SEC(".maps");
+
+/* a send/recv syscall in progress on this thread: where its peer address is */
+struct pending {
+	void *addr;        /* struct sockaddr * in user memory */
+	int *addrlen;      /* recvfrom: socklen_t * (the address is valid only after the call) */
+	void *msg;         /* sendmsg/recvmsg: struct user_msghdr * */
+	__u32 recv;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+RECIPES_EXPORT(event);
+
+SEC("cgroup/sock_create")
+int udplife_create(struct bpf_sock *ctx)
+{
+	struct life l = {};
+	__u64 key = (__u64)ctx;
+
+	if (ctx->protocol != IPPROTO_UDP || (ctx->family != AF_INET && ctx->family != AF_INET6))
+		return 1;
+	if (cfg_family && ctx->family != cfg_family)
+		return 1;
+	if (!recipes_task_allowed())
+		return 1;
+	l.start_ns = bpf_ktime_get_ns();
+	l.pid = bpf_get_current_pid_tgid() >> 32;
+	l.uid = (__u32)bpf_get_current_uid_gid();
+	l.family = ctx->family;
+	bpf_get_current_comm(l.comm, sizeof(l.comm));
+	bpf_map_update_elem(&socks, &key, &l, BPF_ANY);
+	return 1; /* allow */
+}
+
+static __always_inline __u32 hash_peer(struct peer *p)
+{
+	__u32 h = p->port * 2654435761u;
+
+	for (int i = 0; i < 16; i += 4)
+		h = (h ^ *(__u32 *)&p->addr[i]) * 16777619u;
+	return h | 1;
+}
+
+static __always_inline void note_peer(struct life *l, void *uaddr)
+{
+	struct peer p = {};
+	__u32 h;
+
+	if (!uaddr)
+		return;
+	bpf_probe_read_user(&p.family, sizeof(p.family), uaddr);
+	if (p.family == AF_INET) {
+		bpf_probe_read_user(&p.port, 2, uaddr + 2);
+		bpf_probe_read_user(p.addr, 4, uaddr + 4);
+	} else if (p.family == AF_INET6) {
+		bpf_probe_read_user(&p.port, 2, uaddr + 2);
+		bpf_probe_read_user(p.addr, 16, uaddr + 8);
+	} else {
+		return;
+	}
+	l->last = p;
+	h = hash_peer(&p);
+	for (int i = 0; i < UDPLIFE_MAX_PEERS; i++) {
+		if (l->peer_hash[i] == h)
+			return;
+		if (l->peer_hash[i] == 0) {
+			l->peer_hash[i] = h;
+			l->npeers = i + 1;
+			return;
+		}
+	}
+}
+
+static __always_inline void *msg_name(void *msg)
+{
+	void *name = NULL;
+
+	if (msg)
+		bpf_probe_read_user(&name, sizeof(name), msg); /* struct user_msghdr: msg_name first */
+	return name;
+}
+
+static __always_inline void count(struct sock *sk, int ret, bool recv, int flags)
+{
+	__u64 key = (__u64)sk;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct life *l;
+	struct pending *p;
+
+	if (ret <= 0)
+		return;
+	l = bpf_map_lookup_elem(&socks, &key);
+	if (!l)
+		return;
+	if (recv) {
+		if (flags & 2) /* MSG_PEEK: not consumed */
+			return;
+		__sync_fetch_and_add(&l->rx_bytes, ret);
+		__sync_fetch_and_add(&l->rx_packets, 1);
+	} else {
+		__sync_fetch_and_add(&l->tx_bytes, ret);
+		__sync_fetch_and_add(&l->tx_packets, 1);
+	}
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && !p->recv == !recv) {
+		/* the sender's address is written during the receive; read it now, it is there */
+		note_peer(l, p->msg ? msg_name(p->msg) : p->addr);
+	}
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(udplife_send, struct sock *sk, int ret, int flags)
+{
+	count(sk, ret, false, flags);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(udplife_recv, struct sock *sk, int ret, int flags)
+{
+	count(sk, ret, true, flags);
+	return 0;
+}
+
+static __always_inline int remember(void *addr, void *msg, bool recv)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending p = { .addr = addr, .msg = msg, .recv = recv };
+
+	if (!addr && !msg) {
+		bpf_map_delete_elem(&pending, &tid);
+		return 0;
+	}
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int udplife_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((void *)ctx->args[4], NULL, false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int udplife_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember((void *)ctx->args[4], NULL, true);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int udplife_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember(NULL, (void *)ctx->args[1], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int udplife_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return remember(NULL, (void *)ctx->args[1], true);
+}
+
+static __always_inline bool port_in(__u16 port, const volatile __u16 *list, __u32 n)
+{
+	if (n == 0)
+		return true;
+	for (int i = 0; i < 8; i++) {
+		if (i >= n)
+			break;
+		if (list[i] == port)
+			return true;
+	}
+	return false;
+}
+
+SEC("cgroup/sock_release")
+int udplife_release(struct bpf_sock *ctx)
+{
+	__u64 key = (__u64)ctx;
+	/* this program may read few fields of its context; the context is the sock itself */
+	struct sock *sk = (struct sock *)key;
+	struct life *l = bpf_map_lookup_elem(&socks, &key);
+	struct event *e;
+	__u16 lport, dport;
+
+	if (!l)
+		return 1;
+	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	if (!port_in(lport, cfg_lports, cfg_nlports) || !port_in(bpf_ntohs(dport ? dport : l->last.port), cfg_rports, cfg_nrports))
+		goto out;
+	e = RESERVE_EVENT(struct event);
+	if (!e)
+		goto out;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->start_ns = l->start_ns;
+	e->tx_bytes = l->tx_bytes;
+	e->rx_bytes = l->rx_bytes;
+	e->tx_packets = l->tx_packets;
+	e->rx_packets = l->rx_packets;
+	e->pid = l->pid;
+	e->uid = l->uid;
+	e->family = l->family;
+	e->lport = lport;
+	e->rport = bpf_ntohs(dport ? dport : l->last.port);
+	e->connected = dport != 0;
+	e->peers = e->connected ? 1 : l->npeers;
+	__builtin_memcpy(e->comm, l->comm, sizeof(e->comm));
+	if (l->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)e->laddr, sk, __sk_common.skc_rcv_saddr);
+		if (e->connected)
+			BPF_CORE_READ_INTO((__u32 *)e->raddr, sk, __sk_common.skc_daddr);
+		else
+			__builtin_memcpy(e->raddr, l->last.addr, 4);
+	} else {
+		BPF_CORE_READ_INTO((struct in6_addr *)e->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		if (e->connected)
+			BPF_CORE_READ_INTO((struct in6_addr *)e->raddr, sk, __sk_common.skc_v6_daddr);
+		else
+			__builtin_memcpy(e->raddr, l->last.addr, 16);
+	}
+	bpf_ringbuf_submit(e, 0);
+out:
+	bpf_map_delete_elem(&socks, &key);
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,126 @@
+// Privileged: the real udplife on the real kernel; UDP traffic on loopback between a fixture and
+// an echo server run by this test.
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+
+interface Row { pid: number; comm: string; family: string; laddr: string; lport: number; raddr: string | null; rport: number | null; peers: number; tx_bytes: number; rx_bytes: number; tx_packets: number; rx_packets: number; duration_ms: number; connected: boolean }
+
+describe.skipIf(skipPrivileged())('udplife on the real kernel', () => {
+  let uw: string;
+  const servers: dgram.Socket[] = [];
+  let port4 = 0;
+  let port6 = 0;
+  const echo = (type: 'udp4' | 'udp6', addr: string) =>
+    new Promise<number>((res) => {
+      const s = dgram.createSocket(type);
+      s.on('message', (m, r) => s.send(m, r.port, r.address));
+      s.bind(0, addr, () => res(s.address().port));
+      servers.push(s);
+    });
+  beforeAll(async () => {
+    uw = fixture('udplife-workload');
+    port4 = await echo('udp4', '127.0.0.1');
+    port6 = await echo('udp6', '::1');
+  });
+  afterAll(() => servers.forEach((s) => s.close()));
+  const rows = (lines: string[]): Row[] => lines.map((l) => JSON.parse(l));
+
+  it('a connected IPv4 socket: one row with exact TX/RX bytes, ports, and a lifetime within ours', async () => {
+    const tool = await startTool('udplife', ['--json', '-n', 'udplife-work']);
+    const t0 = performance.now();
+    const w = await run(uw, ['connected', '4', String(port4), '1000', '4']);
+    const took = performance.now() - t0;
+    expect(w.code).toBe(0);
+    await tool.waitForLine(new RegExp(`"pid":${w.pid}`));
+    await tool.stop();
+    const mine = rows(tool.lines()).filter((r) => r.pid === w.pid);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      comm: 'udplife-workloa', family: 'ipv4', laddr: '127.0.0.1', lport: Number(w.stdout.trim()), raddr: '127.0.0.1', rport: port4,
+      connected: true, peers: 1, tx_bytes: 1000, rx_bytes: 1000, tx_packets: 4,
+    });
+    expect(mine[0].rx_packets).toBeGreaterThanOrEqual(1);
+    expect(mine[0].duration_ms).toBeGreaterThan(0);
+    expect(mine[0].duration_ms).toBeLessThanOrEqual(took);
+  });
+
+  it('an IPv6 socket likewise', async () => {
+    const tool = await startTool('udplife', ['--json', '-6', '-n', 'udplife-work']);
+    const w = await run(uw, ['connected', '6', String(port6), '300', '3']);
+    await tool.waitForLine(new RegExp(`"pid":${w.pid}`));
+    await tool.stop();
+    expect(rows(tool.lines()).filter((r) => r.pid === w.pid)).toEqual([
+      expect.objectContaining({ family: 'ipv6', laddr: '::1', lport: Number(w.stdout.trim()), raddr: '::1', rport: port6, tx_bytes: 300, rx_bytes: 300, tx_packets: 3 }),
+    ]);
+  });
+
+  it('a socket left open at process exit is still reported', async () => {
+    const tool = await startTool('udplife', ['--json', '-n', 'udplife-work']);
+    const w = await run(uw, ['leak', '4', String(port4)]);
+    await tool.waitForLine(new RegExp(`"pid":${w.pid}`));
+    await tool.stop();
+    expect(rows(tool.lines()).filter((r) => r.pid === w.pid)).toEqual([expect.objectContaining({ rport: port4, tx_bytes: 10, lport: Number(w.stdout.trim()) })]);
+  });
+
+  it('an unconnected socket: one row, the last peer and the peer count', async () => {
+    const tool = await startTool('udplife', ['--json', '-n', 'udplife-work']);
+    const w = await run(uw, ['unconnected', '4', String(port4), '9']);
+    await tool.waitForLine(new RegExp(`"pid":${w.pid}`));
+    await tool.stop();
+    expect(rows(tool.lines()).filter((r) => r.pid === w.pid)).toEqual([
+      expect.objectContaining({ connected: false, peers: 2, raddr: '127.0.0.1', rport: 9, tx_bytes: 16, tx_packets: 2, laddr: '0.0.0.0' }),
+    ]);
+  });
+
+  it('-D and -4 filter in the kernel; table columns', async () => {
+    const tool = await startTool('udplife', ['-D', String(port4), '-n', 'udplife-work']);
+    const a = await run(uw, ['connected', '4', String(port4), '20', '1']);
+    const b = await run(uw, ['connected', '6', String(port6), '20', '1']);
+    await tool.waitForLine(new RegExp(`^\\s*${a.pid}\\s`));
+    await new Promise((r) => setTimeout(r, 200));
+    await tool.stop();
+    const [header, ...data] = tool.lines();
+    expect(header.trim().split(/\s+/)).toEqual(['PID', 'COMM', 'LADDR', 'LPORT', 'RADDR', 'RPORT', 'PEERS', 'TX_B', 'RX_B', 'MS']);
+    expect(data.map((l) => l.trim().split(/\s+/).slice(0, 9))).toEqual([[String(a.pid), 'udplife-workloa', '127.0.0.1', a.stdout.trim(), '127.0.0.1', String(port4), '1', '20', '20']]);
+    expect(data.some((l) => l.includes(` ${b.pid} `))).toBe(false);
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} detaches (cgroup hooks too): exit 0, no program left`, async () => {
+      const tool = await startTool('udplife', []);
+      const ids = heldPrograms(tool.pid);
+      expect(ids).toHaveLength(8);
+      expect((await tool.stop(sig)).code).toBe(0);
+      expect(await programsStillLoaded(ids)).toEqual([]);
+    });
+  }
+
+  it('| head -1 ends quietly', async () => {
+    const sh = spawn('sh', ['-c', `"${toolBin('udplife')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    sh.stdout.on('data', (d) => (out += d));
+    sh.stderr.on('data', (d) => (err += d));
+    const deadline = Date.now() + 20000;
+    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    let code: unknown;
+    sh.on('close', (c) => (code = c));
+    for (let i = 0; code === undefined && i < 50; i++) await run(uw, ['connected', '4', String(port4), '10', '1']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(code).toBe(0);
+    expect(out.trim().split('\n')).toHaveLength(1);
+    expect(err).not.toMatch(/Error|EPIPE|at /);
+  });
+
+  it('bad input: one line, exit 2', () => {
+    for (const args of [['-L', '70000'], ['-D', 'x'], ['-4', '-6'], ['--bogus']]) {
+      const r = runToolSync('udplife', args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^udplife: /);
+    }
+  });
+});
