@@ -14,7 +14,7 @@ export function table(head: string[], rows: (string | number)[][], align?: ('lef
       'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '',
     },
     style: { head: [], border: [], 'padding-left': 0, 'padding-right': 1, compact: true },
-    colAligns: align,
+    ...(align ? { colAligns: align } : {}),
   });
   for (const r of rows) t.push(r.map(String));
   return t.toString().split('\n').map((l) => l.trimEnd()).join('\n');

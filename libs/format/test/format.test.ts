@@ -26,6 +26,7 @@ describe('Columns', () => {
 
 describe('table', () => {
   it('renders a borderless summary', () => {
+    expect(table(['A', 'B'], [['x', 1]]).split('\n')).toEqual(['A B', 'x 1']);
     const t = table(['SYSCALL', 'COUNT'], [['read', 10], ['write', 2]], ['left', 'right']);
     expect(t.split('\n')).toEqual(['SYSCALL COUNT', 'read       10', 'write       2']);
   });
