@@ -40,7 +40,7 @@ export function skipPrivileged(): boolean {
 /** Path of a tool's built binary (run `npm run build` first). */
 export function toolBin(tool: string): string {
   const pkg = JSON.parse(readFileSync(join(repoRoot, 'tools', tool, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  const bin = join(repoRoot, 'tools', tool, pkg.bin[tool]);
+  const bin = join(repoRoot, 'tools', tool, Object.values(pkg.bin)[0]);
   if (!existsSync(join(repoRoot, 'tools', tool, 'dist', 'src', 'main.js'))) throw new Error(`tools/${tool} is not built: run npm run build`);
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
   return bin;

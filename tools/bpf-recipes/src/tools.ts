@@ -1,11 +1,19 @@
 /** The tools this umbrella ships, found as the dependency packages they are. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ToolSpec } from '@bpf-recipes/cli';
 
 const require = createRequire(import.meta.url);
-const own = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+
+/** this package's package.json, from src/ (tests) or dist/src/ alike */
+function ownPackage(): { dependencies: Record<string, string> } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+}
+const own = ownPackage();
 
 export const TOOLS = Object.keys(own.dependencies)
   .filter((d) => d.startsWith('@bpf-recipes/') && !['@bpf-recipes/cli', '@bpf-recipes/core', '@bpf-recipes/format'].includes(d))

@@ -1,0 +1,60 @@
+// Privileged: the umbrella command on the real kernel.
+import { existsSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { fixture, run, runToolSync, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
+import { TOOLS, toolSpec } from '../src/tools.js';
+
+describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
+  it('list: every tool with its one-line description', async () => {
+    const r = runToolSync('bpf-recipes', ['list']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(TOOLS.length);
+    for (const t of TOOLS) expect(lines).toContain(`${t.padEnd(18)} ${(await toolSpec(t)).summary}`);
+  });
+
+  it('doctor tells the truth about this kernel, tried for real', () => {
+    const r = runToolSync('bpf-recipes', ['doctor', '--json']);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    const m = Object.fromEntries(d.machine.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+    expect(m).toMatchObject({ privileges: true, BTF: existsSync('/sys/kernel/btf/vmlinux'), libbpf: true, tracefs: true });
+    const t = Object.fromEntries(d.programTypes.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+    expect(t).toMatchObject({ tracepoint: true, raw_tp: true, tp_btf: true, uprobe: true, perf_event: true });
+    // kprobes attach exactly when the kernel has them
+    const kprobes = existsSync('/sys/kernel/tracing/kprobe_events') || existsSync('/sys/kernel/debug/tracing/kprobe_events');
+    expect(t.kprobe).toBe(kprobes);
+    // the reference kernel (DESIGN.md §3) has no kprobes and refuses fentry
+    if (!kprobes) expect(t.fentry).toBe(false);
+    for (const tool of d.tools) expect(tool.ok, `${tool.tool} needs ${tool.needs} (missing ${tool.missing})`).toBe(true);
+    expect(d.tools.map((x: { tool: string }) => x.tool).sort()).toEqual([...TOOLS].sort());
+    const text = runToolSync('bpf-recipes', ['doctor']).stdout;
+    expect(text).toMatch(/^kprobe\s+(yes|NO)\s/m);
+    expect(text).toMatch(/^opensnoop\s+yes\s+tracepoint\s+-$/m);
+  });
+
+  it('bpf-recipes TOOL ARGS runs the tool, passes its output and signals through', async () => {
+    const workload = fixture('workload');
+    const path = uniquePath('umbrella');
+    writeFileSync(path, 'x');
+    const tool = await startTool('bpf-recipes', ['opensnoop', '--json', '-n', 'workload']);
+    const w = await run(workload, ['open', path, '3']);
+    await tool.waitForLine(new RegExp(path));
+    const { code } = await tool.stop('SIGTERM');
+    expect(code).toBe(0);
+    const ev = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path);
+    expect(ev).toHaveLength(3);
+    expect(ev.every((e) => e.pid === w.pid)).toBe(true);
+  });
+
+  it('bad input: one line, exit 2; --version', () => {
+    for (const args of [['nosuchtool'], ['list', 'x'], ['doctor', '--bogus']]) {
+      const r = runToolSync('bpf-recipes', args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^bpf-recipes: /);
+    }
+    expect(runToolSync('bpf-recipes', ['--version']).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(runToolSync('bpf-recipes', ['opensnoop', '--pid', 'x']).code).toBe(2);
+  });
+});
