@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// npm run package:deb — bpf-recipes_<version>_<arch>.deb with dpkg-deb: every tool, the umbrella
+// command and the man pages; installed under /usr/lib/bpf-recipes (node_modules made from the npm
+// tarballs of dist-packages/, production dependencies only), commands linked in /usr/sbin, man
+// pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+const tarballs = join(root, 'dist-packages');
+const stage = join(root, 'dist-deb', 'root');
+const lib = join(stage, 'usr', 'lib', 'bpf-recipes');
+rmSync(join(root, 'dist-deb'), { recursive: true, force: true });
+mkdirSync(lib, { recursive: true });
+
+const tgz = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).map((f) => join(tarballs, f));
+if (!tgz.length) {
+  console.error('package-deb: no tarballs in dist-packages/ (npm run pack:all)');
+  process.exit(1);
+}
+writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'bpf-recipes-bundle', version, private: true }, null, 2) + '\n');
+execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', ...tgz], { cwd: lib, stdio: ['ignore', 'ignore', 'inherit'] });
+
+// commands: /usr/sbin/<name> -> the package's launcher
+const bins = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', 'umbrella', 'package.json'), 'utf8'));
+const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format)$/.test(d)).map((d) => d.split('/')[1]);
+const sbin = join(stage, 'usr', 'sbin');
+const man8 = join(stage, 'usr', 'share', 'man', 'man8');
+mkdirSync(sbin, { recursive: true });
+mkdirSync(man8, { recursive: true });
+const { manPage } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', 'cli', 'dist', 'index.js')).href);
+for (const t of [...tools, 'umbrella']) {
+  const pkg = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', t, 'package.json'), 'utf8'));
+  for (const [cmd, rel] of Object.entries(pkg.bin)) {
+    symlinkSync(`../lib/bpf-recipes/node_modules/@bpf-recipes/${t}/${rel}`, join(sbin, cmd));
+  }
+  if (t === 'umbrella') continue;
+  const { spec } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', t, 'dist', 'src', 'spec.js')).href);
+  writeFileSync(join(man8, `${t}.8.gz`), gzipSync(manPage(spec, { date: new Date().toISOString().slice(0, 10) })));
+}
+const umbrellaMan = [
+  `.TH BPF-RECIPES 8 "${new Date().toISOString().slice(0, 10)}" "bpf-recipes ${version}" "bpf-recipes"`,
+  '.SH NAME', 'bpf\\-recipes \\- ready\\-made eBPF tracing tools: list them, check the machine, run one',
+  '.SH SYNOPSIS', '.B bpf\\-recipes', 'list | doctor [\\-\\-json] | TOOL [ARGS]',
+  '.SH COMMANDS',
+  '.TP', '\\fBlist\\fR', 'each tool with a one\\-line description',
+  '.TP', '\\fBdoctor\\fR [\\fB\\-\\-json\\fR]', 'what this kernel and machine support (BTF, tracefs, privileges, libbpf, cgroup v2), which BPF program types load and attach (tracepoint, raw_tp, tp_btf, uprobe, kprobe, fentry, perf_event, cgroup_sock), tried for real, and which tools work here',
+  '.TP', '\\fITOOL\\fR [\\fIARGS\\fR]', 'run a tool: \\fBbpf\\-recipes opensnoop \\-T\\fR is \\fBopensnoop \\-T\\fR',
+  '.SH TOOLS', tools.map((t) => `.BR ${t.replace(/-/g, '\\-')} (8)`).join(',\n'),
+  '',
+].join('\n');
+writeFileSync(join(man8, 'bpf-recipes.8.gz'), gzipSync(umbrellaMan));
+
+const size = Number(execFileSync('du', ['-sk', stage], { encoding: 'utf8' }).split('\t')[0]);
+mkdirSync(join(stage, 'DEBIAN'));
+writeFileSync(join(stage, 'DEBIAN', 'control'), [
+  'Package: bpf-recipes',
+  `Version: ${version}`,
+  `Architecture: ${arch}`,
+  'Maintainer: bpf-recipes developers <bpf-recipes@localhost>',
+  'Section: admin',
+  'Priority: optional',
+  `Installed-Size: ${size}`,
+  'Depends: nodejs (>= 20), libbpf1 (>= 1:1.0)',
+  // libbpf-tools installs commands of the same names in /usr/sbin
+  'Conflicts: libbpf-tools',
+  'Description: ready-made eBPF tracing tools (opensnoop, syscount, killsnoop, biosnoop, ...)',
+  ` ${tools.join(', ')}, and the bpf-recipes command (list, doctor).`,
+  ' Tracepoints and uprobes only: they run on kernels without kprobes or headers.',
+  ' Needs a kernel with BTF; the BPF objects are prebuilt (CO-RE).',
+  '',
+].join('\n'));
+chmodSync(join(stage, 'DEBIAN', 'control'), 0o644);
+const deb = join(root, 'dist-packages', `bpf-recipes_${version}_${arch}.deb`);
+execFileSync('dpkg-deb', ['--build', '--root-owner-group', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
+console.log(`package-deb: ${deb} (${tools.length} tools, ${size} KiB installed)`);
