@@ -356,6 +356,9 @@ function category(fn, where) {
   if (fn === '(idle)') return 'idle';
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'runtime (native, not attributed)';
+  if (fn === 'detach' || fn === 'close') return 'stop: detaching (the kernel waits for RCU per tracepoint link)';
+  if (/^(writeBuffer|writeSync|writeUtf8String)$/.test(fn)) return 'write';
+  if (/^(slice|utf8Slice|latin1Slice|toString)$/.test(fn)) return 'decode';
   if (/ringbuf\.js/.test(where) || /^(consume|drain)$/.test(fn)) return 'ring-buffer read';
   if (/generated\/|decode\.js/.test(where) || /^(cstr|u64|s64|bytes|toString|readUInt32LE|readInt32LE|utf8Slice|indexOf)$/.test(fn)) return 'decode';
   if (/output\.js/.test(where) || /writeSync|join/.test(fn)) return 'write';

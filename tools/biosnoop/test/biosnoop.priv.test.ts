@@ -1,9 +1,8 @@
 // Privileged: the real biosnoop on the real kernel, with direct I/O the test makes on a real disk.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 interface Ev { pid: number; comm: string; disk: string; rwbs: string; offset: number; len: number; latency_ms: number; queue_ms: number }
 
@@ -83,43 +82,10 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
     expect(slots.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(5);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0, no program left`, async () => {
-      const tool = await startTool('biosnoop', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(4);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('biosnoop')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    let code: unknown;
-    sh.on('close', (c) => (code = c));
-    const end = Date.now() + 15000;
-    for (let i = 0; code === undefined && Date.now() < end; i++) {
-      await run('dd', ['if=/dev/zero', `of=${dir}/j${i}`, 'bs=4096', 'count=2', 'oflag=direct']);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(code).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
-  });
-
-  it('bad input: one line, exit 2', () => {
-    for (const args of [['--disk', 'nosuchdisk0'], ['--min-latency', 'x'], ['--bogus']]) {
-      const r = runToolSync('biosnoop', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^biosnoop: /);
-    }
+  cliConformance({
+    tool: 'biosnoop',
+    programs: 4,
+    drive: () => run('dd', ['if=/dev/zero', `of=${dir}/drive`, 'bs=4096', 'count=2', 'oflag=direct']),
+    badInput: [['--disk', 'nosuchdisk0'], ['--min-latency', 'x'], ['--bogus']],
   });
 });

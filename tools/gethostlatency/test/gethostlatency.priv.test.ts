@@ -2,7 +2,7 @@
 // No lookup leaves the machine: names come from /etc/hosts; the failing one uses AI_NUMERICHOST.
 import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, fixture, run, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
   let gw: string;
@@ -85,38 +85,14 @@ describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
     expect(slow.lines()).toEqual([]);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0, no program left`, async () => {
-      const tool = await startTool('gethostlatency', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(5);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('gethostlatency')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 3; i++) await run(gw, ['getaddrinfo', 'localhost', '1']);
-    expect(await new Promise((r) => sh.on('close', r))).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
+  cliConformance({
+    tool: 'gethostlatency',
+    programs: 5,
+    drive: () => run(gw, ['getaddrinfo', 'localhost', '1']),
+    badInput: [['--min-latency', 'x'], ['--libc', '/nonexistent/libc.so.6'], ['-p', 'x'], ['--bogus']],
   });
 
-  it('bad input: one line, exit 2; a PID without libc: one line, exit 1', () => {
-    for (const args of [['--min-latency', 'x'], ['--libc', '/nonexistent/libc.so.6'], ['-p', 'x'], ['--bogus']]) {
-      const r = runToolSync('gethostlatency', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^gethostlatency: /);
-    }
+  it('a PID without libc: one line, exit 1', () => {
     const r = runToolSync('gethostlatency', ['-p', '4194300']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('gethostlatency: PID 4194300 has no libc.so.6 mapped (is it running, and dynamically linked?)\n');

@@ -1,7 +1,7 @@
 // Privileged: the real killsnoop on the real kernel, with signals the test sends itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, fixture, run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('killsnoop on the real kernel', () => {
   let kw: string;
@@ -105,37 +105,10 @@ describe.skipIf(skipPrivileged())('killsnoop on the real kernel', () => {
     expect(seg[0]).toMatchObject({ pid: s.pid, tpid: s.pid, comm: 'killsnoop-workl', tcomm: 'killsnoop-workl', code_name: 'SEGV_MAPERR', result: 'delivered', syscall: 'signal_generate' });
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0, no program left`, async () => {
-      const tool = await startTool('killsnoop', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(13);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('killsnoop')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 3; i++) await run(kw, ['kill', '4194300', '0']);
-    expect(await new Promise((r) => sh.on('close', r))).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
-  });
-
-  it('bad input: one line, exit 2', () => {
-    for (const args of [['-s', 'NOPE'], ['-s', '99'], ['--tpid', 'x'], ['--bogus']]) {
-      const r = runToolSync('killsnoop', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^killsnoop: /);
-    }
+  cliConformance({
+    tool: 'killsnoop',
+    programs: 13,
+    drive: () => run(kw, ['kill', '4194300', '0']),
+    badInput: [['-s', 'NOPE'], ['-s', '99'], ['--tpid', 'x'], ['--bogus']],
   });
 });

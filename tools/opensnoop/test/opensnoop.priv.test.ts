@@ -1,9 +1,9 @@
 // Privileged: the real opensnoop against the real kernel, with workloads this test controls.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cgroup2Mount } from '@bpf-recipes/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin, uniquePath } from '@bpf-recipes/testing';
+import { cliConformance, fixture, heldPrograms, programsStillLoaded, run, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
   let workload: string;
@@ -210,17 +210,6 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     expect(printed + total).toBe(500);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0 and no opensnoop program left in the kernel`, async () => {
-      const tool = await startTool('opensnoop', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids.length).toBeGreaterThanOrEqual(6);
-      const { code, signal } = await tool.stop(sig);
-      expect({ code, signal }).toEqual({ code: 0, signal: null });
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
   it('--duration stops by itself with exit 0', async () => {
     const tool = await startTool('opensnoop', ['-d', '0.5']);
     const ids = heldPrograms(tool.pid);
@@ -230,35 +219,10 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     expect(await programsStillLoaded(ids)).toEqual([]);
   });
 
-  it('| head -1 ends the tool quietly once its reader is gone', async () => {
-    const path = file('head');
-    const sh = spawn('sh', ['-c', `"${toolBin('opensnoop')}" -n workload | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const toolPid = Number(execFileSync('pgrep', ['-f', '-n', `${toolBin('opensnoop')} -n workload`], { encoding: 'utf8' }).trim());
-    const ids = heldPrograms(toolPid);
-    expect(ids.length).toBeGreaterThanOrEqual(6);
-    // head exits after the header; the next event then meets a closed pipe
-    for (let i = 0; i < 5; i++) await run(workload, ['open', path, '3']);
-    const code = await new Promise((r) => sh.on('close', r));
-    expect(code).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/EPIPE|Error|at /);
-    expect(await programsStillLoaded(ids)).toEqual([]);
-  });
-
-  it('bad input: one line, exit 2, nothing loaded', () => {
-    for (const args of [['--pid', 'abc'], ['--bogus'], ['--flag-filter', 'O_NOPE'], ['-d', '-1'], ['--buffer-size', '1000']]) {
-      const r = runToolSync('opensnoop', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
-      expect(r.stderr).toMatch(/^opensnoop: /);
-      expect(r.stderr).not.toMatch(/Tracing/);
-    }
+  cliConformance({
+    tool: 'opensnoop',
+    programs: 6,
+    drive: () => run(workload, ['open', '/etc/hostname', '1']),
+    badInput: [['--pid', 'abc'], ['--bogus'], ['--flag-filter', 'O_NOPE'], ['-d', '-1'], ['--buffer-size', '1000']],
   });
 });

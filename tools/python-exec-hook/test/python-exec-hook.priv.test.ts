@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, run, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
 
 const PY = '/usr/bin/python3';
 
@@ -131,37 +131,10 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
     expect(existsSync(`${dir}/austin-${other.pid}.txt`)).toBe(false);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0, no program left`, async () => {
-      const tool = await startTool('python-exec-hook', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(2);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('python-exec-hook')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 3; i++) await run(PY, ['-c', 'pass']);
-    expect(await new Promise((r) => sh.on('close', r))).toBe(0);
-    expect(out).toMatch(/^\d+\n$/);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
-  });
-
-  it('bad input: one line, exit 2', () => {
-    for (const args of [['--match', '('], ['--parallel', '0'], ['--exec', "x 'y"], ['--pid', '1']]) {
-      const r = runToolSync('python-exec-hook', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^python-exec-hook: /);
-    }
+  cliConformance({
+    tool: 'python-exec-hook',
+    programs: 2,
+    drive: () => run(PY, ['-c', 'pass']),
+    badInput: [['--match', '('], ['--parallel', '0'], ['--exec', "x 'y"], ['--pid', '1']],
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, run, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 interface Ev { pid: number; comm: string; func: string; direction: string; len: number; data: string; truncated: boolean; latency_us: number }
 
@@ -111,38 +111,15 @@ describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
     expect(rows.find((r) => r.startsWith('SSL_read'))!.split(/\s+/).slice(2)).toEqual(['openssl', String(server.pid), '3']);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches: exit 0, no program left`, async () => {
-      const tool = await startTool('sslsnoop', ['--no-gnutls', '--no-nss']);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(4);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('sslsnoop')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    for (let i = 0; i < 3; i++) await sClient(`hi${i}\n`);
-    expect(await new Promise((r) => sh.on('close', r))).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
+  cliConformance({
+    tool: 'sslsnoop',
+    args: ['--no-gnutls', '--no-nss'],
+    programs: 4,
+    drive: () => sClient('hi\n'),
+    badInput: [['--max-buffer-size', '99999'], ['--binary', '/nonexistent'], ['--bogus']],
   });
 
-  it('bad input: one line, exit 2; nothing to probe: one line, exit 1', () => {
-    for (const args of [['--max-buffer-size', '99999'], ['--binary', '/nonexistent'], ['--bogus']]) {
-      const r = runToolSync('sslsnoop', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^sslsnoop: /);
-    }
+  it('nothing to probe: one line, exit 1', () => {
     const r = runToolSync('sslsnoop', ['--no-openssl', '--no-gnutls', '--no-nss']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sslsnoop: no TLS library function could be probed/);

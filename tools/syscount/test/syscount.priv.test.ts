@@ -2,7 +2,7 @@
 // that no dynamic loader adds syscalls of its own: its counts are exact.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fixture, heldPrograms, programsStillLoaded, runToolSync, skipPrivileged, startTool, toolBin, uniquePath } from '@bpf-recipes/testing';
+import { cliConformance, fixture, runToolSync, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('syscount on the real kernel', () => {
   let workload: string;
@@ -109,37 +109,12 @@ describe.skipIf(skipPrivileged())('syscount on the real kernel', () => {
     expect(r.stdout).toMatch(/^\s+257 openat$/m);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig}: prints the summary, exits 0, leaves no program`, async () => {
-      const tool = await startTool('syscount', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids.length).toBe(2);
-      const { code } = await tool.stop(sig);
-      expect(code).toBe(0);
-      expect(tool.stdout()).toMatch(/^SYSCALL\s+COUNT\s+ERRORS$/m);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('syscount')}" -i 0.2 | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const code = await new Promise((r) => sh.on('close', r));
-    expect(code).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
-  });
-
-  it('bad input: one line, exit 2', () => {
-    for (const args of [['--top', 'x'], ['-e', 'ENOPE'], ['--syscall', 'nosuchcall'], ['-i', '0'], ['--bogus']]) {
-      const r = runToolSync('syscount', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^syscount: /);
-    }
+  cliConformance({
+    tool: 'syscount',
+    args: ['-i', '0.2'],
+    programs: 2,
+    summary: /^SYSCALL\s+COUNT\s+ERRORS$/m,
+    drive: () => new Promise((r) => setTimeout(r, 100)),
+    badInput: [['--top', 'x'], ['-e', 'ENOPE'], ['--syscall', 'nosuchcall'], ['-i', '0'], ['--bogus']],
   });
 });

@@ -1,9 +1,8 @@
 // Privileged: the real udplife on the real kernel; UDP traffic on loopback between a fixture and
 // an echo server run by this test.
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, heldPrograms, programsStillLoaded, run, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
+import { cliConformance, fixture, run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 interface Row { pid: number; comm: string; family: string; laddr: string; lport: number; raddr: string | null; rport: number | null; peers: number; tx_bytes: number; rx_bytes: number; tx_packets: number; rx_packets: number; duration_ms: number; connected: boolean }
 
@@ -87,40 +86,10 @@ describe.skipIf(skipPrivileged())('udplife on the real kernel', () => {
     expect(data.some((l) => l.includes(` ${b.pid} `))).toBe(false);
   });
 
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    it(`${sig} detaches (cgroup hooks too): exit 0, no program left`, async () => {
-      const tool = await startTool('udplife', []);
-      const ids = heldPrograms(tool.pid);
-      expect(ids).toHaveLength(8);
-      expect((await tool.stop(sig)).code).toBe(0);
-      expect(await programsStillLoaded(ids)).toEqual([]);
-    });
-  }
-
-  it('| head -1 ends quietly', async () => {
-    const sh = spawn('sh', ['-c', `"${toolBin('udplife')}" | head -1`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    sh.stdout.on('data', (d) => (out += d));
-    sh.stderr.on('data', (d) => (err += d));
-    const deadline = Date.now() + 20000;
-    while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    let code: unknown;
-    sh.on('close', (c) => (code = c));
-    for (let i = 0; code === undefined && i < 50; i++) await run(uw, ['connected', '4', String(port4), '10', '1']);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(code).toBe(0);
-    expect(out.trim().split('\n')).toHaveLength(1);
-    expect(err).not.toMatch(/Error|EPIPE|at /);
-  });
-
-  it('bad input: one line, exit 2', () => {
-    for (const args of [['-L', '70000'], ['-D', 'x'], ['-4', '-6'], ['--bogus']]) {
-      const r = runToolSync('udplife', args);
-      expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stdout).toBe('');
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^udplife: /);
-    }
+  cliConformance({
+    tool: 'udplife',
+    programs: 8,
+    drive: () => run(uw, ['connected', '4', String(port4), '10', '1']),
+    badInput: [['-L', '70000'], ['-D', 'x'], ['-4', '-6'], ['--bogus']],
   });
 });
