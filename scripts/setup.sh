@@ -4,11 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# build: clang/llvm (BPF objects, llvm-strip), libbpf-dev (bpf_helpers.h), bpftool (BTF → codegen)
-# run:   libbpf1 (loaded through koffi)
-# tests: gcc/libc6-dev (workload fixtures), python3, austin, openssl, curl (real clients to trace),
-#        dpkg-dev and man-db (the .deb bundle: a local apt repository, man pages)
-PACKAGES=(clang llvm libbpf-dev libbpf1 bpftool gcc libc6-dev make python3 austin openssl curl ca-certificates iproute2 util-linux dpkg-dev man-db)
+mapfile -t PACKAGES < <(grep -Ev '^\s*(#|$)' scripts/packages.txt)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
