@@ -13,7 +13,7 @@ export class Clock {
     return ktimeNs / 1e6 + this.offsetMs;
   }
 
-  /** Seconds since this clock was made (the tool's start), for TIME(s) columns. */
+  /** CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns(), for times relative to the start. */
   monotonicNowNs(): number {
     return Number(process.hrtime.bigint());
   }
