@@ -6,11 +6,15 @@
 import { writeSync } from 'node:fs';
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** a batch is written early past this many lines: memory stays flat when the reader falls behind */
-const MAX_BATCH_LINES = 1024;
+/** a batch is written early past this many lines, or when the buffer is full: memory stays flat */
+const MAX_BATCH_LINES = 4096;
+const BUFFER_SIZE = 1 << 20;
 
 export class Output {
-  private pending: string[] = [];
+  /** lines are encoded straight into this buffer: no joined string, no new Buffer per write */
+  private readonly buf = Buffer.allocUnsafe(BUFFER_SIZE);
+  private used = 0;
+  private lines = 0;
   private batching = 0;
   closed = false;
   onClosed: (() => void) | undefined;
@@ -20,8 +24,17 @@ export class Output {
   /** Queue one line (without its newline); written now unless inside batch(). */
   line(s: string): void {
     if (this.closed) return;
-    this.pending.push(s);
-    if (this.batching === 0 || this.pending.length >= MAX_BATCH_LINES) this.flush();
+    const worst = s.length * 3 + 1; // UTF-8 bytes at most, with the newline
+    if (worst > BUFFER_SIZE) {
+      this.flush();
+      this.writeAll(Buffer.from(s + '\n', 'utf8'));
+      return;
+    }
+    if (this.used + worst > BUFFER_SIZE) this.flush();
+    this.used += this.buf.write(s, this.used, 'utf8');
+    this.buf[this.used++] = 10;
+    this.lines++;
+    if (this.batching === 0 || this.lines >= MAX_BATCH_LINES) this.flush();
   }
 
   /** Run fn with writes held back, then write them in one go. */
@@ -45,9 +58,14 @@ export class Output {
   }
 
   flush(): void {
-    if (this.closed || this.pending.length === 0) return;
-    const data = Buffer.from(this.pending.join('\n') + '\n', 'utf8');
-    this.pending = [];
+    if (this.closed || this.used === 0) return;
+    const data = this.buf.subarray(0, this.used);
+    this.used = 0;
+    this.lines = 0;
+    this.writeAll(data);
+  }
+
+  private writeAll(data: Buffer): void {
     let off = 0;
     while (off < data.length) {
       try {
