@@ -3,7 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { allOptions, manPage } from '@bpf-recipes/cli';
-import { TOOLS, toolBin, toolSpec } from '../src/tools.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOOLS, toolBin, toolDir, toolSpec } from '../src/tools.js';
 
 const roffText = (s: string) => s.replace(/\\-/g, '-').replace(/\\f[BIR]/g, '').replace(/\\e/g, '\\').replace(/\\&/g, '');
 
@@ -20,5 +22,13 @@ describe.each(TOOLS)('%s: man page and --help agree', (tool) => {
       expect(help, `description of --${name} in --help`).toContain(String(o.describe).replace(/\s+/g, ' '));
     }
     for (const [cmd] of spec.examples) expect(man).toContain(cmd);
+  });
+});
+
+describe.each(TOOLS)('%s: README shows the current --help', (tool) => {
+  it('verbatim (node scripts/readme-help.mjs refreshes it)', () => {
+    const readme = readFileSync(join(toolDir(tool), 'README.md'), 'utf8');
+    const help = execFileSync(toolBin(tool), ['--help'], { encoding: 'utf8', env: { ...process.env, COLUMNS: '100' } }).trimEnd();
+    expect(readme).toContain(help);
   });
 });
