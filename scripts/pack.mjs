@@ -23,7 +23,9 @@ for (const d of dirs) {
   const [info] = JSON.parse(json);
   const files = info.files.map((f) => f.path);
   const spec = pkg.name === '@bpf-recipes/umbrella' ? [] : ['dist/src/spec.js'];
-  const need = d.startsWith('tools/') ? ['dist/src/main.js', ...spec, ...Object.values(pkg.bin)] : ['dist/index.js'];
+  const need = d.startsWith('tools/')
+    ? ['dist/src/main.js', 'dist/src/main.cjs', ...spec, ...Object.values(pkg.bin)]
+    : ['dist/index.js', 'dist/index.cjs'];
   if (d.startsWith('tools/')) need.push(files.find((f) => /^dist\/bpf\/.+\.bpf\.o$/.test(f)) ?? 'dist/bpf/*.bpf.o');
   const missing = need.filter((f) => !files.includes(f));
   if (missing.length) {

@@ -128,7 +128,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     mark('stopping');
     for (const t of timers) clearInterval(t);
     try {
-      for (const o of objects) o.detach();
+      await Promise.all(objects.map((o) => o.detachConcurrently()));
       out.batch(() => {
         for (const o of objects) o.drainAll();
       });

@@ -3,8 +3,8 @@
  * e.g. "libc.so.6" or "libssl.so"), or the one a process really has mapped — under
  * /proc/PID/root, so that a container's own libc is the one probed.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
 
 const LIB_DIRS = [
@@ -21,6 +21,8 @@ let ldcache: string[] | undefined;
 function ldconfigPaths(): string[] {
   if (ldcache) return ldcache;
   ldcache = [];
+  // child_process (and the stream and socket modules behind it) is loaded only by the tools that look for libraries
+  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   for (const bin of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
     try {
       const out = execFileSync(bin, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });

@@ -227,6 +227,19 @@ export class BpfObject {
     while (this.links.length) l.bpf_link__destroy(this.links.pop()!.ptr);
   }
 
+  /**
+   * detach(), with every link destroyed at the same time on libuv's thread pool. Closing a
+   * perf-event-based link (tracepoints, uprobes) waits for an RCU grace period in the kernel (~70 ms
+   * here); waits that run concurrently end together, so a tool with a dozen tracepoints stops in
+   * about one grace period instead of a dozen.
+   */
+  async detachConcurrently(): Promise<void> {
+    if (this.ptr === null) return;
+    const destroy = libbpf().bpf_link__destroy;
+    const links = this.links.splice(0).reverse();
+    await Promise.all(links.map((k) => new Promise<void>((res) => destroy.async(k.ptr, () => res()))));
+  }
+
   /** Read what is left in every ring buffer (after detach, before close). */
   drainAll(): void {
     for (const r of this.rings) r.drain();

@@ -8,7 +8,7 @@ import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/bios
 import { diskDev, diskName, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
 
-await runTool<BiosnoopArgs>(spec, (ctx) => {
+void runTool<BiosnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
   let minNs = 0;
   if (a['min-latency'] !== undefined) {

@@ -12,7 +12,7 @@ import { spec, type GhlArgs } from './spec.js';
 /** entry program per function (by argument layout); the cookie tells the function apart */
 const ENTRY = ['gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name_r', 'gethostlatency_name2_r', 'gethostlatency_addr'];
 
-await runTool<GhlArgs>(spec, (ctx) => {
+void runTool<GhlArgs>(spec, (ctx) => {
   const a = ctx.args;
   let minNs = 0;
   if (a['min-latency'] !== undefined) {

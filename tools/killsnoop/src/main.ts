@@ -11,7 +11,7 @@ import { spec, type KillsnoopArgs } from './spec.js';
 
 const GENERATE = 6;
 
-await runTool<KillsnoopArgs>(spec, (ctx) => {
+void runTool<KillsnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
   const all = Boolean(a['all-signals']);
   let mask = 0n;

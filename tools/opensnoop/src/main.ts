@@ -9,7 +9,7 @@ import { spec, type OpensnoopArgs } from './spec.js';
 
 const CALLS = ['open', 'openat', 'openat2'];
 
-await runTool<OpensnoopArgs>(spec, (ctx) => {
+void runTool<OpensnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
   const filter = parseFlagFilter(a['flag-filter']);
   const obj = ctx.open(fileURLToPath(new URL('../bpf/opensnoop.bpf.o', import.meta.url)), rodata, {

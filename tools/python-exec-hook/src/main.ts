@@ -12,7 +12,7 @@ import { spec, type PyExecArgs } from './spec.js';
 
 const EXIT = 1;
 
-await runTool<PyExecArgs>(spec, (ctx) => {
+void runTool<PyExecArgs>(spec, (ctx) => {
   const a = ctx.args;
   const re = compileMatch(a.match);
   const prefix = literalPrefix(a.match);

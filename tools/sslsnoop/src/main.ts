@@ -12,7 +12,7 @@ import { spec, type SslArgs } from './spec.js';
 
 const KERNEL_MAX = 16384;
 
-await runTool<SslArgs>(spec, (ctx) => {
+void runTool<SslArgs>(spec, (ctx) => {
   const a = ctx.args;
   const max = a['max-buffer-size'] === undefined ? 8192 : parseIntArg('max-buffer-size', a['max-buffer-size'], `a number of bytes from 0 to ${KERNEL_MAX}`, 0, KERNEL_MAX);
   for (const b of a.binary ?? []) if (!existsSync(b)) throw new UsageError(`--binary: ${b} does not exist`);

@@ -14,7 +14,7 @@ const HIST_SLOTS = 40;
 interface Totals { count: number; errors: number; total_ns: number }
 interface ProcTotals extends Totals { comm: string }
 
-await runTool<SyscountArgs>(spec, (ctx) => {
+void runTool<SyscountArgs>(spec, (ctx) => {
   const a = ctx.args;
   const names = syscallTable();
   if (a.list) {

@@ -17,7 +17,7 @@ function ports(opt: string, v: string | undefined): number[] {
   return list;
 }
 
-await runTool<UdplifeArgs>(spec, (ctx) => {
+void runTool<UdplifeArgs>(spec, (ctx) => {
   const a = ctx.args;
   if (a.ipv4 && a.ipv6) throw new UsageError('-4 and -6 exclude each other (give neither for both)');
   const lports = ports('localport', a.localport);
