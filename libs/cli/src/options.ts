@@ -10,7 +10,7 @@ export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup
 export const COMMON_OPTIONS: Record<CommonOption, Options> = {
   duration: { alias: 'd', type: 'string', requiresArg: true, describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
   pid: { alias: 'p', type: 'string', requiresArg: true, describe: 'only these processes: PID[,PID...] (filtered in the kernel)' },
-  tid: { type: 'string', requiresArg: true, describe: 'only this thread (TID)' },
+  tid: { alias: 't', type: 'string', requiresArg: true, describe: 'only this thread (TID)' },
   uid: { alias: 'u', type: 'string', requiresArg: true, describe: 'only this user (UID)' },
   name: { alias: 'n', type: 'string', requiresArg: true, describe: 'only processes whose comm contains COMM' },
   cgroup: { alias: 'c', type: 'string', requiresArg: true, describe: 'only tasks in this cgroup v2 (a path, e.g. a container\'s)' },

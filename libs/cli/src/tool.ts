@@ -46,7 +46,13 @@ export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice
     .alias('version', 'V')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
+      // yargs' own complaints (a missing value, an unknown option) are usage errors too
+      if (err instanceof RecipesError) throw err;
+      const text = (msg || err?.message || 'invalid arguments').replace(
+        /^Not enough arguments following: ([\w-]+)$/,
+        (_, o: string) => `${o.length === 1 ? '-' : '--'}${o} needs a value`,
+      );
+      throw new UsageError(text);
     });
   for (const [cmd, what] of spec.examples) y = y.example(cmd, what);
   if (spec.notes) y = y.epilogue(spec.notes);

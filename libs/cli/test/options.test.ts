@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
 import { cgroup2Mount, commonConfig, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
+import { parseArgs, type ToolSpec } from '../src/tool.js';
 
 describe('common option parsers', () => {
   it('pids', () => {
@@ -40,5 +41,28 @@ describe('common option parsers', () => {
     expect(root.id).toBeGreaterThan(0n);
     expect(() => parseCgroup(`${mount}/no-such-cgroup-here`)).toThrow(/does not exist/);
     expect(() => parseCgroup('/etc')).toThrow(/not under the cgroup v2 mount/);
+  });
+});
+
+describe('parseArgs: every complaint of the parser is a usage error', () => {
+  const spec: ToolSpec = {
+    name: 'demo',
+    version: '1.0.0',
+    summary: 'a demo',
+    examples: [],
+    options: { extra: { type: 'boolean', describe: 'an own option' } },
+    common: ['pid', 'duration', 'uid'],
+  };
+  it('a missing value names the option', () => {
+    expect(() => parseArgs(spec, ['-p'])).toThrow(UsageError);
+    expect(() => parseArgs(spec, ['-p'])).toThrow(/^-p needs a value$/);
+    expect(() => parseArgs(spec, ['--duration'])).toThrow(/^--duration needs a value$/);
+    expect(() => parseArgs(spec, ['--uid', '--extra'])).toThrow(/^--uid needs a value$/);
+  });
+  it('an unknown option', () => {
+    expect(() => parseArgs(spec, ['--bogus'])).toThrow(UsageError);
+  });
+  it('good input parses, a repeated single-value option keeps the last', () => {
+    expect(parseArgs(spec, ['-p', '12', '--extra', '-d', '1', '-d', '2'])).toMatchObject({ pid: '12', extra: true, duration: '2' });
   });
 });

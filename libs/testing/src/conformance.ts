@@ -55,7 +55,9 @@ export function cliConformance(o: ConformanceOptions): void {
   });
 
   it('bad input: one line naming the problem, exit 2, nothing on stdout', () => {
-    for (const args of o.badInput) {
+    // every tool has these: an unknown option, and options whose value is missing
+    const always = [['--no-such-option'], ['--duration'], ['-d'], ['-u'], ['--uid', '-T']];
+    for (const args of [...o.badInput, ...always]) {
       const r = runToolSync(o.tool, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
