@@ -2,10 +2,11 @@
 /** opensnoop: user space. The kernel side is bpf/opensnoop.bpf.c; the decoder is generated from its BTF. */
 import { fileURLToPath } from 'node:url';
 import { runTool } from '@bpf-recipes/cli';
-import { Columns, clockTime, errnoName, isoTime, type Column } from '@bpf-recipes/format';
+import { Columns, clockTime, errnoName, isoTime } from '@bpf-recipes/format';
 import { decodeEvent, rodata, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';
 import { spec, type OpensnoopArgs } from './spec.js';
+import { tableColumns } from './table.js';
 
 const CALLS = ['open', 'openat', 'openat2'];
 
@@ -18,20 +19,14 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
   });
   ctx.loadAndAttach(obj);
 
-  const cols: Column[] = [];
-  if (a.timestamp) cols.push({ name: 'TIME', width: 12 });
-  if (a['print-uid']) cols.push({ name: 'UID', width: 6, align: 'right' });
-  cols.push({ name: 'PID', width: 7, align: 'right' }, { name: 'COMM', width: 16 }, { name: 'FD', width: 3, align: 'right' }, { name: 'ERR', width: 3, align: 'right' });
-  if (a['extended-fields']) cols.push({ name: 'FLAGS', width: 32 }, { name: 'MODE', width: 5 });
-  cols.push({ name: 'PATH', width: 0 });
-  const table = new Columns(cols);
+  const table = new Columns(tableColumns({ timestamp: a.timestamp, printUid: a['print-uid'], extended: a['extended-fields'] }));
 
   const row = (e: Event): string => {
     const v: (string | number)[] = [];
     if (a.timestamp) v.push(clockTime(ctx.clock.wallMs(e.ts_ns)));
     if (a['print-uid']) v.push(e.uid);
     v.push(e.pid, e.comm, e.ret >= 0 ? e.ret : -1, e.ret >= 0 ? 0 : -e.ret);
-    if (a['extended-fields']) v.push(flagNames(e.flags), hasMode(e.flags) ? '0' + e.mode.toString(8).padStart(3, '0') : '-');
+    if (a['extended-fields']) v.push(hasMode(e.flags) ? '0' + e.mode.toString(8).padStart(3, '0') : '-', flagNames(e.flags));
     v.push(e.path);
     return table.row(v);
   };

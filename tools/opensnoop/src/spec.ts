@@ -15,7 +15,7 @@ export const spec: ToolSpec = {
   ],
   options: {
     'print-uid': { alias: 'U', type: 'boolean', describe: 'add a UID column' },
-    'extended-fields': { alias: 'e', type: 'boolean', describe: 'add FLAGS (symbolic) and MODE columns' },
+    'extended-fields': { alias: 'e', type: 'boolean', describe: 'add MODE and FLAGS (symbolic) columns' },
     failed: { alias: 'x', type: 'boolean', describe: 'only failed opens (filtered in the kernel)' },
     'flag-filter': {
       alias: 'F', type: 'string', array: true, requiresArg: true,

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { toolBin } from '@bpf-recipes/testing';
-import { allOptions } from '@bpf-recipes/cli';
+import { allOptions, parseArgs } from '@bpf-recipes/cli';
 import { spec } from '../src/spec.js';
 
 describe('opensnoop --help', () => {
@@ -11,5 +11,9 @@ describe('opensnoop --help', () => {
   });
   it('shows examples', () => {
     expect(help).toContain('opensnoop -T -e');
+  });
+  it('takes the short letters of libbpf-tools opensnoop, -t TID included', () => {
+    const a = parseArgs<Record<string, unknown>>(spec, ['-t', '42', '-T', '-U', '-x', '-e', '-p', '7', '-u', '0', '-n', 'cat', '-d', '1']);
+    expect(a).toMatchObject({ tid: '42', timestamp: true, 'print-uid': true, failed: true, 'extended-fields': true, pid: '7', uid: '0', name: 'cat', duration: '1' });
   });
 });

@@ -44,7 +44,7 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     }
   });
 
-  it('table mode: header, then PID COMM FD ERR PATH rows; -T -U -e add TIME, UID, FLAGS and MODE', async () => {
+  it('table mode: header, then PID COMM FD ERR PATH rows; -T -U -e add TIME, UID, MODE and FLAGS', async () => {
     const path = uniquePath('table');
     made.push(path);
     const tool = await startTool('opensnoop', ['-T', '-U', '-e']);
@@ -52,7 +52,7 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     await tool.waitForLine(new RegExp(path));
     await tool.stop('SIGTERM');
     const [header, ...rows] = tool.lines();
-    expect(header.split(/\s+/)).toEqual(['TIME', 'UID', 'PID', 'COMM', 'FD', 'ERR', 'FLAGS', 'MODE', 'PATH']);
+    expect(header.split(/\s+/)).toEqual(['TIME', 'UID', 'PID', 'COMM', 'FD', 'ERR', 'MODE', 'FLAGS', 'PATH']);
     const mine = rows.filter((r) => r.endsWith(path)).map((r) => r.trim().split(/\s+/));
     expect(mine).toHaveLength(2);
     for (const r of mine) {
@@ -60,9 +60,33 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
       expect(r.slice(1, 4)).toEqual(['0', String(w.pid), 'workload']);
       expect(Number(r[4])).toBeGreaterThanOrEqual(3);
       expect(r[5]).toBe('0');
-      expect(r[6]).toBe('O_WRONLY|O_CREAT');
-      expect(r[7]).toBe('0640');
+      expect(r[6]).toBe('0640');
+      expect(r[7]).toBe('O_WRONLY|O_CREAT');
     }
+  });
+
+  it('-e stays aligned for the flag sets libc uses every day (opendir, fopen "w")', async () => {
+    const dir = uniquePath('aligned-dir');
+    const created = uniquePath('aligned-file');
+    mkdirSync(dir);
+    made.push(created);
+    const tool = await startTool('opensnoop', ['-e']);
+    const py = await run('python3', ['-c', [
+      'import os, sys',
+      'os.close(os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK | os.O_DIRECTORY | os.O_CLOEXEC))',
+      'os.close(os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640))',
+    ].join('\n'), dir, created]);
+    expect(py.code, py.stderr).toBe(0);
+    await tool.waitForLine(new RegExp(created));
+    await tool.stop();
+    rmdirSync(dir);
+    const [header, ...rows] = tool.lines();
+    const mine = rows.filter((r) => r.endsWith(dir) || r.endsWith(created));
+    expect(mine).toHaveLength(2);
+    for (const r of mine) expect(r.length - (r.endsWith(dir) ? dir : created).length, r).toBe(header.indexOf('PATH'));
+    const [opendir, creat] = mine.map((r) => r.trim().split(/\s+/));
+    expect(opendir.slice(4)).toEqual(['-', 'O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC', dir]);
+    expect(creat.slice(4)).toEqual(['0640', 'O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC', created]);
   });
 
   it('a failing open shows ERR 2 (ENOENT), and --failed shows only failures', async () => {
@@ -115,10 +139,10 @@ describe.skipIf(skipPrivileged())('opensnoop on the real kernel', () => {
     expect(events.some((e) => e.pid === asRoot.pid)).toBe(false);
   });
 
-  it('--tid keeps only that thread', async () => {
+  it('-t/--tid keeps only that thread (-t as in libbpf-tools)', async () => {
     const path = file('tid');
     const target = spawn(workload, ['open', path, '2'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
-    const tool = await startTool('opensnoop', ['--json', '--tid', String(target.pid)]);
+    const tool = await startTool('opensnoop', ['--json', '-t', String(target.pid)]);
     await run(workload, ['open', path, '3']);
     target.stdin!.end('go\n');
     await new Promise((r) => target.on('close', r));
