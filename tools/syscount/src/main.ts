@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
 import { fileURLToPath } from 'node:url';
-import { runTool, parseDuration, parseIntArg } from '@bpf-recipes/cli';
+import { runTool, parseIntArg } from '@bpf-recipes/cli';
 import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, log2Hist, table } from '@bpf-recipes/format';
 import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
+import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
 import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
 
@@ -22,7 +23,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     return ctx.stop(0);
   }
   const top = a.top === undefined ? 10 : parseIntArg('top', a.top, 'a number of rows (1 or more)', 1);
-  const intervalS = a.interval === undefined ? undefined : parseDuration(a.interval);
+  const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
   let errnoFilter = 0;
   if (a.errno !== undefined) {
     const n = /^\d+$/.test(a.errno) ? Number(a.errno) : errnoNumber(a.errno);

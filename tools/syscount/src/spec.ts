@@ -17,7 +17,7 @@ export const spec: ToolSpec = {
   ],
   options: {
     top: { type: 'string', requiresArg: true, describe: 'print the top N rows of each table (default 10)' },
-    interval: { alias: 'i', type: 'string', requiresArg: true, describe: 'print every SEC seconds (counts since the last print)' },
+    interval: { alias: 'i', type: 'string', requiresArg: true, describe: 'print every SEC seconds (counts since the last print); 0: only at the end (the default)' },
     failures: { alias: 'x', type: 'boolean', describe: 'count only failed calls' },
     errno: { alias: 'e', type: 'string', requiresArg: true, describe: 'count only calls that failed with this errno (ENOENT or 2)' },
     latency: { alias: 'L', type: 'boolean', describe: 'add total and average time per syscall (and per process)' },

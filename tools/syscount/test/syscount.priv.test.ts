@@ -102,6 +102,19 @@ describe.skipIf(skipPrivileged())('syscount on the real kernel', () => {
     expect(total).toBe(30);
   });
 
+  it('-i 0 means what it means to libbpf-tools syscount: no interval, one summary at the end', async () => {
+    const w = held(['write', '12']);
+    const tool = await startTool('syscount', ['--json', '-i', '0', '-p', String(w.pid), '--syscall', 'write']);
+    await release(w);
+    await new Promise((r) => setTimeout(r, 500));
+    const { code } = await tool.stop();
+    expect(code).toBe(0);
+    const outs = tool.lines().map((l) => JSON.parse(l));
+    expect(outs).toHaveLength(1);
+    expect(outs[0].interval_s).toBeUndefined();
+    expect(outs[0].syscalls).toEqual([{ name: 'write', id: 1, count: 12, errors: 0 }]);
+  });
+
   it('-l prints the syscall table without tracing', () => {
     const r = runToolSync('syscount', ['-l']);
     expect(r.code).toBe(0);
@@ -115,6 +128,6 @@ describe.skipIf(skipPrivileged())('syscount on the real kernel', () => {
     programs: 2,
     summary: /^SYSCALL\s+COUNT\s+ERRORS$/m,
     drive: () => new Promise((r) => setTimeout(r, 100)),
-    badInput: [['--top', 'x'], ['-e', 'ENOPE'], ['--syscall', 'nosuchcall'], ['-i', '0'], ['--bogus']],
+    badInput: [['--top', 'x'], ['-e', 'ENOPE'], ['--syscall', 'nosuchcall'], ['-i', 'abc'], ['-i', '-1'], ['--bogus']],
   });
 });
