@@ -8,6 +8,7 @@ import { Columns, clockTime, errnoName, isoTime, signalName, signalNumber } from
 import { codeName, generateResult, SOURCES } from './codes.js';
 import { decodeEvent, rodata, type Event } from './generated/killsnoop.js';
 import { spec, type KillsnoopArgs } from './spec.js';
+import { targetOf } from './target.js';
 
 const GENERATE = 6;
 
@@ -35,18 +36,14 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
   if (all) for (const p of obj.programs) if (p.name !== 'killsnoop_generate') obj.setAutoload(p.name, false);
   ctx.loadAndAttach(obj);
 
-  const tcommOf = (e: Event): string => {
-    if (e.tcomm) return e.tcomm;
-    const t = e.ttid > 0 ? e.ttid : e.tpid;
-    if (t <= 0) return e.tpid === 0 ? '(own group)' : e.tpid === -1 ? '(all)' : `(group ${-e.tpid})`;
+  const procComm = (pid: number): string | undefined => {
     try {
-      return readFileSync(`/proc/${t}/comm`, 'utf8').trim();
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     } catch {
-      return '?';
+      return undefined;
     }
   };
   const result = (e: Event) => (e.source === GENERATE ? generateResult(e.ret) : String(e.ret));
-  const target = (e: Event) => (e.source === 1 || e.source === 2 || e.source === 4 ? e.ttid : e.tpid);
 
   const cols = new Columns([
     { name: 'TIME', width: 12 },
@@ -61,11 +58,11 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
 
   const line = (e: Event): string => {
     const ms = ctx.clock.wallMs(e.ts_ns);
-    const tcomm = tcommOf(e);
+    const t = targetOf(e, procComm);
     if (a.json) {
       return JSON.stringify({
         time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, sig: e.sig, sig_name: signalName(e.sig),
-        tpid: target(e), tgid: e.source === 2 || e.source === 4 ? e.tpid : undefined, tcomm,
+        tpid: t.tpid, tgid: e.source === 2 || e.source === 4 ? e.tpid : undefined, tcomm: t.tcomm,
         result: e.source === GENERATE ? generateResult(e.ret) : e.ret,
         errno: e.source !== GENERATE && e.ret < 0 ? errnoName(-e.ret) : undefined,
         syscall: SOURCES[e.source], pidfd: e.source === 5 ? e.pidfd : undefined,
@@ -73,11 +70,11 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
       });
     }
     if (a.sentence) {
-      const what = `${e.comm} (${e.pid}) sent signal ${e.sig} (${signalName(e.sig)}) to PID ${target(e)} (${tcomm})`;
+      const what = `${e.comm} (${e.pid}) sent signal ${e.sig} (${signalName(e.sig)}) to ${t.phrase}`;
       if (e.source === GENERATE) return `${what}: ${codeName(e.sig, e.code)}, ${generateResult(e.ret)}`;
       return e.ret < 0 ? `${what}: failed with ${errnoName(-e.ret)}` : what;
     }
-    return cols.row([clockTime(ms), e.pid, e.comm, signalName(e.sig), target(e), tcomm, ...(all ? [codeName(e.sig, e.code)] : []), result(e)]);
+    return cols.row([clockTime(ms), e.pid, e.comm, signalName(e.sig), t.tpid ?? '?', t.tcomm, ...(all ? [codeName(e.sig, e.code)] : []), result(e)]);
   };
 
   if (!a.json && !a.sentence) ctx.out.line(cols.header());

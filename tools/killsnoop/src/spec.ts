@@ -22,8 +22,8 @@ export const spec: ToolSpec = {
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose', 'buffer-size'],
   notes:
-    'Columns: TIME of the return, sender PID and COMM, SIG, target TPID (a thread for tkill/tgkill; <= 0 for process ' +
-    'groups) and TCOMM, RESULT (0 or -errno; with -a the delivery result). TCOMM comes from the kernel when a signal was ' +
+    'Columns: TIME of the return, sender PID and COMM, SIG, target TPID (a thread for tkill/tgkill; <= 0 for a process ' +
+    'group, which TCOMM then names; "?" for a pidfd whose process is unknown) and TCOMM, RESULT (0 or -errno; with -a the delivery result). TCOMM comes from the kernel when a signal was ' +
     'generated, else from /proc while the target still exists ("?" when it does not). -p/-u/-n filter the sender.',
 };
 

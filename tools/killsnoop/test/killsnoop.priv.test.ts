@@ -82,6 +82,39 @@ describe.skipIf(skipPrivileged())('killsnoop on the real kernel', () => {
     expect(t2.lines()).toEqual([`killsnoop-workl (${s2.pid}) sent signal 15 (SIGTERM) to PID ${c2.pid} (sleep)`]);
   });
 
+  it('kill(2) of a process group: TPID -PGID and the group as TCOMM, not the comm of its first member', async () => {
+    const group = spawn('sh', ['-c', 'sleep 60 & sleep 60 & wait'], { detached: true, stdio: 'ignore' });
+    const done = new Promise((r) => group.on('close', r));
+    await new Promise((r) => setTimeout(r, 200)); // both sleeps started
+    const pgid = group.pid!;
+    const tool = await startTool('killsnoop', ['--json', '-n', 'killsnoop-work']);
+    const t2 = await startTool('killsnoop', ['--sentence', '-n', 'killsnoop-work']);
+    const k = await run(kw, ['kill', String(-pgid), '15']);
+    expect(k.stdout).toBe('0 0\n');
+    await done;
+    await tool.waitForLine(/"sig":15/);
+    await t2.waitForLine(/sent signal 15/);
+    await tool.stop();
+    await t2.stop();
+    const ev = json(tool.lines());
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ pid: k.pid, sig: 15, tpid: -pgid, tcomm: `(group ${pgid})`, result: 0, syscall: 'kill' });
+    expect(t2.lines()).toEqual([`killsnoop-workl (${k.pid}) sent signal 15 (SIGTERM) to process group ${pgid}`]);
+  });
+
+  it('a failed pidfd_send_signal: the target is unknown ("?"), not the sender\'s own group', async () => {
+    const c = sleeper();
+    const tool = await startTool('killsnoop', ['-n', 'killsnoop-work']);
+    const p = await run(kw, ['pidfd', String(c.pid), '99']);
+    expect(p.stdout).toBe('-1 22\n');
+    await tool.waitForLine(/\s-22$/);
+    await tool.stop();
+    c.kill('SIGKILL');
+    await c.done;
+    const row = tool.lines().find((l) => /\s-22$/.test(l))!;
+    expect(row.split(/\s+/)).toEqual([expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3}$/), String(p.pid), 'killsnoop-workl', 'SIG99', '?', '?', '-22']);
+  });
+
   it('-s filters signals in the kernel (names, numbers, RT)', async () => {
     const a = sleeper();
     const b = sleeper();
