@@ -4,9 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { note, parseIntArg, runTool } from '@bpf-recipes/cli';
+import { cgroup2Mount, commonConfig, note, parseIntArg, runTool } from '@bpf-recipes/cli';
 import { isoTime } from '@bpf-recipes/format';
 import { decodeEvent, rodata } from './generated/python-exec-hook.js';
+import { existingAllowed, type ExistingFilter } from './existing.js';
 import { commandFor, compileMatch, literalPrefix } from './match.js';
 import { spec, type PyExecArgs } from './spec.js';
 
@@ -81,11 +82,17 @@ void runTool<PyExecArgs>(spec, (ctx) => {
   });
 
   if (a['include-existing']) {
+    const cfg = commonConfig(a);
+    const filter: ExistingFilter = {
+      uid: cfg.cfg_filter_uid ? (cfg.cfg_uid as number) : undefined,
+      name: cfg.cfg_comm as string | undefined,
+      cgroup: cfg.cfg_cgroup_id === undefined ? undefined : { id: cfg.cfg_cgroup_id as bigint, level: cfg.cfg_cgroup_level as number, mount: cgroup2Mount()! },
+    };
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       const pid = Number(d);
       const exe = readExe(pid);
-      if (!exe || pid === process.pid || !re.test(basename(exe.replace(/ \(deleted\)$/, '')))) continue;
+      if (!exe || pid === process.pid || !re.test(basename(exe.replace(/ \(deleted\)$/, ''))) || !existingAllowed(pid, filter)) continue;
       emit(pid, () => ({ time: isoTime(Date.now()), pid, ppid: readPpid(pid), uid: readUid(pid), comm: readComm(pid), exe, filename: null, argv: readArgv(pid), existing: true }));
     }
   }

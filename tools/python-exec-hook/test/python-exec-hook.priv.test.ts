@@ -1,9 +1,10 @@
 // Privileged: the real python-exec-hook on the real kernel, with Python started by the test.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroup2Mount } from '@bpf-recipes/cli';
 import { cliConformance, run, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
 
 const PY = '/usr/bin/python3';
@@ -79,6 +80,43 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
     await tool.stop();
     before.kill();
     expect(tool.lines().filter((l) => l === String(before.pid))).toHaveLength(1);
+  });
+
+  it('--include-existing applies -u, -n and -c to the processes already running, as the kernel does to new ones', async () => {
+    const asNobody = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PY, '-c', 'import time; time.sleep(5)'], { stdio: 'ignore' });
+    const named = script('existing-named.py', '#!/usr/bin/python3\nimport time\ntime.sleep(5)\n');
+    const byName = spawn(named, [], { stdio: 'ignore' });
+    const asRoot = spawn(PY, ['-c', 'import time; time.sleep(5)'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 400));
+    try {
+      const u = await startTool('python-exec-hook', ['--include-existing', '-u', '65534']);
+      const n = await startTool('python-exec-hook', ['--include-existing', '-n', 'existing-named']);
+      await u.waitForLine(new RegExp(`^${asNobody.pid}$`));
+      await n.waitForLine(new RegExp(`^${byName.pid}$`));
+      await u.stop();
+      await n.stop();
+      expect(u.lines()).toContain(String(asNobody.pid));
+      expect(u.lines()).not.toContain(String(asRoot.pid));
+      expect(u.lines()).not.toContain(String(byName.pid));
+      expect(n.lines()).toEqual([String(byName.pid)]);
+
+      const mount = cgroup2Mount()!;
+      const cg = `${mount}/bpf-recipes-pyexec-${process.pid}`;
+      mkdirSync(cg);
+      try {
+        writeFileSync(`${cg}/cgroup.procs`, String(asRoot.pid));
+        const c = await startTool('python-exec-hook', ['--include-existing', '-c', cg]);
+        await c.waitForLine(new RegExp(`^${asRoot.pid}$`));
+        await c.stop();
+        expect(c.lines()).toEqual([String(asRoot.pid)]);
+      } finally {
+        asRoot.kill('SIGKILL');
+        await new Promise((r) => asRoot.on('close', r));
+        rmdirSync(cg);
+      }
+    } finally {
+      for (const p of [asNobody, byName, asRoot]) p.kill('SIGKILL');
+    }
   });
 
   it('--exec runs a command per PID, without a shell, at most --parallel at once', async () => {
