@@ -3,7 +3,9 @@
  * udplife: the life of every UDP socket — without kprobes.
  *   cgroup/sock_create  (root cgroup v2): birth, in the creating process: pid, comm, time
  *   sock:sock_send_length / sock_recv_length (BTF): bytes and datagrams, per socket
- *   syscalls sendto/sendmsg/recvfrom/recvmsg: the peer of each datagram (unconnected sockets)
+ *   syscalls sendto/sendmsg/recvfrom/recvmsg: the peer of each datagram (unconnected sockets);
+ *                       a receive's peer is read at the syscall's exit: the kernel copies the
+ *                       sender's address to user memory only after sock_recv_length
  *   cgroup/sock_release: death — close, or the exit of the last process holding it — and the record
  * Sockets are keyed by their struct sock address (the context of the cgroup programs is that sock).
  */
@@ -49,13 +51,14 @@ struct {
 /* a send/recv syscall in progress on this thread: where its peer address is */
 struct pending {
 	void *addr;        /* struct sockaddr * in user memory */
-	int *addrlen;      /* recvfrom: socklen_t * (the address is valid only after the call) */
+	__u64 sk;          /* recv: the tracked socket that received, its peer read at syscall exit */
 	void *msg;         /* sendmsg/recvmsg: struct user_msghdr * */
 	__u32 recv;
 };
 
+/* LRU: a thread that dies inside a syscall, or one whose send went to no tracked socket, leaves an entry */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);
 	__type(value, struct pending);
@@ -154,9 +157,15 @@ static __always_inline void count(struct sock *sk, int ret, bool recv, int flags
 		__sync_fetch_and_add(&l->tx_packets, 1);
 	}
 	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p && !p->recv == !recv) {
-		/* the sender's address is written during the receive; read it now, it is there */
+	if (!p || !p->recv != !recv)
+		return;
+	if (recv) {
+		/* the sender's address reaches user memory after this (move_addr_to_user): at exit */
+		p->sk = key;
+	} else {
+		/* a send's destination is the caller's input: valid now; used once */
 		note_peer(l, p->msg ? msg_name(p->msg) : p->addr);
+		bpf_map_delete_elem(&pending, &tid);
 	}
 }
 
@@ -209,6 +218,38 @@ SEC("tracepoint/syscalls/sys_enter_recvmsg")
 int udplife_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
 	return remember(NULL, (void *)ctx->args[1], true);
+}
+
+/* a receive is over: the peer's address is now in the caller's buffer */
+static __always_inline int received(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct life *l;
+	__u64 key;
+
+	if (!p)
+		return 0;
+	key = p->sk;
+	if (p->recv && key && ret >= 0) {
+		l = bpf_map_lookup_elem(&socks, &key);
+		if (l)
+			note_peer(l, p->msg ? msg_name(p->msg) : p->addr);
+	}
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int udplife_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return received(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int udplife_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return received(ctx->ret);
 }
 
 static __always_inline bool port_in(__u16 port, const volatile __u16 *list, __u32 n)

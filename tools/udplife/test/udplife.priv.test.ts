@@ -1,6 +1,9 @@
 // Privileged: the real udplife on the real kernel; UDP traffic on loopback between a fixture and
 // an echo server run by this test.
 import dgram from 'node:dgram';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliConformance, fixture, run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
@@ -73,6 +76,40 @@ describe.skipIf(skipPrivileged())('udplife on the real kernel', () => {
     ]);
   });
 
+  it('a receiving unconnected socket: peers and the last peer from recvfrom/recvmsg (read after the kernel wrote them)', async () => {
+    // a server socket receives from three clients, through recvfrom, recvmsg, recvfrom: the last
+    // peer is the third client. Run as a #! script so that its comm is its own name.
+    const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-udplife-'));
+    const script = join(dir, 'udplife-srv');
+    writeFileSync(script, [
+      '#!/usr/bin/python3',
+      'import json, socket',
+      's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))',
+      'cs = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]',
+      'for c in cs: c.connect(s.getsockname())',
+      'cs[0].send(b"a" * 11); s.recvfrom(100)',
+      'cs[1].send(b"b" * 22); s.recvmsg(100)',
+      'cs[2].send(b"c" * 33); s.recvfrom(100)',
+      'print(json.dumps({"server": s.getsockname()[1], "clients": [c.getsockname()[1] for c in cs]}))',
+      's.close()',
+      'for c in cs: c.close()',
+    ].join('\n') + '\n');
+    chmodSync(script, 0o755);
+    try {
+      const tool = await startTool('udplife', ['--json', '-n', 'udplife-srv']);
+      const w = await run(script, []);
+      expect(w.code).toBe(0);
+      const ports = JSON.parse(w.stdout) as { server: number; clients: number[] };
+      await tool.waitForLine(new RegExp(`"lport":${ports.server},`));
+      await tool.stop();
+      expect(rows(tool.lines()).filter((r) => r.lport === ports.server)).toEqual([
+        expect.objectContaining({ pid: w.pid, connected: false, peers: 3, raddr: '127.0.0.1', rport: ports.clients[2], rx_bytes: 66, rx_packets: 3, tx_bytes: 0 }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('-D and -4 filter in the kernel; table columns', async () => {
     const tool = await startTool('udplife', ['-D', String(port4), '-n', 'udplife-work']);
     const a = await run(uw, ['connected', '4', String(port4), '20', '1']);
@@ -88,7 +125,7 @@ describe.skipIf(skipPrivileged())('udplife on the real kernel', () => {
 
   cliConformance({
     tool: 'udplife',
-    programs: 8,
+    programs: 10,
     drive: () => run(uw, ['connected', '4', String(port4), '10', '1']),
     badInput: [['-L', '70000'], ['-D', 'x'], ['-4', '-6'], ['--bogus']],
   });
