@@ -14,9 +14,11 @@
 #if defined(__TARGET_ARCH_x86)
 #define ARG6(ctx) ((ctx)->r9)
 #define ARG7(ctx) ({ void *__v = NULL; bpf_probe_read_user(&__v, sizeof(__v), (void *)((ctx)->sp + 8)); __v; })
+#define ARG8(ctx) ({ void *__v = NULL; bpf_probe_read_user(&__v, sizeof(__v), (void *)((ctx)->sp + 16)); __v; })
 #elif defined(__TARGET_ARCH_arm64)
 #define ARG6(ctx) (((struct user_pt_regs *)(ctx))->regs[5])
 #define ARG7(ctx) ((void *)((struct user_pt_regs *)(ctx))->regs[6])
+#define ARG8(ctx) ((void *)((struct user_pt_regs *)(ctx))->regs[7])
 #endif
 
 const volatile bool cfg_addrs = false;        /* -e */
@@ -49,7 +51,7 @@ struct call {
 	__u32 depth;    /* nested calls of probed functions (glibc's internal aliases share addresses) */
 	__u32 pad;
 	void *res;      /* getaddrinfo: struct addrinfo **; *_r: struct hostent ** */
-	int *herrnop;   /* *_r */
+	int *herrnop;   /* *_r, or the h_errnop of the _r call nested in a non-_r one (glibc's &h_errno) */
 	char host[GHL_HOST_LEN];
 };
 
@@ -69,7 +71,8 @@ struct {
 
 RECIPES_EXPORT(event);
 
-static __always_inline struct call *begin(struct pt_regs *ctx)
+/* herrnop: an _r function's h_errnop, NULL for the others */
+static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)
 {
 	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
 	struct call *c;
@@ -79,6 +82,9 @@ static __always_inline struct call *begin(struct pt_regs *ctx)
 	c = bpf_map_lookup_elem(&calls, &tid);
 	if (c) {
 		c->depth++; /* inside a call we already time: the outer one is what the caller asked */
+		/* gethostbyname & co. call their _r form with &h_errno: the reason the outer one fails */
+		if (herrnop && !c->herrnop)
+			c->herrnop = herrnop;
 		return NULL;
 	}
 	c = bpf_map_lookup_elem(&call_scratch, &zero);
@@ -89,7 +95,7 @@ static __always_inline struct call *begin(struct pt_regs *ctx)
 	c->func = bpf_get_attach_cookie(ctx);
 	c->qfamily = 0;
 	c->res = NULL;
-	c->herrnop = NULL;
+	c->herrnop = herrnop;
 	c->host[0] = 0;
 	return c;
 }
@@ -106,7 +112,7 @@ static __always_inline int save(struct call *c)
 SEC("uprobe")
 int BPF_KPROBE(gethostlatency_name, const char *name, void *arg1, void *arg2, void *arg3)
 {
-	struct call *c = begin(ctx);
+	struct call *c = begin(ctx, NULL);
 
 	if (!c)
 		return 0;
@@ -120,13 +126,12 @@ int BPF_KPROBE(gethostlatency_name, const char *name, void *arg1, void *arg2, vo
 SEC("uprobe")
 int gethostlatency_name_r(struct pt_regs *ctx)
 {
-	struct call *c = begin(ctx);
+	struct call *c = begin(ctx, (int *)ARG6(ctx));
 
 	if (!c)
 		return 0;
 	bpf_probe_read_user_str(c->host, sizeof(c->host), (void *)PT_REGS_PARM1(ctx));
 	c->res = (void *)PT_REGS_PARM5(ctx);
-	c->herrnop = (int *)ARG6(ctx);
 	return save(c);
 }
 
@@ -134,13 +139,12 @@ int gethostlatency_name_r(struct pt_regs *ctx)
 SEC("uprobe")
 int gethostlatency_name2_r(struct pt_regs *ctx)
 {
-	struct call *c = begin(ctx);
+	struct call *c = begin(ctx, (int *)ARG7(ctx));
 
 	if (!c)
 		return 0;
 	bpf_probe_read_user_str(c->host, sizeof(c->host), (void *)PT_REGS_PARM1(ctx));
 	c->res = (void *)ARG6(ctx);
-	c->herrnop = (int *)ARG7(ctx);
 	return save(c);
 }
 
@@ -148,7 +152,7 @@ int gethostlatency_name2_r(struct pt_regs *ctx)
 SEC("uprobe")
 int BPF_KPROBE(gethostlatency_addr, const void *addr, __u32 len, int type)
 {
-	struct call *c = begin(ctx);
+	struct call *c = begin(ctx, NULL);
 	__u64 n = len & 0xff;
 
 	if (!c)
@@ -157,6 +161,23 @@ int BPF_KPROBE(gethostlatency_addr, const void *addr, __u32 len, int type)
 		n = 16;
 	bpf_probe_read_user(c->host, n, addr);
 	c->qfamily = type;
+	return save(c);
+}
+
+/* gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop): Python's socket.gethostbyaddr */
+SEC("uprobe")
+int gethostlatency_addr_r(struct pt_regs *ctx)
+{
+	struct call *c = begin(ctx, (int *)ARG8(ctx));
+	__u64 n = PT_REGS_PARM2(ctx) & 0xff;
+
+	if (!c)
+		return 0;
+	if (n > 16)
+		n = 16;
+	bpf_probe_read_user(c->host, n, (void *)PT_REGS_PARM1(ctx));
+	c->qfamily = PT_REGS_PARM3(ctx);
+	c->res = (void *)ARG7(ctx);
 	return save(c);
 }
 
@@ -258,7 +279,8 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 		}
 		break;
 	case GHL_GETHOSTBYNAME_R:
-	case GHL_GETHOSTBYNAME2_R: {
+	case GHL_GETHOSTBYNAME2_R:
+	case GHL_GETHOSTBYADDR_R: {
 		struct u_hostent *h = NULL;
 
 		e->ret = (int)ret;
@@ -274,6 +296,8 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 	}
 	default: /* returns struct hostent * or NULL */
 		e->ret = ret ? 0 : -1;
+		if (!ret && c->herrnop)
+			bpf_probe_read_user(&e->herrno, sizeof(e->herrno), c->herrnop);
 		if (cfg_addrs && ret)
 			e->naddrs = read_hostent(e, (struct u_hostent *)ret);
 	}

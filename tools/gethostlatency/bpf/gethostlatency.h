@@ -13,6 +13,7 @@ enum ghl_func {
 	GHL_GETHOSTBYNAME_R = 3,
 	GHL_GETHOSTBYNAME2_R = 4,
 	GHL_GETHOSTBYADDR = 5,
+	GHL_GETHOSTBYADDR_R = 6,
 };
 
 struct ghl_addr {
@@ -29,12 +30,13 @@ struct event {
 	__u32 uid;
 	__u32 func;     /* enum ghl_func */
 	__s32 ret;      /* getaddrinfo: 0 or EAI_*; *_r: 0 or errno; others: 0 found, -1 NULL */
-	__s32 herrno;   /* *_r: *h_errnop (HOST_NOT_FOUND 1, TRY_AGAIN 2, NO_RECOVERY 3, NO_DATA 4) */
+	__s32 herrno;   /* on failure, h_errno (HOST_NOT_FOUND 1, TRY_AGAIN 2, NO_RECOVERY 3, NO_DATA 4): *h_errnop
+	                 * of an _r call, or of the _r call nested in gethostbyname/gethostbyname2/gethostbyaddr */
 	__u32 naddrs;   /* resolved addresses in addrs (at most GHL_MAX_ADDRS) */
-	__u32 qfamily;  /* gethostbyaddr: the family of the address asked about */
+	__u32 qfamily;  /* gethostbyaddr(_r): the family of the address asked about */
 	char comm[16];
 	struct ghl_addr addrs[GHL_MAX_ADDRS];
-	char host[GHL_HOST_LEN]; /* the name asked for (gethostbyaddr: the address, as bytes) */
+	char host[GHL_HOST_LEN]; /* the name asked for (gethostbyaddr(_r): the address, as bytes) */
 };
 
 #endif

@@ -5,21 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { parsePids, runTool } from '@bpf-recipes/cli';
 import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
-import { decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
-import { FUNCS, addrText, resultName } from './names.js';
+import { EVENT_OFFSETS, decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
+import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from './names.js';
 import { spec, type GhlArgs } from './spec.js';
 
 /** entry program per function (by argument layout); the cookie tells the function apart */
-const ENTRY = ['gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name_r', 'gethostlatency_name2_r', 'gethostlatency_addr'];
+const ENTRY = ['gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name', 'gethostlatency_name_r', 'gethostlatency_name2_r', 'gethostlatency_addr', 'gethostlatency_addr_r'];
 
 void runTool<GhlArgs>(spec, (ctx) => {
   const a = ctx.args;
-  let minNs = 0;
-  if (a['min-latency'] !== undefined) {
-    const ms = Number(a['min-latency']);
-    if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--min-latency: '${a['min-latency']}' is not a number of milliseconds`);
-    minNs = Math.round(ms * 1e6);
-  }
+  const minNs = a['min-latency'] === undefined ? 0 : parseMinLatency(a['min-latency']);
   if (a.libc !== undefined && !existsSync(a.libc)) throw new UsageError(`--libc: ${a.libc} does not exist`);
   const pids = a.pid === undefined ? [] : parsePids(a.pid);
 
@@ -68,21 +63,26 @@ void runTool<GhlArgs>(spec, (ctx) => {
     { name: 'HOST', width: a.extended ? 30 : 0 },
     ...(a.extended ? [{ name: 'ADDRS', width: 0 }] : []),
   ]);
-  const hostOf = (e: Event) => (e.func === 5 ? addrText(e.qfamily, Buffer.from(e.host, 'latin1')) : e.host);
+  // gethostbyaddr(_r): HOST holds the address's bytes, zeros included (the decoded string stops at the first)
+  const hostOf = (e: Event, b: Buffer, off: number) => {
+    if (!isAddrQuery(e.func)) return e.host;
+    const at = off + EVENT_OFFSETS.host;
+    return addrText(e.qfamily, b.subarray(at, at + 16));
+  };
   // getaddrinfo lists an address once per socket type: each is shown once
   const addrs = (e: Event) => [...new Set(Array.from({ length: e.naddrs }, (_, i) => addrText(e.addrs[i].family, e.addrs[i].addr)))];
-  const line = (e: Event): string => {
+  const line = (e: Event, b: Buffer, off: number): string => {
     const ms = ctx.clock.wallMs(e.ts_ns);
     if (a.json) {
       return JSON.stringify({
         time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, func: FUNCS[e.func] ?? e.func,
-        latency_ms: Math.round(e.lat_ns / 1000) / 1000, host: hostOf(e), ret: e.ret, ret_name: resultName(e.func, e.ret, e.herrno),
+        latency_ms: Math.round(e.lat_ns / 1000) / 1000, host: hostOf(e, b, off), ret: e.ret, ret_name: resultName(e.func, e.ret, e.herrno),
         ...(a.extended ? { addrs: addrs(e) } : {}),
       });
     }
-    return cols.row([clockTime(ms), e.pid, e.comm, (e.lat_ns / 1e6).toFixed(3), resultName(e.func, e.ret, e.herrno), hostOf(e), ...(a.extended ? [addrs(e).join(',')] : [])]);
+    return cols.row([clockTime(ms), e.pid, e.comm, (e.lat_ns / 1e6).toFixed(3), resultName(e.func, e.ret, e.herrno), hostOf(e, b, off), ...(a.extended ? [addrs(e).join(',')] : [])]);
   };
   if (!a.json) ctx.out.line(cols.header());
-  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
+  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off), b, off)));
   ctx.ready('Tracing getaddrinfo/gethostbyname calls... Hit Ctrl-C to end.');
 });

@@ -1,5 +1,6 @@
 /** Names of getaddrinfo's EAI_* results and of h_errno values (glibc's netdb.h), and address text. */
 import { isIPv4, isIPv6 } from 'node:net';
+import { UsageError } from '@bpf-recipes/core';
 
 const EAI: Record<number, string> = {
   [-1]: 'EAI_BADFLAGS', [-2]: 'EAI_NONAME', [-3]: 'EAI_AGAIN', [-4]: 'EAI_FAIL', [-5]: 'EAI_NODATA', [-6]: 'EAI_FAMILY',
@@ -7,7 +8,18 @@ const EAI: Record<number, string> = {
 };
 const HERRNO: Record<number, string> = { 1: 'HOST_NOT_FOUND', 2: 'TRY_AGAIN', 3: 'NO_RECOVERY', 4: 'NO_DATA' };
 
-export const FUNCS = ['getaddrinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r', 'gethostbyname2_r', 'gethostbyaddr'];
+/** by enum ghl_func (bpf/gethostlatency.h) */
+export const FUNCS = ['getaddrinfo', 'gethostbyname', 'gethostbyname2', 'gethostbyname_r', 'gethostbyname2_r', 'gethostbyaddr', 'gethostbyaddr_r'];
+
+/** gethostbyaddr and gethostbyaddr_r ask about an address: HOST holds its bytes */
+export const isAddrQuery = (func: number) => func === 5 || func === 6;
+
+/** --min-latency MS (fractions allowed) → ns */
+export function parseMinLatency(v: unknown): number {
+  const s = String(v).trim();
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(s)) throw new UsageError(`--min-latency: '${s}' is not a number of milliseconds`);
+  return Math.round(Number(s) * 1e6);
+}
 
 export function resultName(func: number, ret: number, herrno: number): string {
   if (ret === 0) return '0';

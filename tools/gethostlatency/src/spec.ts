@@ -21,7 +21,8 @@ export const spec: ToolSpec = {
   notes:
     'Columns: TIME at return, PID, COMM, LATms (3 decimals), RET (0, an EAI_* name for getaddrinfo, or the h_errno name / ' +
     'NULL for the gethostbyname family), HOST asked for (gethostbyaddr: the address). Probes: uprobes on getaddrinfo, ' +
-    'gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r and gethostbyaddr; those a libc lacks are skipped.',
+    'gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r, gethostbyaddr and gethostbyaddr_r; those a libc ' +
+    'lacks are skipped.',
 };
 
 export interface GhlArgs {

@@ -53,6 +53,40 @@ describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
     expect(json(tool.lines()).filter((e) => e.pid === py.pid)).toEqual([expect.objectContaining({ func: 'getaddrinfo', host: 'localhost', ret: 0 })]);
   });
 
+  it("python's socket.gethostbyaddr (gethostbyaddr_r) is seen, with the address asked about, zero bytes included", async () => {
+    const tool = await startTool('gethostlatency', ['--json', '-e']);
+    const py = await run('python3', ['-c', "import socket; print(socket.gethostbyaddr('127.0.0.1')[0])"]);
+    expect(py.code).toBe(0);
+    await tool.waitForLine(new RegExp(`"pid":${py.pid},[^\\n]*gethostbyaddr`));
+    await tool.stop();
+    expect(json(tool.lines()).filter((e) => e.pid === py.pid && String(e.func).startsWith('gethostbyaddr'))).toEqual([
+      expect.objectContaining({ func: 'gethostbyaddr_r', host: '127.0.0.1', ret: 0, ret_name: '0', addrs: ['127.0.0.1'] }),
+    ]);
+  });
+
+  it('a gethostbyname2 that returns NULL shows the h_errno its nested _r call set, not just NULL', async () => {
+    // AF_UNIX is no address family for hosts: glibc answers NULL without asking any server
+    const py = [
+      'import ctypes',
+      "libc = ctypes.CDLL('libc.so.6')",
+      'libc.gethostbyname2.restype = ctypes.c_void_p',
+      'libc.__h_errno_location.restype = ctypes.POINTER(ctypes.c_int)',
+      "r = libc.gethostbyname2(b'localhost', 1)",
+      'print(r is None, libc.__h_errno_location()[0])',
+    ].join('\n');
+    const tool = await startTool('gethostlatency', ['--json']);
+    const w = await run('python3', ['-c', py]);
+    const [isNull, herrno] = w.stdout.trim().split(' ');
+    expect(isNull).toBe('True');
+    await tool.waitForLine(new RegExp(`"pid":${w.pid},[^\\n]*gethostbyname2`));
+    await tool.stop();
+    const names: Record<string, string> = { 1: 'HOST_NOT_FOUND', 2: 'TRY_AGAIN', 3: 'NO_RECOVERY', 4: 'NO_DATA' };
+    expect(names[herrno]).toBeDefined();
+    expect(json(tool.lines()).filter((e) => e.pid === w.pid)).toEqual([
+      expect.objectContaining({ func: 'gethostbyname2', host: 'localhost', ret: -1, ret_name: names[herrno] }),
+    ]);
+  });
+
   it('-p attaches to that process\'s own libc (through /proc/PID/root) and only sees it', async () => {
     const target = spawn(gw, ['getaddrinfo', 'localhost', '3'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
     const tool = await startTool('gethostlatency', ['--json', '-p', String(target.pid), '-v']);
@@ -87,7 +121,7 @@ describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
 
   cliConformance({
     tool: 'gethostlatency',
-    programs: 5,
+    programs: 6,
     drive: () => run(gw, ['getaddrinfo', 'localhost', '1']),
     badInput: [['--min-latency', 'x'], ['--libc', '/nonexistent/libc.so.6'], ['-p', 'x'], ['--bogus']],
   });
