@@ -7,7 +7,7 @@ import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLib
 import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
 import { EVENT_SIZE, decodeEvent, rodata, type Event } from './generated/sslsnoop.js';
 import { FUNC_NAMES, HANDSHAKE, LIBRARIES, OPENSSL, OPENSSL_HANDSHAKE, WRITES, type Probe } from './probes.js';
-import { hexdump, printable } from './render.js';
+import { blockHead, hexdump, printable } from './render.js';
 import { spec, type SslArgs } from './spec.js';
 
 const KERNEL_MAX = 16384;
@@ -54,6 +54,7 @@ void runTool<SslArgs>(spec, (ctx) => {
     { name: 'TIME', width: 12 },
     { name: 'COMM', width: 16 },
     { name: 'PID', width: 7, align: 'right' },
+    ...(a.extra ? [{ name: 'UID', width: 6, align: 'right' as const }, { name: 'TID', width: 7, align: 'right' as const }] : []),
     { name: 'LEN', width: 7, align: 'right' },
     ...(a.latency ? [{ name: 'LAT(ms)', width: 9, align: 'right' as const }] : []),
     { name: '', width: 0 },
@@ -71,11 +72,12 @@ void runTool<SslArgs>(spec, (ctx) => {
         ...(e.func === HANDSHAKE ? { ret: e.ret } : {}),
       });
     }
-    if (a.columns) return cols.row([func, clockTime(ms), e.comm, e.pid, e.len, ...(a.latency ? [(e.lat_ns / 1e6).toFixed(3)] : []), '']).trimEnd();
-    const extra = `${a.timestamp ? ` time=${clockTime(ms)}` : ''}${a.latency ? ` lat=${(e.lat_ns / 1e6).toFixed(3)}ms` : ''}`;
-    if (e.func === HANDSHAKE) return `===== handshake pid=${e.pid} comm=${e.comm} ret=${e.ret}${extra}`;
-    const dir = WRITES.has(e.func) ? '>' : '<';
-    const head = `===== ${dir} pid=${e.pid} comm=${e.comm} len=${e.len} func=${func}${extra}`;
+    if (a.columns) return cols.row([func, clockTime(ms), e.comm, e.pid, ...(a.extra ? [e.uid, e.tid] : []), e.len, ...(a.latency ? [(e.lat_ns / 1e6).toFixed(3)] : []), '']).trimEnd();
+    const head = blockHead(
+      { dir: e.func === HANDSHAKE ? 'handshake' : WRITES.has(e.func) ? '>' : '<', pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, len: e.len, ret: e.ret, func },
+      { extra: a.extra, time: a.timestamp ? clockTime(ms) : undefined, latMs: a.latency ? e.lat_ns / 1e6 : undefined },
+    );
+    if (e.func === HANDSHAKE) return head;
     const body = a.hexdump || !printable(data) ? hexdump(data) : data.toString('utf8').replace(/\n$/, '');
     return `${head}\n${body}${truncated ? `\n[truncated: ${e.len} bytes, ${e.copied} shown]` : ''}`;
   };

@@ -19,3 +19,26 @@ export function hexdump(b: Uint8Array): string {
   }
   return lines.join('\n');
 }
+
+/** What a block's header line says about a call. */
+export interface Head {
+  dir: '>' | '<' | 'handshake';
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  len: number;
+  ret: number;
+  func: string;
+}
+
+/**
+ * "===== > pid=P comm=C len=N func=F", or "===== handshake pid=P comm=C ret=R"; with -x
+ * " uid=U tid=T" after it, then " time=..." (-T) and " lat=...ms" (-l).
+ */
+export function blockHead(h: Head, o: { extra?: boolean; time?: string; latMs?: number } = {}): string {
+  const ids = o.extra ? ` uid=${h.uid} tid=${h.tid}` : '';
+  const tail = `${o.time !== undefined ? ` time=${o.time}` : ''}${o.latMs !== undefined ? ` lat=${o.latMs.toFixed(3)}ms` : ''}`;
+  if (h.dir === 'handshake') return `===== handshake pid=${h.pid} comm=${h.comm} ret=${h.ret}${ids}${tail}`;
+  return `===== ${h.dir} pid=${h.pid} comm=${h.comm} len=${h.len} func=${h.func}${ids}${tail}`;
+}

@@ -11,6 +11,7 @@ export const spec: ToolSpec = {
     ['sslsnoop --binary /usr/bin/node', 'also a program that links OpenSSL statically'],
     ['sslsnoop -l --handshake', 'with the time each call took, and the handshakes'],
     ['sslsnoop --columns', 'one line per call, no data'],
+    ['sslsnoop -x -o -g', 'with UID and TID; NSS only (no OpenSSL, no GnuTLS)'],
     ['sslsnoop --json | jq -r .data | base64 -d', 'NDJSON with base64 data'],
   ],
   options: {
@@ -19,9 +20,10 @@ export const spec: ToolSpec = {
     latency: { alias: 'l', type: 'boolean', describe: 'add the time each call took' },
     handshake: { type: 'boolean', describe: 'also show SSL_do_handshake calls (result and time)' },
     columns: { type: 'boolean', describe: 'one line per call: FUNC TIME COMM PID LEN, no data' },
+    extra: { alias: 'x', type: 'boolean', describe: 'also show the UID and TID of each call (uid= tid= in blocks, UID TID columns)' },
     binary: { type: 'string', array: true, requiresArg: true, describe: 'also probe OpenSSL functions in this executable (statically linked, e.g. node); repeatable' },
-    'no-openssl': { type: 'boolean', describe: 'do not probe OpenSSL (libssl)' },
-    'no-gnutls': { type: 'boolean', describe: 'do not probe GnuTLS (libgnutls)' },
+    'no-openssl': { alias: 'o', type: 'boolean', describe: 'do not probe OpenSSL (libssl)' },
+    'no-gnutls': { alias: 'g', type: 'boolean', describe: 'do not probe GnuTLS (libgnutls)' },
     'no-nss': { type: 'boolean', describe: 'do not probe NSS (libnspr4 PR_Read/PR_Write/PR_Recv/PR_Send)' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'timestamp', 'json', 'verbose', 'buffer-size'],
@@ -37,6 +39,7 @@ export interface SslArgs {
   latency?: boolean;
   handshake?: boolean;
   columns?: boolean;
+  extra?: boolean;
   binary?: string[];
   'no-openssl'?: boolean;
   'no-gnutls'?: boolean;

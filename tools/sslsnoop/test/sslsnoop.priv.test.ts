@@ -111,6 +111,22 @@ describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
     expect(rows.find((r) => r.startsWith('SSL_read'))!.split(/\s+/).slice(2)).toEqual(['openssl', String(server.pid), '3']);
   });
 
+  it('-x adds UID and TID: columns, and uid=/tid= in blocks', async () => {
+    const t = await startTool('sslsnoop', ['--columns', '-x', '-g', '--no-nss', '-p', String(server.pid)]);
+    await sClient('hi\n');
+    await t.waitForLine(/^SSL_read/);
+    await t.stop();
+    const [header, ...rows] = t.lines();
+    expect(header.split(/\s+/)).toEqual(['FUNC', 'TIME', 'COMM', 'PID', 'UID', 'TID', 'LEN']);
+    expect(rows.find((r) => r.startsWith('SSL_read'))!.split(/\s+/).slice(2)).toEqual(['openssl', String(server.pid), '0', String(server.pid), '3']);
+
+    const blocks = await startTool('sslsnoop', ['-x', '-p', String(server.pid)]);
+    await sClient('hi\n');
+    await blocks.waitForLine(/^===== </);
+    await blocks.stop();
+    expect(blocks.stdout()).toMatch(new RegExp(`^===== < pid=${server.pid} comm=openssl len=3 func=SSL_read uid=0 tid=${server.pid}$`, 'm'));
+  });
+
   cliConformance({
     tool: 'sslsnoop',
     args: ['--no-gnutls', '--no-nss'],
@@ -123,5 +139,8 @@ describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
     const r = runToolSync('sslsnoop', ['--no-openssl', '--no-gnutls', '--no-nss']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^sslsnoop: no TLS library function could be probed/);
+    // bcc sslsniff's short letters: -o no OpenSSL, -g no GnuTLS
+    const short = runToolSync('sslsnoop', ['-o', '-g', '--no-nss']);
+    expect({ code: short.code, stderr: short.stderr }).toEqual({ code: 1, stderr: r.stderr });
   });
 });
