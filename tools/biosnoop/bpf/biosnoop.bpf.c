@@ -5,7 +5,8 @@
  *   block_io_start (6.5+): accounting start, in the submitter's context: pid, comm, filters
  *   block_rq_insert:       into the I/O scheduler (queue time starts); before 6.5 also the submitter
  *   block_rq_issue:        to the driver (device time starts)
- *   block_rq_complete:     done: one event (or, with --hist, one histogram slot)
+ *   block_rq_complete:     done: one event (or, with --hist, one histogram slot); with -P the
+ *                          disk's last completed sector, over all its requests (filtered or not)
  * Requests are keyed by their address. Filters run at submit; --min-latency at completion.
  */
 #include "vmlinux.h"
@@ -15,6 +16,7 @@
 const volatile __u32 cfg_dev = 0;             /* --disk: the disk's dev_t, 0 = all */
 const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
 const volatile bool cfg_hist = false;         /* --hist: aggregate, send no events */
+const volatile bool cfg_pattern = false;      /* -P: sequential or random */
 
 struct reqinfo {
 	__u64 start_ns;
@@ -38,6 +40,14 @@ struct {
 	__type(key, struct hist_key);
 	__type(value, __u64);
 } hists SEC(".maps");
+
+/* -P: per disk, the sector after the last completed request */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_sectors SEC(".maps");
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(hist_key);
@@ -119,8 +129,17 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 	struct reqinfo *r = bpf_map_lookup_elem(&reqs, &rq);
 	__u64 now = bpf_ktime_get_ns(), lat;
 	struct event *e;
-	__u32 opf;
+	__u32 opf, pattern = BIO_PAT_UNKNOWN;
 
+	if (cfg_pattern) {
+		__u32 dev = disk_dev(rq);
+		__u64 sector = BPF_CORE_READ(rq, __sector), end = sector + nr_bytes / 512;
+		__u64 *last = bpf_map_lookup_elem(&last_sectors, &dev);
+
+		if (last)
+			pattern = *last == sector ? BIO_PAT_SEQUENTIAL : BIO_PAT_RANDOM;
+		bpf_map_update_elem(&last_sectors, &dev, &end, BPF_ANY);
+	}
 	if (!r)
 		return 0;
 	if (r->filtered_out || !r->issue_ns)
@@ -166,6 +185,7 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 	if (opf & (1U << bpf_core_enum_value(enum req_flag_bits, __REQ_RAHEAD)))
 		e->flags |= BIO_F_RAHEAD;
 	e->error = error;
+	e->pattern = pattern;
 	__builtin_memcpy(e->comm, r->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 out:

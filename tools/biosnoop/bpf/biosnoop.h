@@ -24,8 +24,14 @@ struct event {
 	__u32 op;          /* REQ_OP_*: 0 read, 1 write, 2 flush, 3 discard, ... */
 	__u32 flags;       /* BIO_F_* */
 	__s32 error;       /* blk_status_t of the completion */
+	__u32 pattern;     /* -P: BIO_PAT_* against the disk's previous completion */
 	char comm[16];
 };
+
+/* -P, as bcc's biosnoop: does a request start where the disk's previous completed one ended? */
+#define BIO_PAT_UNKNOWN    0
+#define BIO_PAT_SEQUENTIAL 1
+#define BIO_PAT_RANDOM     2
 
 struct hist_key {
 	__u32 dev;

@@ -48,3 +48,15 @@ export function rwbs(op: number, flags: number): string {
   if (flags & 2) s += 'M';
   return s;
 }
+
+/** -P: enum BIO_PAT_* → the letter bcc's biosnoop shows */
+export function patternLetter(p: number): string {
+  return p === 1 ? 'S' : p === 2 ? 'R' : '?';
+}
+
+/** --min-latency MS (fractions allowed) → ns */
+export function parseMinLatency(v: unknown): number {
+  const s = String(v).trim();
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(s)) throw new UsageError(`--min-latency: '${s}' is not a number of milliseconds`);
+  return Math.round(Number(s) * 1e6);
+}

@@ -2,25 +2,21 @@
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { fileURLToPath } from 'node:url';
 import { runTool } from '@bpf-recipes/cli';
-import { PreflightError, UsageError } from '@bpf-recipes/core';
+import { PreflightError } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
 import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/biosnoop.js';
-import { diskDev, diskName, rwbs } from './disks.js';
+import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
 
 void runTool<BiosnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
-  let minNs = 0;
-  if (a['min-latency'] !== undefined) {
-    const ms = Number(a['min-latency']);
-    if (!Number.isFinite(ms) || ms < 0) throw new UsageError(`--min-latency: '${a['min-latency']}' is not a number of milliseconds`);
-    minNs = Math.round(ms * 1e6);
-  }
+  const minNs = a['min-latency'] === undefined ? 0 : parseMinLatency(a['min-latency']);
   const dev = a.disk === undefined ? 0 : diskDev(a.disk);
   const obj = ctx.open(fileURLToPath(new URL('../bpf/biosnoop.bpf.o', import.meta.url)), rodata, {
     cfg_dev: dev,
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
+    cfg_pattern: Boolean(a.pattern) && !a.hist,
   });
   ctx.loadAndAttach(obj);
   const attached = new Set(obj.programs.filter((p) => !obj.skipped.some((s) => s.program === p.name)).map((p) => p.name));
@@ -39,6 +35,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     { name: 'T', width: 4 },
     { name: 'OFFSET', width: 14, align: 'right' as const },
     { name: 'LEN', width: 8, align: 'right' as const },
+    ...(a.pattern ? [{ name: 'P', width: 1 }] : []),
     ...(a.queued ? [{ name: 'QUE(ms)', width: 8, align: 'right' as const }] : []),
     { name: 'LAT(ms)', width: 0 },
   ]);
@@ -50,11 +47,13 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
         time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, comm: e.comm, disk: diskName(e.dev), rwbs: rwbs(e.op, e.flags),
         offset: e.sector * 512, len: e.len, queue_ms: Math.round(queueMs(e) * 1000) / 1000, latency_ms: Math.round(lat * 1000) / 1000,
         sector: e.sector, dev: `${e.dev >>> 20}:${e.dev & 0xfffff}`, error: e.error,
+        ...(a.pattern ? { pattern: patternLetter(e.pattern) } : {}),
       });
     }
     return cols.row([
       ...(a.timestamp ? [clockTime(ctx.clock.wallMs(e.ts_ns))] : []),
       ((e.ts_ns - t0) / 1e6).toFixed(3), e.comm, e.pid, diskName(e.dev), rwbs(e.op, e.flags), e.sector * 512, e.len,
+      ...(a.pattern ? [patternLetter(e.pattern)] : []),
       ...(a.queued ? [queueMs(e).toFixed(3)] : []), lat.toFixed(3),
     ]);
   };

@@ -8,12 +8,14 @@ export const spec: ToolSpec = {
   examples: [
     ['biosnoop', 'every block I/O request'],
     ['biosnoop -Q', 'with the time spent queued in the I/O scheduler'],
+    ['biosnoop -P', 'with the access pattern: sequential (S) or random (R)'],
     ['biosnoop --disk vda --min-latency 10', 'disk vda only, requests slower than 10 ms'],
     ['biosnoop -p 1234', 'requests submitted by PID 1234 (direct I/O, or page-cache reads it caused)'],
     ['biosnoop --hist -d 10', 'a log2 latency histogram per disk, after 10 seconds'],
   ],
   options: {
     queued: { alias: 'Q', type: 'boolean', describe: 'add QUE(ms): time from insertion into the I/O scheduler to issue' },
+    pattern: { alias: 'P', type: 'boolean', describe: 'add P: S if a request starts where the disk\'s previous completed one ended (sequential), R if not, ? for the first' },
     disk: { type: 'string', requiresArg: true, describe: 'only this disk (vda, nvme0n1; filtered in the kernel)' },
     'min-latency': { type: 'string', requiresArg: true, describe: 'only requests whose device latency is at least MS milliseconds' },
     hist: { type: 'boolean', describe: 'instead of events, a log2 histogram of device latency per disk at exit (aggregated in the kernel)' },
@@ -27,6 +29,7 @@ export const spec: ToolSpec = {
 
 export interface BiosnoopArgs {
   queued?: boolean;
+  pattern?: boolean;
   disk?: string;
   'min-latency'?: string;
   hist?: boolean;

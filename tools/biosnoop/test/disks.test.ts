@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diskDev, kdev, rwbs } from '../src/disks.js';
+import { diskDev, kdev, parseMinLatency, patternLetter, rwbs } from '../src/disks.js';
 
 describe('disks', () => {
   it('rwbs letters in blktrace order', () => {
@@ -17,5 +17,13 @@ describe('disks', () => {
   it('rejects unknown disks', () => {
     expect(() => diskDev('nosuchdisk0')).toThrow(/no block device 'nosuchdisk0'/);
     expect(() => diskDev('../etc')).toThrow(/no block device/);
+  });
+  it('-P letters as bcc shows them', () => {
+    expect([0, 1, 2].map(patternLetter)).toEqual(['?', 'S', 'R']);
+  });
+  it('--min-latency: milliseconds, fractions allowed; empty or signed text refused', () => {
+    expect(parseMinLatency('10')).toBe(10_000_000);
+    expect(parseMinLatency('0.25')).toBe(250_000);
+    for (const bad of ['', '-1', 'x', '1e3']) expect(() => parseMinLatency(bad), bad).toThrow(/--min-latency/);
   });
 });
