@@ -311,7 +311,9 @@ if (ONLY.has('profile') && ours('opensnoop')) {
   line();
   const dir = join(work, 'prof');
   mkdirSync(dir, { recursive: true });
-  const cmd = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools', 'opensnoop', 'bin', 'opensnoop.js')];
+  // the ES module build (the same code as the one-file build the launcher loads), so that self time
+  // can be told apart by source file: ring-buffer read, decode, format, write
+  const cmd = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools', 'opensnoop', 'dist', 'src', 'main.js')];
   await stormRun('profile', cmd, [], 'prof');
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) line('(no profile was written)');

@@ -5,21 +5,10 @@
 //   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads)
 // Other @bpf-recipes packages and koffi stay external: each library remains a dependency package that
 // every tool shares. Why: a command loads a handful of files instead of ~40 ES modules through the
-// ESM loader (spawn → "Tracing" line 25–30 ms sooner, see bench/README.md). The ES modules tsc writes
+// ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const shims = join(dirname(fileURLToPath(import.meta.url)), 'vendor-shims');
-/** Every copy of a package with a shim in scripts/vendor-shims/ resolves to the shim. */
-export const shimPlugin = {
-  name: 'recipes-shims',
-  setup(b) {
-    b.onResolve({ filter: /^string-width$/ }, () => ({ path: join(shims, 'string-width.mjs') }));
-  },
-};
 
 /** ESM sources in a CommonJS file: import.meta.url becomes the file's own URL. */
 const cjs = {
@@ -30,10 +19,9 @@ const cjs = {
   external: ['@bpf-recipes/*', 'koffi'],
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [shimPlugin],
-  // less source for V8 to read at every start; names stay, for readable stack traces under -v
-  minify: true,
-  keepNames: true,
+  // less source for V8 to read at every start; identifiers stay, for readable stacks and profiles
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'inline',
   logLevel: 'warning',
 };
@@ -50,7 +38,5 @@ async function main() {
   for (const [entry, outfile] of entries) await build({ ...cjs, entryPoints: [entry], outfile });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  // esbuild has already printed what failed, with its place in the source
-  await main().catch(() => process.exit(1));
-}
+// esbuild has already printed what failed, with its place in the source
+await main().catch(() => process.exit(1));

@@ -5,7 +5,6 @@
 import { build } from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { shimPlugin } from './bundle.mjs';
 
 const dir = join(process.cwd(), 'src', 'vendor');
 for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
@@ -20,7 +19,6 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     legalComments: 'inline',
     // CommonJS inside an ES module bundle still calls require() for node built-ins
     banner: { js: "import { createRequire as __recipesRequire } from 'node:module'; const require = __recipesRequire(import.meta.url);" },
-    plugins: [shimPlugin],
     logLevel: 'warning',
   });
 }

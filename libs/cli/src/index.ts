@@ -1,5 +1,6 @@
 export { runTool, parseArgs, allOptions, fail, type ToolSpec, type ToolContext } from './tool.js';
 export { manPage } from './man.js';
+export { parseCommandLine, helpText, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
 export {
   COMMON_OPTIONS, MAX_PIDS, commonConfig, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,

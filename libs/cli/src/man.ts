@@ -2,15 +2,14 @@
  * Man pages (roff, section 8) generated from a ToolSpec — the same table --help is made from, so
  * the two cannot disagree.
  */
-import type { Options } from 'yargs';
+import type { OptionSpec } from './args.js';
 import { allOptions, type ToolSpec } from './tool.js';
 
 const esc = (s: string) => s.replace(/\\/g, '\\e').replace(/^([.'])/gm, '\\&$1').replace(/-/g, '\\-');
 
-function flagText(name: string, o: Options): string {
-  const aliases = ([] as string[]).concat((o.alias as string | string[] | undefined) ?? []);
-  const short = aliases.filter((a) => a.length === 1).map((a) => `\\fB\\-${a}\\fR`);
-  const arg = o.type === 'boolean' ? '' : ` \\fI${o.type === 'number' ? 'N' : 'VALUE'}\\fR`;
+function flagText(name: string, o: OptionSpec): string {
+  const short = o.alias ? [`\\fB\\-${o.alias}\\fR`] : [];
+  const arg = o.type === 'boolean' ? '' : ` \\fI${esc(o.arg ?? 'VALUE')}\\fR`;
   return [...short, `\\fB\\-\\-${esc(name)}\\fR`].join(', ') + arg;
 }
 
@@ -43,7 +42,7 @@ export function manPage(spec: ToolSpec, opts: { section?: string; date?: string;
   }
   out.push('.TP');
   out.push('\\fB\\-h\\fR, \\fB\\-\\-help\\fR');
-  out.push('show the usage, with examples');
+  out.push('show this help, with examples');
   out.push('.TP');
   out.push('\\fB\\-V\\fR, \\fB\\-\\-version\\fR');
   out.push('show the version');

@@ -3,10 +3,10 @@
  * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
-import type { Options } from 'yargs';
-import yargs from './vendor/yargs.js';
+import { writeSync } from 'node:fs';
 import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
+import { helpText, parseCommandLine, type OptionSpec } from './args.js';
 import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
@@ -18,51 +18,35 @@ export interface ToolSpec {
   /** positional part of the usage line, e.g. "[options]" */
   usage?: string;
   examples: [string, string][];
-  /** the tool's own options (yargs form); the same table feeds --help and the man page */
-  options: Record<string, Options>;
+  /** the tool's own options; the same table feeds the parser, --help and the man page */
+  options: Record<string, OptionSpec>;
   common: CommonOption[];
   /** text under the examples: caveats, column meanings */
   notes?: string;
 }
 
 /** Every option of a tool, common ones included, in the order --help shows them. */
-export function allOptions(spec: ToolSpec): Record<string, Options> {
-  const own: Record<string, Options> = {};
+export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
+  const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   return own;
 }
 
+/** Parse the command line (UsageError on bad input); --help and --version print and exit 0. */
 export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice(2)): A & CommonArgs {
-  let y = yargs(argv)
-    .scriptName(spec.name)
-    .usage(`${spec.name} ${spec.usage ?? '[options]'}\n\n${spec.summary}`)
-    .options(allOptions(spec))
-    .strict()
-    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': true, 'boolean-negation': false })
-    .help('help')
-    .alias('help', 'h')
-    .version('version', 'show the version', spec.version)
-    .alias('version', 'V')
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      // yargs' own complaints (a missing value, an unknown option) are usage errors too
-      if (err instanceof RecipesError) throw err;
-      const text = (msg || err?.message || 'invalid arguments').replace(
-        /^Not enough arguments following: ([\w-]+)$/,
-        (_, o: string) => `${o.length === 1 ? '-' : '--'}${o} needs a value`,
-      );
-      throw new UsageError(text);
-    });
-  for (const [cmd, what] of spec.examples) y = y.example(cmd, what);
-  if (spec.notes) y = y.epilogue(spec.notes);
-  const args = y.parseSync() as Record<string, unknown>;
-  for (const [k, v] of Object.entries(args)) {
-    // a repeated single-value option: keep the last, as getopt does (repeatable ones are arrays by spec)
-    const o = allOptions(spec)[k];
-    if (Array.isArray(v) && o && !o.array && o.type !== 'array') args[k] = v[v.length - 1];
+  const table = allOptions(spec);
+  const parsed = parseCommandLine(table, argv);
+  if (parsed.help || parsed.version) {
+    const width = process.stdout.isTTY ? Math.min(110, process.stdout.columns || 100) : 100;
+    try {
+      writeSync(1, parsed.help ? helpText(spec, table, width) : `${spec.version}\n`);
+    } catch {
+      /* a reader that went away (--help | head -1) */
+    }
+    process.exit(0);
   }
-  return args as A & CommonArgs;
+  return parsed.args as A & CommonArgs;
 }
 
 export interface ToolContext<A> {

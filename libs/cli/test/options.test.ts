@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
 import { cgroup2Mount, commonConfig, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
-import { parseArgs, type ToolSpec } from '../src/tool.js';
+import { allOptions, parseArgs, type ToolSpec } from '../src/tool.js';
+import { helpText } from '../src/args.js';
 
 describe('common option parsers', () => {
   it('pids', () => {
@@ -49,20 +50,52 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     name: 'demo',
     version: '1.0.0',
     summary: 'a demo',
-    examples: [],
-    options: { extra: { type: 'boolean', describe: 'an own option' } },
+    examples: [['demo -p 1', 'only pid 1']],
+    options: {
+      extra: { type: 'boolean', describe: 'an own option' },
+      flag: { alias: 'F', type: 'string', array: true, arg: 'FLAG', describe: 'repeatable' },
+      interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'an interval' },
+    },
     common: ['pid', 'duration', 'uid'],
   };
-  it('a missing value names the option', () => {
+  it('a missing value names the option, short or long', () => {
     expect(() => parseArgs(spec, ['-p'])).toThrow(UsageError);
-    expect(() => parseArgs(spec, ['-p'])).toThrow(/^-p needs a value$/);
+    expect(() => parseArgs(spec, ['-p'])).toThrow(/^--pid needs a value$/);
     expect(() => parseArgs(spec, ['--duration'])).toThrow(/^--duration needs a value$/);
     expect(() => parseArgs(spec, ['--uid', '--extra'])).toThrow(/^--uid needs a value$/);
+    expect(() => parseArgs(spec, ['-i', '-1'])).toThrow(/^--interval needs a value \(a negative one is written --interval=-1\)$/);
   });
-  it('an unknown option', () => {
-    expect(() => parseArgs(spec, ['--bogus'])).toThrow(UsageError);
+  it('unknown options, stray words and values given to switches', () => {
+    expect(() => parseArgs(spec, ['--bogus'])).toThrow(/^unknown option --bogus$/);
+    expect(() => parseArgs(spec, ['-q'])).toThrow(/^unknown option -q$/);
+    expect(() => parseArgs(spec, ['word'])).toThrow(/^unexpected argument 'word'/);
+    expect(() => parseArgs(spec, ['--extra=yes'])).toThrow(/^--extra takes no value$/);
   });
-  it('good input parses, a repeated single-value option keeps the last', () => {
-    expect(parseArgs(spec, ['-p', '12', '--extra', '-d', '1', '-d', '2'])).toMatchObject({ pid: '12', extra: true, duration: '2' });
+  it('good input: a repeated single-value option keeps the last, a repeatable one keeps all', () => {
+    expect(parseArgs(spec, ['-p', '12', '--extra', '-d', '1', '-d', '2', '-F', 'A', '--flag=B', '--interval=-1'])).toEqual({
+      pid: '12', extra: true, duration: '2', flag: ['A', 'B'], interval: '-1',
+    });
+    expect(parseArgs(spec, [])).toEqual({});
+  });
+  it('--help lists every option with its value, aligned in one column, then the examples', () => {
+    const text = helpText(spec, allOptions(spec), 100);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('demo [options]');
+    const flags = lines.filter((l) => /^ {2}(-\w, | {4})--/.test(l));
+    expect(flags.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual([
+      '--extra', '-F, --flag FLAG', '-i, --interval SEC', '-h, --help', '-V, --version',
+      '-p, --pid PID[,PID...]', '-d, --duration SEC', '-u, --uid UID',
+    ]);
+    const starts = new Set(flags.map((l) => 2 + /^(.*?\S)\s{2,}/.exec(l.slice(2))![0].length));
+    expect(starts.size).toBe(1);
+    expect(text).toMatch(/\nCommon options:\n/);
+    expect(text).toMatch(/\nExamples:\n {2}demo -p 1 {2}only pid 1\n/);
+  });
+  it('long descriptions wrap under their own column', () => {
+    const long = { ...spec, options: { x: { type: 'boolean' as const, describe: 'word '.repeat(40).trim() } }, common: [] as never[] };
+    const lines = helpText(long, allOptions(long), 60).split('\n').filter((l) => l.includes('word'));
+    expect(lines.length).toBeGreaterThan(3);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
+    expect(new Set(lines.map((l) => l.indexOf('word'))).size).toBe(1);
   });
 });
