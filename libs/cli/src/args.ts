@@ -9,11 +9,10 @@ import { UsageError } from '@bpf-recipes/core';
 export interface OptionSpec {
   /** the one-letter short form */
   alias?: string;
+  /** a string option always takes a value; a boolean one never does */
   type: 'string' | 'boolean';
   /** repeatable: every value is kept, in order (otherwise the last one wins, as with getopt) */
   array?: boolean;
-  /** a string option always takes a value (kept for readability: every string option does) */
-  requiresArg?: boolean;
   /** the value's placeholder in --help and the man page (default VALUE) */
   arg?: string;
   describe: string;

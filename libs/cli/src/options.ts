@@ -8,16 +8,16 @@ import { UsageError } from '@bpf-recipes/core';
 export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
-  duration: { alias: 'd', type: 'string', requiresArg: true, arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
-  pid: { alias: 'p', type: 'string', requiresArg: true, arg: 'PID[,PID...]', describe: 'only these processes (filtered in the kernel)' },
-  tid: { alias: 't', type: 'string', requiresArg: true, arg: 'TID', describe: 'only this thread' },
-  uid: { alias: 'u', type: 'string', requiresArg: true, arg: 'UID', describe: 'only this user' },
-  name: { alias: 'n', type: 'string', requiresArg: true, arg: 'COMM', describe: 'only processes whose comm contains COMM' },
-  cgroup: { alias: 'c', type: 'string', requiresArg: true, arg: 'PATH', describe: 'only tasks in this cgroup v2 (a directory, e.g. a container\'s)' },
+  duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
+  pid: { alias: 'p', type: 'string', arg: 'PID[,PID...]', describe: 'only these processes (filtered in the kernel)' },
+  tid: { alias: 't', type: 'string', arg: 'TID', describe: 'only this thread' },
+  uid: { alias: 'u', type: 'string', arg: 'UID', describe: 'only this user' },
+  name: { alias: 'n', type: 'string', arg: 'COMM', describe: 'only processes whose comm contains COMM' },
+  cgroup: { alias: 'c', type: 'string', arg: 'PATH', describe: 'only tasks in this cgroup v2 (a directory, e.g. a container\'s)' },
   timestamp: { alias: 'T', type: 'boolean', describe: 'add a wall-clock TIME column' },
   json: { type: 'boolean', describe: 'NDJSON: one JSON object per line on stdout, nothing else' },
   verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
-  'buffer-size': { type: 'string', requiresArg: true, arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
+  'buffer-size': { type: 'string', arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
 };
 
 export const MAX_PIDS = 16;

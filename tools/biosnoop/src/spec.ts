@@ -16,8 +16,8 @@ export const spec: ToolSpec = {
   options: {
     queued: { alias: 'Q', type: 'boolean', describe: 'add QUE(ms): time from insertion into the I/O scheduler to issue' },
     pattern: { alias: 'P', type: 'boolean', describe: 'add P: S if a request starts where the disk\'s previous completed one ended (sequential), R if not, ? for the first' },
-    disk: { type: 'string', requiresArg: true, arg: 'NAME', describe: 'only this disk (vda, nvme0n1; filtered in the kernel)' },
-    'min-latency': { type: 'string', requiresArg: true, arg: 'MS', describe: 'only requests whose device latency is at least MS milliseconds' },
+    disk: { type: 'string', arg: 'NAME', describe: 'only this disk (vda, nvme0n1; filtered in the kernel)' },
+    'min-latency': { type: 'string', arg: 'MS', describe: 'only requests whose device latency is at least MS milliseconds' },
     hist: { type: 'boolean', describe: 'instead of events, a log2 histogram of device latency per disk at exit (aggregated in the kernel)' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'timestamp', 'json', 'verbose', 'buffer-size'],

@@ -14,8 +14,8 @@ export const spec: ToolSpec = {
   ],
   options: {
     extended: { alias: 'e', type: 'boolean', describe: 'add the resolved addresses (up to 4 per lookup)' },
-    'min-latency': { type: 'string', requiresArg: true, arg: 'MS', describe: 'only lookups that took at least MS milliseconds (filtered in the kernel)' },
-    libc: { alias: 'l', type: 'string', requiresArg: true, arg: 'PATH', describe: 'the libc to probe (default: the system\'s; with -p: the one each process has mapped)' },
+    'min-latency': { type: 'string', arg: 'MS', describe: 'only lookups that took at least MS milliseconds (filtered in the kernel)' },
+    libc: { alias: 'l', type: 'string', arg: 'PATH', describe: 'the libc to probe (default: the system\'s; with -p: the one each process has mapped)' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose', 'buffer-size'],
   notes:

@@ -16,8 +16,8 @@ export const spec: ToolSpec = {
   options: {
     'all-signals': { alias: 'a', type: 'boolean', describe: 'every generated signal (signal:signal_generate), kernel-originated ones too' },
     failed: { alias: 'x', type: 'boolean', describe: 'only failed sends (with -a: signals not delivered)' },
-    tpid: { type: 'string', requiresArg: true, arg: 'PID', describe: 'only signals sent to this PID (or thread)' },
-    signal: { alias: 's', type: 'string', requiresArg: true, arg: 'SIG[,SIG...]', describe: 'only these signals: names or numbers, RT included (TERM,9,RTMIN+3)' },
+    tpid: { type: 'string', arg: 'PID', describe: 'only signals sent to this PID (or thread)' },
+    signal: { alias: 's', type: 'string', arg: 'SIG[,SIG...]', describe: 'only these signals: names or numbers, RT included (TERM,9,RTMIN+3)' },
     sentence: { type: 'boolean', describe: 'one sentence per signal: "killall (157967) sent signal 15 (SIGTERM) to PID 157966 (sleep)"' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose', 'buffer-size'],

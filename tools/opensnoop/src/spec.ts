@@ -18,7 +18,7 @@ export const spec: ToolSpec = {
     'extended-fields': { alias: 'e', type: 'boolean', describe: 'add MODE and FLAGS (symbolic) columns' },
     failed: { alias: 'x', type: 'boolean', describe: 'only failed opens (filtered in the kernel)' },
     'flag-filter': {
-      alias: 'F', type: 'string', array: true, requiresArg: true, arg: 'FLAG',
+      alias: 'F', type: 'string', array: true, arg: 'FLAG',
       describe: 'only opens with any of these flags, e.g. O_WRONLY or O_CREAT (repeatable)',
     },
   },

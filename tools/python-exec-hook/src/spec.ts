@@ -14,12 +14,12 @@ export const spec: ToolSpec = {
   ],
   options: {
     match: {
-      type: 'string', requiresArg: true, arg: 'REGEX',
+      type: 'string', arg: 'REGEX',
       describe: 'regex on the name of the executable actually running (default ^python[0-9.]*$)',
     },
     'include-existing': { type: 'boolean', describe: 'also emit matching processes already running at start' },
-    exec: { type: 'string', requiresArg: true, arg: 'CMD', describe: "run CMD for each PID ({} is replaced by the PID), without a shell; PIDs are then not printed" },
-    parallel: { type: 'string', requiresArg: true, arg: 'N', describe: 'with --exec: at most N commands at once, the rest wait (default 4)' },
+    exec: { type: 'string', arg: 'CMD', describe: "run CMD for each PID ({} is replaced by the PID), without a shell; PIDs are then not printed" },
+    parallel: { type: 'string', arg: 'N', describe: 'with --exec: at most N commands at once, the rest wait (default 4)' },
   },
   common: ['uid', 'name', 'cgroup', 'duration', 'json', 'verbose', 'buffer-size'],
   notes:

@@ -14,8 +14,8 @@ export const spec: ToolSpec = {
   ],
   options: {
     wide: { alias: 'w', type: 'boolean', describe: 'wide address columns (for IPv6)' },
-    localport: { alias: 'L', type: 'string', requiresArg: true, arg: 'PORT[,PORT...]', describe: 'only sockets on these local ports (up to 8)' },
-    remoteport: { alias: 'D', type: 'string', requiresArg: true, arg: 'PORT[,PORT...]', describe: 'only sockets whose (last) peer port is one of these (up to 8)' },
+    localport: { alias: 'L', type: 'string', arg: 'PORT[,PORT...]', describe: 'only sockets on these local ports (up to 8)' },
+    remoteport: { alias: 'D', type: 'string', arg: 'PORT[,PORT...]', describe: 'only sockets whose (last) peer port is one of these (up to 8)' },
     ipv4: { alias: '4', type: 'boolean', describe: 'IPv4 sockets only' },
     ipv6: { alias: '6', type: 'boolean', describe: 'IPv6 sockets only' },
   },
