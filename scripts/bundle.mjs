@@ -15,7 +15,7 @@ const cjs = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: 'node18',
   external: ['@bpf-recipes/*', 'koffi'],
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 // npm run pack:all — an npm tarball of every publishable package (the runtime libraries, each tool
 // and the umbrella) in dist-packages/, after checking that each holds what it must run without a
-// build step: JavaScript, and for tools their compiled BPF objects.
+// build step: JavaScript, and for tools their compiled BPF objects; that its "dependencies" are
+// exactly the packages its shipped files load (what esbuild bundled at build time is a
+// devDependency: users do not download it); and that a package shipping BPF objects declares the
+// CPU they were built for.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { arch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,5 +41,41 @@ for (const d of dirs) {
     console.error(`pack: ${pkg.name} would ship TypeScript sources`);
     process.exit(1);
   }
+  const problem = dependencyProblem(pkg, d, files) ?? cpuProblem(pkg, files);
+  if (problem) {
+    console.error(`pack: ${pkg.name}: ${problem}`);
+    process.exit(1);
+  }
   console.log(`pack: ${info.filename} (${files.length} files, ${(info.size / 1024).toFixed(0)} KiB)`);
+}
+
+/**
+ * The packages a package's shipped JavaScript loads at run time (import/require of a bare name, and
+ * createRequire(...)('name')), against its "dependencies". @bpf-recipes packages may be loaded by
+ * a computed name (the umbrella runs its tools), so only the other direction is checked for them.
+ */
+function dependencyProblem(pkg, dir, files) {
+  const builtins = new Set(builtinModules);
+  const loaded = new Set();
+  const load = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*|\bcreateRequire\)?\([^()]*\)\s*\(\s*)["'](@?[a-z0-9][\w.@/-]*)["']/g;
+  for (const f of files.filter((f) => /\.(c|m)?js$/.test(f))) {
+    for (const [, spec] of readFileSync(join(root, dir, f), 'utf8').matchAll(load)) {
+      if (spec.startsWith('node:') || builtins.has(spec.split('/')[0])) continue;
+      loaded.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
+    }
+  }
+  loaded.delete(pkg.name);
+  const deps = Object.keys(pkg.dependencies ?? {});
+  const undeclared = [...loaded].filter((n) => !deps.includes(n));
+  if (undeclared.length) return `its shipped files load ${undeclared.join(', ')}, missing from "dependencies"`;
+  const unused = deps.filter((n) => !n.startsWith('@bpf-recipes/') && !loaded.has(n));
+  if (unused.length) return `no shipped file loads ${unused.join(', ')} (bundled at build time?): make ${unused.length > 1 ? 'them devDependencies' : 'it a devDependency'}, so that users do not download ${unused.length > 1 ? 'them' : 'it'}`;
+  return undefined;
+}
+
+/** BPF objects are built for this machine's architecture (scripts/build-bpf.mjs): "cpu" must say so. */
+function cpuProblem(pkg, files) {
+  if (!files.some((f) => f.endsWith('.bpf.o'))) return undefined;
+  if (JSON.stringify(pkg.cpu) !== JSON.stringify([arch()])) return `ships BPF objects built for ${arch()}, so its package.json needs "cpu": ["${arch()}"] (has ${JSON.stringify(pkg.cpu)})`;
+  return undefined;
 }

@@ -14,7 +14,7 @@ for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node18',
     minify: true,
     legalComments: 'inline',
     // CommonJS inside an ES module bundle still calls require() for node built-ins
