@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // npm run package:deb — bpf-recipes_<version>_<arch>.deb with dpkg-deb: every tool, the umbrella
 // command and the man pages; installed under /usr/lib/bpf-recipes (node_modules made from the npm
-// tarballs of dist-packages/, production dependencies only), commands linked in /usr/sbin, man
-// pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
+// tarballs of dist-packages/, production dependencies only), every command in /usr/lib/bpf-recipes/bin,
+// /usr/sbin/bpf-recipes, /usr/sbin/<tool> through update-alternatives wherever the name is free (so
+// that Debian's libbpf-tools, with commands of the same names, can stay installed: docs/packaging.md),
+// man pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +14,8 @@ import { gzipSync } from 'node:zlib';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+// the oldest Node.js the packages support: their engines field, ">=X.Y"
+const nodeVersion = /^>=\s*([\d.]+)$/.exec(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node)[1];
 const tarballs = join(root, 'dist-packages');
 const stage = join(root, 'dist-deb', 'root');
 const lib = join(stage, 'usr', 'lib', 'bpf-recipes');
@@ -26,18 +30,25 @@ if (!tgz.length) {
 writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'bpf-recipes-bundle', version, private: true }, null, 2) + '\n');
 execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', ...tgz], { cwd: lib, stdio: ['ignore', 'ignore', 'inherit'] });
 
-// commands: /usr/sbin/<name> -> the package's launcher
+// commands: /usr/lib/bpf-recipes/bin/<name> -> the package's launcher, for every command;
+// /usr/sbin/bpf-recipes -> that; /usr/sbin/<tool> is an alternative (maintainer scripts below)
 const bins = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', 'umbrella', 'package.json'), 'utf8'));
 const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format)$/.test(d)).map((d) => d.split('/')[1]);
+const libBin = join(lib, 'bin');
 const sbin = join(stage, 'usr', 'sbin');
 const man8 = join(stage, 'usr', 'share', 'man', 'man8');
+mkdirSync(libBin, { recursive: true });
 mkdirSync(sbin, { recursive: true });
 mkdirSync(man8, { recursive: true });
 const { manPage } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', 'cli', 'dist', 'index.js')).href);
+/** the commands of the tool packages, each linked in /usr/sbin through update-alternatives */
+const toolCommands = [];
 for (const t of [...tools, 'umbrella']) {
   const pkg = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', t, 'package.json'), 'utf8'));
   for (const [cmd, rel] of Object.entries(pkg.bin)) {
-    symlinkSync(`../lib/bpf-recipes/node_modules/@bpf-recipes/${t}/${rel}`, join(sbin, cmd));
+    symlinkSync(`../node_modules/@bpf-recipes/${t}/${rel}`, join(libBin, cmd));
+    if (t === 'umbrella') symlinkSync(`../lib/bpf-recipes/bin/${cmd}`, join(sbin, cmd));
+    else toolCommands.push(cmd);
   }
   if (t === 'umbrella') continue;
   const { spec } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', t, 'dist', 'src', 'spec.js')).href);
@@ -66,9 +77,7 @@ writeFileSync(join(stage, 'DEBIAN', 'control'), [
   'Section: admin',
   'Priority: optional',
   `Installed-Size: ${size}`,
-  'Depends: nodejs (>= 20), libbpf1 (>= 1:1.0)',
-  // libbpf-tools installs commands of the same names in /usr/sbin
-  'Conflicts: libbpf-tools',
+  `Depends: nodejs (>= ${nodeVersion}), libbpf1 (>= 1:1.0)`,
   'Description: ready-made eBPF tracing tools (opensnoop, syscount, killsnoop, biosnoop, ...)',
   ` ${tools.join(', ')}, and the bpf-recipes command (list, doctor).`,
   ' Tracepoints and uprobes only: they run on kernels without kprobes or headers.',
@@ -76,6 +85,48 @@ writeFileSync(join(stage, 'DEBIAN', 'control'), [
   '',
 ].join('\n'));
 chmodSync(join(stage, 'DEBIAN', 'control'), 0o644);
+
+// maintainer scripts: /usr/sbin/<tool> through update-alternatives wherever no other package owns
+// that path. Where one does (libbpf-tools' opensnoop, syscount, killsnoop, biosnoop, gethostlatency),
+// its file stays, and our command is `bpf-recipes <tool>` or /usr/lib/bpf-recipes/bin/<tool>. A file
+// trigger on each /usr/sbin/<tool> runs the postinst again whenever another package installs or
+// removes that path, so the link appears once the name is free.
+const maintainerScripts = {
+  postinst: [
+    '#!/bin/sh',
+    'set -e',
+    'case "$1" in',
+    '  configure|triggered|abort-upgrade|abort-remove|abort-deconfigure)',
+    `    for c in ${toolCommands.join(' ')}; do`,
+    '      if owner=$(dpkg-query -S "/usr/sbin/$c" 2>/dev/null); then',
+    '        [ "$1" = triggered ] || echo "bpf-recipes: /usr/sbin/$c belongs to ${owner%%:*}; ours runs as: bpf-recipes $c (or /usr/lib/bpf-recipes/bin/$c)"',
+    '      else',
+    '        update-alternatives --install "/usr/sbin/$c" "$c" "/usr/lib/bpf-recipes/bin/$c" 50',
+    '      fi',
+    '    done',
+    '    ;;',
+    'esac',
+    '',
+  ],
+  prerm: [
+    '#!/bin/sh',
+    'set -e',
+    'case "$1" in',
+    '  remove|deconfigure)',
+    `    for c in ${toolCommands.join(' ')}; do`,
+    '      update-alternatives --remove "$c" "/usr/lib/bpf-recipes/bin/$c"',
+    '    done',
+    '    ;;',
+    'esac',
+    '',
+  ],
+};
+for (const [name, lines] of Object.entries(maintainerScripts)) {
+  writeFileSync(join(stage, 'DEBIAN', name), lines.join('\n'));
+  chmodSync(join(stage, 'DEBIAN', name), 0o755);
+}
+writeFileSync(join(stage, 'DEBIAN', 'triggers'), toolCommands.map((c) => `interest-noawait /usr/sbin/${c}\n`).join(''));
+chmodSync(join(stage, 'DEBIAN', 'triggers'), 0o644);
 const deb = join(root, 'dist-packages', `bpf-recipes_${version}_${arch}.deb`);
 execFileSync('dpkg-deb', ['--build', '--root-owner-group', stage, deb], { stdio: ['ignore', 'ignore', 'inherit'] });
 console.log(`package-deb: ${deb} (${tools.length} tools, ${size} KiB installed)`);

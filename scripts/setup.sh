@@ -26,3 +26,5 @@ if ! command -v node >/dev/null; then
 fi
 npm ci --no-audit --no-fund
 npm run build
+# the oldest Node.js the packages support, from the npm registry: tests run the packaged tools on it
+node scripts/node18.mjs >/dev/null
