@@ -90,16 +90,33 @@ chmodSync(join(stage, 'DEBIAN', 'control'), 0o644);
 // that path. Where one does (libbpf-tools' opensnoop, syscount, killsnoop, biosnoop, gethostlatency),
 // its file stays, and our command is `bpf-recipes <tool>` or /usr/lib/bpf-recipes/bin/<tool>. A file
 // trigger on each /usr/sbin/<tool> runs the postinst again whenever another package installs or
-// removes that path, so the link appears once the name is free.
+// removes that path, so the link appears once the name is free, and our registration goes once it is
+// taken. update-alternatives --remove deletes whatever symlink is at the link path (libbpf-tools'
+// killsnoop is one, to sigsnoop): another package's symlink is moved aside while it runs.
+const unregister = [
+  '# drop our alternative for $1, keeping a file another package has at /usr/sbin/$1',
+  'unregister() {',
+  '  update-alternatives --query "$1" >/dev/null 2>&1 || return 0',
+  '  if [ -L "/usr/sbin/$1" ] && dpkg-query -S "/usr/sbin/$1" >/dev/null 2>&1; then',
+  '    mv "/usr/sbin/$1" "/usr/sbin/.$1.bpf-recipes-keep"',
+  '    update-alternatives --remove "$1" "/usr/lib/bpf-recipes/bin/$1"',
+  '    mv "/usr/sbin/.$1.bpf-recipes-keep" "/usr/sbin/$1"',
+  '  else',
+  '    update-alternatives --remove "$1" "/usr/lib/bpf-recipes/bin/$1"',
+  '  fi',
+  '}',
+];
 const maintainerScripts = {
   postinst: [
     '#!/bin/sh',
     'set -e',
+    ...unregister,
     'case "$1" in',
     '  configure|triggered|abort-upgrade|abort-remove|abort-deconfigure)',
     `    for c in ${toolCommands.join(' ')}; do`,
     '      if owner=$(dpkg-query -S "/usr/sbin/$c" 2>/dev/null); then',
     '        [ "$1" = triggered ] || echo "bpf-recipes: /usr/sbin/$c belongs to ${owner%%:*}; ours runs as: bpf-recipes $c (or /usr/lib/bpf-recipes/bin/$c)"',
+    '        unregister "$c"',
     '      else',
     '        update-alternatives --install "/usr/sbin/$c" "$c" "/usr/lib/bpf-recipes/bin/$c" 50',
     '      fi',
@@ -111,10 +128,11 @@ const maintainerScripts = {
   prerm: [
     '#!/bin/sh',
     'set -e',
+    ...unregister,
     'case "$1" in',
     '  remove|deconfigure)',
     `    for c in ${toolCommands.join(' ')}; do`,
-    '      update-alternatives --remove "$c" "/usr/lib/bpf-recipes/bin/$c"',
+    '      unregister "$c"',
     '    done',
     '    ;;',
     'esac',

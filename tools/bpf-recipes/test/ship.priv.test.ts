@@ -1,103 +1,253 @@
-// Privileged, and changing the system: the three ways users get the tools, from a clean state.
-//  1. npm tarballs of every package, installed into an empty directory from the tarballs alone;
-//  2. the .deb bundle, installed with apt from the file, and through a local apt repository;
+// Privileged, and changing the system: the three ways users get the tools, from a clean state, and
+// on the oldest Node.js the packages support (scripts/node18.mjs: 18.19, from the npm registry).
+//  1. npm tarballs installed into an empty directory from the tarballs alone: one tool's runtime
+//     closure (<= 10 MB: nothing bundled at build time is downloaded), every --help, and real traces
+//     (a tracepoint tool, a summary tool, a uprobe tool) under Node 18;
+//  2. the .deb bundle, installed with apt beside Debian's libbpf-tools (commands of the same names):
+//     both opensnoops run, /usr/sbin follows which package owns each name, removal leaves theirs;
+//     and through a local apt repository;
 //  3. removal leaves nothing of the package behind.
-// The apt tests install and remove a package: they run under CI=true or BPF_RECIPES_SYSTEM_TESTS=1.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// The apt tests install and remove packages: they run under CI=true or BPF_RECIPES_SYSTEM_TESTS=1.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, repoRoot, run, skipPrivileged, uniquePath } from '@bpf-recipes/testing';
+import { NODE18, node18Bin } from '../../../scripts/node18.mjs';
 
 const system = process.env.CI === 'true' || process.env.BPF_RECIPES_SYSTEM_TESTS === '1';
-const sh = (cmd: string, args: string[], opts: { cwd?: string } = {}) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300000 });
+const sh = (cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', ...opts.env }, timeout: 300000 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 };
+const exists = (f: string) => {
+  try {
+    lstatSync(f);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const tarballs = () => readdirSync(join(repoRoot, 'dist-packages')).filter((f) => f.endsWith('.tgz')).map((f) => join(repoRoot, 'dist-packages', f));
+const owner = (path: string) => spawnSync('dpkg-query', ['-S', path], { encoding: 'utf8' }).stdout.split(':')[0].trim();
+/** a path in /usr/sbin is there, is the package's, and does not lead to ours */
+const isTheirs = (c: string) => exists(`/usr/sbin/${c}`) && owner(`/usr/sbin/${c}`) === 'libbpf-tools' && !realpathSync(`/usr/sbin/${c}`).startsWith('/usr/lib/bpf-recipes/');
+const registered = (c: string) => spawnSync('update-alternatives', ['--query', c], { stdio: 'ignore' }).status === 0;
 
-/** Run an installed opensnoop against a workload and return its events for the workload's path. */
-async function traceWith(bin: string): Promise<{ events: { pid: number; path: string }[]; pid: number }> {
-  const workload = fixture('workload');
-  const path = uniquePath('ship');
-  writeFileSync(path, 'x');
-  const { spawn } = await import('node:child_process');
-  const p = spawn(bin, ['--json', '-n', 'workload'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The environment that makes the launchers' `#!/usr/bin/env node` find Node 18. */
+let node18Env: NodeJS.ProcessEnv;
+
+/** Start a command that prints readiness on one of its streams; returns it with its output so far. */
+async function startTracer(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv) {
+  const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
-  p.stdout.on('data', (d) => (out += d));
-  p.stderr.on('data', (d) => (err += d));
+  p.stdout!.on('data', (d) => (out += d));
+  p.stderr!.on('data', (d) => (err += d));
+  const closed = new Promise((r) => p.on('close', r));
   const end = Date.now() + 20000;
-  while (!/Tracing/.test(err) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  expect(err).toMatch(/Tracing/);
-  const w = await run(workload, ['open', path, '5']);
+  while (!ready.test(out + err) && p.exitCode === null && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  if (!ready.test(out + err)) throw new Error(`${cmd} ${args.join(' ')} did not get ready:\n${out}\n${err}`);
+  // the Node that runs it (for the umbrella: the umbrella's own)
+  const exe = readlinkSync(`/proc/${p.pid}/exe`);
+  return {
+    exe,
+    async stop() {
+      p.kill('SIGINT');
+      await closed;
+      return { out, err };
+    },
+  };
+}
+
+/** Run an installed opensnoop (or `bpf-recipes opensnoop`) against a workload: its events for the workload's path. */
+async function traceWith(cmd: string, pre: string[] = [], env = node18Env) {
+  const path = uniquePath('ship');
+  writeFileSync(path, 'x');
+  const t = await startTracer(cmd, [...pre, '--json', '-n', 'workload'], /Tracing/, env);
+  const w = await run(fixture('workload'), ['open', path, '5']);
   await new Promise((r) => setTimeout(r, 300));
-  p.kill('SIGINT');
-  await new Promise((r) => p.on('close', r));
+  const { out } = await t.stop();
   rmSync(path, { force: true });
-  return { pid: w.pid, events: out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.path === path) };
+  const events = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.path === path);
+  return { events, pid: w.pid, exe: t.exe };
+}
+
+/** libbpf-tools' opensnoop (C, its own output): the lines naming the workload's path. */
+async function traceWithPeer(cmd: string) {
+  const path = uniquePath('ship-peer');
+  writeFileSync(path, 'x');
+  const t = await startTracer('stdbuf', ['-oL', cmd, '-n', 'workload'], /PID\s+COMM/, process.env);
+  const w = await run(fixture('workload'), ['open', path, '4']);
+  await new Promise((r) => setTimeout(r, 500));
+  const { out } = await t.stop();
+  rmSync(path, { force: true });
+  return { lines: out.split('\n').filter((l) => l.includes(path)), pid: w.pid };
 }
 
 describe.skipIf(skipPrivileged())('shipping', () => {
+  let node18: string;
   beforeAll(() => {
     sh('npm', ['run', 'pack:all'], { cwd: repoRoot });
+    node18 = node18Bin();
+    node18Env = { ...process.env, PATH: `${node18}:${process.env.PATH}` };
+    expect(sh('node', ['--version'], { env: node18Env }).trim()).toBe(`v${NODE18}`);
   }, 300000);
 
-  it('npm tarballs alone, in an empty directory: npx opensnoop --help and a real trace, no build step', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-npx-'));
-    try {
-      sh('npm', ['init', '-y'], { cwd: dir });
-      const tgz = readdirSync(join(repoRoot, 'dist-packages')).filter((f) => f.endsWith('.tgz')).map((f) => join(repoRoot, 'dist-packages', f));
-      sh('npm', ['install', '--no-audit', '--no-fund', ...tgz], { cwd: dir });
-      expect(existsSync(join(dir, 'node_modules', 'typescript'))).toBe(false);
-      expect(existsSync(join(dir, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf', 'opensnoop.bpf.o'))).toBe(true);
-      expect(existsSync(join(dir, 'node_modules', '@bpf-recipes', 'opensnoop', 'src'))).toBe(false);
-      const help = sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: dir });
-      expect(help).toMatch(/^opensnoop \[options\]/);
-      const { events, pid } = await traceWith(join(dir, 'node_modules', '.bin', 'opensnoop'));
+  describe('npm tarballs, installed into empty directories, run on Node 18', () => {
+    let one: string; // one tool and its libraries, as `npx opensnoop` installs it
+    let all: string; // every package
+    beforeAll(() => {
+      one = mkdtempSync(join(tmpdir(), 'bpf-recipes-npx-'));
+      all = mkdtempSync(join(tmpdir(), 'bpf-recipes-npm-'));
+      const tgz = tarballs();
+      const mine = tgz.filter((f) => /bpf-recipes-(opensnoop|cli|core|format)-[\d.]+\.tgz$/.test(f));
+      expect(mine).toHaveLength(4);
+      for (const [dir, files] of [[one, mine], [all, tgz]] as const) {
+        sh('npm', ['init', '-y'], { cwd: dir });
+        sh('npm', ['install', '--no-audit', '--no-fund', ...files], { cwd: dir });
+      }
+    }, 300000);
+    afterAll(() => {
+      for (const d of [one, all]) if (d) rmSync(d, { recursive: true, force: true });
+    });
+
+    it('one tool installs in <= 10 MB: its libraries, koffi, cli-table3; nothing the build bundled', async () => {
+      const kib = Number(execFileSync('du', ['-sk', join(one, 'node_modules')], { encoding: 'utf8' }).split('\t')[0]);
+      expect(kib).toBeLessThanOrEqual(10 * 1024);
+      const installed = readdirSync(join(one, 'node_modules'));
+      expect(installed).toEqual(expect.arrayContaining(['@bpf-recipes', 'koffi', 'cli-table3']));
+      expect(installed).not.toContain('date-fns');
+      expect(installed).not.toContain('typescript');
+      expect(readdirSync(join(one, 'node_modules', '@bpf-recipes')).sort()).toEqual(['cli', 'core', 'format', 'opensnoop']);
+      expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf', 'opensnoop.bpf.o'))).toBe(true);
+      expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'src'))).toBe(false);
+      const { events, pid, exe } = await traceWith(join(one, 'node_modules', '.bin', 'opensnoop'));
+      expect(exe).toBe(join(node18, 'node'));
       expect(events).toHaveLength(5);
       expect(events.every((e) => e.pid === pid)).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 300000);
+    }, 120000);
+
+    it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
+      const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();
+      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'opensnoop', 'python-exec-hook', 'sslsnoop', 'syscount', 'udplife']);
+      expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\]\n/);
+      for (const b of bins) {
+        const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
+        expect(help, b).toMatch(b === 'bpf-recipes' ? /^bpf-recipes COMMAND/ : new RegExp(`^${b} \\[options\\]\\n`));
+        expect(help, b).toMatch(/--help/);
+      }
+    });
+
+    it('syscount on Node 18 counts exactly the workload\'s write(2) calls', async () => {
+      const w: ChildProcess = spawn(fixture('workload', ['-static']), ['write', '25'], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+      const t = await startTracer(join(all, 'node_modules', '.bin', 'syscount'), ['--json', '-p', String(w.pid)], /Tracing/, node18Env);
+      expect(t.exe).toBe(join(node18, 'node'));
+      w.stdin!.end('go\n');
+      await new Promise((r) => w.on('close', r));
+      const { out } = await t.stop();
+      const s = Object.fromEntries(JSON.parse(out.trim().split('\n')[0]).syscalls.map((x: { name: string }) => [x.name, x]));
+      expect(s.write).toMatchObject({ count: 25, errors: 0 });
+      expect(s.read).toMatchObject({ count: 1, errors: 0 }); // its go-line
+    });
+
+    it('gethostlatency (uprobes on libc) on Node 18 times exactly the workload\'s lookups', async () => {
+      const t = await startTracer(join(all, 'node_modules', '.bin', 'gethostlatency'), ['--json'], /Tracing/, node18Env);
+      expect(t.exe).toBe(join(node18, 'node'));
+      const w = await run(fixture('gethostlatency-workload'), ['getaddrinfo', 'localhost', '3']);
+      expect(w.stdout).toBe('0\n'.repeat(3));
+      await new Promise((r) => setTimeout(r, 300));
+      const { out } = await t.stop();
+      const mine = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.pid === w.pid);
+      expect(mine).toHaveLength(3);
+      for (const e of mine) expect(e).toMatchObject({ func: 'getaddrinfo', host: 'localhost', ret: 0 });
+    });
+
+    it('bpf-recipes doctor on Node 18: koffi loads libbpf, every tool works here', () => {
+      const doctor = JSON.parse(sh(join(all, 'node_modules', '.bin', 'bpf-recipes'), ['doctor', '--json'], { env: node18Env }));
+      expect(doctor.tools.map((t: { tool: string; ok: boolean }) => [t.tool, t.ok])).toEqual(doctor.tools.map((t: { tool: string }) => [t.tool, true]));
+      expect(doctor.tools).toHaveLength(8);
+    });
+  });
 
   describe.skipIf(!system)('the .deb bundle (changes the system: CI or BPF_RECIPES_SYSTEM_TESTS=1)', () => {
     let deb: string;
     let repo: string;
     const list = '/etc/apt/sources.list.d/bpf-recipes-test.list';
-    const hadPeers = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'libbpf-tools'], { encoding: 'utf8' }).stdout.includes('install ok installed');
+    const peerInstalled = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'libbpf-tools'], { encoding: 'utf8' }).stdout.includes('install ok installed');
+    const hadPeers = peerInstalled();
+    const ours = (c: string) => `/usr/lib/bpf-recipes/node_modules/@bpf-recipes/${c === 'bpf-recipes' ? 'umbrella' : c}/bin/${c}.js`;
+    const commands = ['opensnoop', 'syscount', 'killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop', 'biosnoop', 'udplife'];
+    const theirs = ['opensnoop', 'syscount', 'killsnoop', 'gethostlatency', 'biosnoop'];
     beforeAll(() => {
       sh('node', [join(repoRoot, 'scripts', 'package-deb.mjs')], { cwd: repoRoot });
       deb = join(repoRoot, 'dist-packages', readdirSync(join(repoRoot, 'dist-packages')).find((f) => f.endsWith('.deb'))!);
+      // Debian's libbpf-tools (scripts/packages.txt): commands of the same names in /usr/sbin
+      if (!peerInstalled()) sh('apt-get', ['install', '-y', 'libbpf-tools']);
     }, 300000);
     afterAll(() => {
       spawnSync('apt-get', ['purge', '-y', 'bpf-recipes'], { stdio: 'ignore' });
       rmSync(list, { force: true });
       if (repo) rmSync(repo, { recursive: true, force: true });
-      // the peers this machine had (same command names) come back
-      if (hadPeers) spawnSync('apt-get', ['install', '-y', 'libbpf-tools'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      if (hadPeers && !peerInstalled()) spawnSync('apt-get', ['install', '-y', 'libbpf-tools'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
     }, 300000);
 
     const installedFiles = () => sh('dpkg-query', ['-L', 'bpf-recipes']).trim().split('\n').filter((f) => f && !lstatSync(f).isDirectory());
 
-    it('installs from the .deb: commands in /usr/sbin, man pages, a real trace; remove leaves nothing', async () => {
-      sh('apt-get', ['install', '-y', deb]);
+    it('installs beside libbpf-tools: both opensnoops trace, /usr/sbin names follow their owners, removal keeps theirs', async () => {
+      const setup = sh('apt-get', ['install', '-y', deb]);
+      expect(setup).toMatch(/bpf-recipes: \/usr\/sbin\/opensnoop belongs to libbpf-tools; ours runs as: bpf-recipes opensnoop/);
+      expect(peerInstalled()).toBe(true);
       const files = installedFiles();
-      expect(files).toContain('/usr/sbin/opensnoop');
-      expect(files).toContain('/usr/sbin/bpf-recipes');
-      expect(files).toContain('/usr/share/man/man8/opensnoop.8.gz');
+      for (const c of [...commands, 'bpf-recipes']) expect(realpathSync(`/usr/lib/bpf-recipes/bin/${c}`)).toBe(ours(c));
+      expect(realpathSync('/usr/sbin/bpf-recipes')).toBe(ours('bpf-recipes'));
+      // names libbpf-tools owns stay its files; the free ones are our alternatives
+      for (const c of commands) {
+        if (theirs.includes(c)) expect(isTheirs(c), c).toBe(true);
+        else {
+          expect(readlinkSync(`/usr/sbin/${c}`), c).toBe(`/etc/alternatives/${c}`);
+          expect(realpathSync(`/usr/sbin/${c}`), c).toBe(ours(c));
+        }
+      }
       expect(sh('man', ['-w', 'opensnoop']).trim()).toBe('/usr/share/man/man8/opensnoop.8.gz');
       expect(sh('man', ['-P', 'cat', 'opensnoop'])).toMatch(/--flag-filter/);
-      const { events, pid } = await traceWith('/usr/sbin/opensnoop');
-      expect(events).toHaveLength(5);
-      expect(events.every((e) => e.pid === pid)).toBe(true);
-      const doctor = JSON.parse(sh('/usr/sbin/bpf-recipes', ['doctor', '--json']));
-      expect(doctor.tools.every((t: { ok: boolean }) => t.ok)).toBe(true);
+
+      // ours, on Node 18: from /usr/lib/bpf-recipes/bin and through the umbrella
+      for (const [cmd, pre] of [['/usr/lib/bpf-recipes/bin/opensnoop', []], ['/usr/sbin/bpf-recipes', ['opensnoop']]] as const) {
+        const { events, pid, exe } = await traceWith(cmd, [...pre]);
+        expect(exe, cmd).toBe(join(node18, 'node'));
+        expect(events, cmd).toHaveLength(5);
+        expect(events.every((e) => e.pid === pid)).toBe(true);
+      }
+      expect(sh('/usr/sbin/sslsnoop', ['--help'], { env: node18Env })).toMatch(/^sslsnoop \[options\]/);
+      // theirs, unchanged
+      const peer = await traceWithPeer('/usr/sbin/opensnoop');
+      expect(peer.lines).toHaveLength(4);
+      expect(peer.lines.every((l) => l.trim().startsWith(`${peer.pid} `))).toBe(true);
+
+      // libbpf-tools removed: the names are free, and ours take them; installed again: theirs again
+      sh('apt-get', ['remove', '-y', 'libbpf-tools']);
+      for (const c of commands) expect(realpathSync(`/usr/sbin/${c}`), c).toBe(ours(c));
+      expect(sh('/usr/sbin/opensnoop', ['--help'], { env: node18Env })).toMatch(/^opensnoop \[options\]/);
+      sh('apt-get', ['install', '-y', 'libbpf-tools']);
+      for (const c of theirs) {
+        expect(isTheirs(c), c).toBe(true);
+        expect(registered(c), c).toBe(false); // the trigger dropped our alternative
+      }
+
       sh('apt-get', ['remove', '-y', 'bpf-recipes']);
-      expect(files.filter((f) => existsSync(f) || (() => { try { lstatSync(f); return true; } catch { return false; } })())).toEqual([]);
+      expect(files.filter(exists)).toEqual([]);
       expect(existsSync('/usr/lib/bpf-recipes')).toBe(false);
+      for (const c of commands) {
+        expect(exists(`/etc/alternatives/${c}`), c).toBe(false);
+        expect(exists(`/var/lib/dpkg/alternatives/${c}`), c).toBe(false);
+        expect(theirs.includes(c) ? isTheirs(c) : !exists(`/usr/sbin/${c}`), c).toBe(true);
+      }
+      expect(sh('dpkg', ['--verify', 'libbpf-tools'])).toBe('');
+      const after = await traceWithPeer('/usr/sbin/opensnoop');
+      expect(after.lines).toHaveLength(4);
     }, 300000);
 
     it('installs through apt from a local repository, and purges cleanly', async () => {
@@ -110,12 +260,13 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       sh('apt-get', ['update', '-o', `Dir::Etc::sourcelist=${list}`, '-o', 'Dir::Etc::sourceparts=-', '-o', 'APT::Get::List-Cleanup=0']);
       expect(sh('apt-cache', ['policy', 'bpf-recipes'])).toMatch(new RegExp(`file:${repo}`));
       sh('apt-get', ['install', '-y', 'bpf-recipes']);
-      const { events } = await traceWith('/usr/sbin/opensnoop');
+      const { events } = await traceWith('/usr/sbin/bpf-recipes', ['opensnoop']);
       expect(events).toHaveLength(5);
       const files = installedFiles();
       sh('apt-get', ['purge', '-y', 'bpf-recipes']);
-      expect(files.filter((f) => { try { lstatSync(f); return true; } catch { return false; } })).toEqual([]);
+      expect(files.filter(exists)).toEqual([]);
       expect(spawnSync('dpkg-query', ['-W', 'bpf-recipes'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+      expect(exists('/etc/alternatives/sslsnoop')).toBe(false);
     }, 300000);
   });
 });
