@@ -3,7 +3,7 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile.
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install').split(','));
 const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -98,7 +98,7 @@ function timeDd() {
 }
 
 const report = [];
-const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null };
+const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [] };
 const line = (s = '') => {
   report.push(s);
   console.log(s);
@@ -367,6 +367,51 @@ function category(fn, where) {
   if (/columns\.js|time\.js|flags\.js|tools\/opensnoop\/dist\/src\/main\.js/.test(where) || /padStart|padEnd|stringify/.test(fn)) return 'format';
   if (/node_modules|node:/.test(where) || where === '') return 'other (startup, runtime)';
   return 'other';
+}
+
+// ---------- 6. install ----------
+if (ONLY.has('install')) {
+  line('## 6. What `npx <tool>` downloads and installs');
+  line();
+  line('Each tool\'s npm tarball with the libraries it needs (cli, core, format), from `npm run pack:all`, installed');
+  line('into an empty directory with an empty npm cache, so every third-party package comes from the registry:');
+  line('wall time of `npm install`, what was downloaded (the cache afterwards), and `du` of node_modules.');
+  line();
+  execFileSync('node', [join(root, 'scripts', 'pack.mjs')], { stdio: 'ignore' });
+  const dist = join(root, 'dist-packages');
+  const tgz = readdirSync(dist).filter((f) => f.endsWith('.tgz'));
+  const libs = tgz.filter((f) => /^bpf-recipes-(cli|core|format)-/.test(f));
+  const du = (p) => Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+  const reps = Math.max(1, Math.min(REPS, 3));
+  line(`| tool | cold install s (median of ${reps}) | downloaded MB | node_modules MB | packages |`);
+  line('|---|---:|---:|---:|---:|');
+  const tools = readdirSync(join(root, 'tools')).sort();
+  for (const t of tools) {
+    const name = t === 'bpf-recipes' ? 'umbrella' : t;
+    const mine = tgz.find((f) => f.startsWith(`bpf-recipes-${name}-`));
+    // the umbrella installs every tool
+    const files = (t === 'bpf-recipes' ? tgz : [mine, ...libs]).map((f) => join(dist, f));
+    const runs = [];
+    for (let r = 0; r < reps; r++) {
+      const dir = join(work, `install-${t}-${r}`);
+      const cache = join(work, `npm-cache-${t}-${r}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
+      const t0 = process.hrtime.bigint();
+      execFileSync('npm', ['install', '--cache', cache, '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', ...files], { cwd: dir, stdio: 'ignore' });
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      const pkgs = execFileSync('find', [join(dir, 'node_modules'), '-name', 'package.json', '-path', '*/node_modules/*/package.json', '-not', '-path', '*/node_modules/*/*/node_modules/*'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((f) => /node_modules\/(@[^/]+\/)?[^/@]+\/package\.json$/.test(f)).length;
+      runs.push({ secs, downloadedMb: du(cache), nodeModulesMb: du(join(dir, 'node_modules')), packages: pkgs });
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(cache, { recursive: true, force: true });
+    }
+    const m = { tool: t, secs: median(runs.map((x) => x.secs)), downloadedMb: runs[0].downloadedMb, nodeModulesMb: runs[0].nodeModulesMb, packages: runs[0].packages, runs };
+    raw.install.push(m);
+    line(`| ${t === 'bpf-recipes' ? 'bpf-recipes (umbrella: every tool)' : t} | ${fmt(m.secs, 1)} | ${fmt(m.downloadedMb, 1)} | ${fmt(m.nodeModulesMb, 1)} | ${m.packages} |`);
+  }
+  line();
 }
 
 // ---------- write ----------
