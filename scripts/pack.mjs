@@ -3,19 +3,27 @@
 // and the umbrella) in dist-packages/, after checking that each holds what it must run without a
 // build step: JavaScript, and for tools their compiled BPF objects; that its "dependencies" are
 // exactly the packages its shipped files load (what esbuild bundled at build time is a
-// devDependency: users do not download it); and that a package shipping BPF objects declares the
-// CPU they were built for.
+// devDependency: users do not download it); that a package shipping BPF objects declares the
+// CPU they were built for; and that every package claims the Node.js the tests run the tools on
+// (engines ">=X.Y", where X.Y is scripts/node18.mjs' version).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { arch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE18 } from './node18.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist-packages');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
+
+const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
+if (engines !== `>=${NODE18.split('.').slice(0, 2).join('.')}`) {
+  console.error(`pack: package.json says engines ${engines}, but the tests run the tools on Node ${NODE18} (scripts/node18.mjs): make them agree`);
+  process.exit(1);
+}
 
 const dirs = [
   ...['core', 'format', 'cli'].map((l) => `libs/${l}`),
@@ -41,7 +49,10 @@ for (const d of dirs) {
     console.error(`pack: ${pkg.name} would ship TypeScript sources`);
     process.exit(1);
   }
-  const problem = dependencyProblem(pkg, d, files) ?? cpuProblem(pkg, files);
+  const problem =
+    (pkg.engines?.node !== engines ? `"engines": { "node": "${engines}" } needed (has ${JSON.stringify(pkg.engines)})` : undefined) ??
+    dependencyProblem(pkg, d, files) ??
+    cpuProblem(pkg, files);
   if (problem) {
     console.error(`pack: ${pkg.name}: ${problem}`);
     process.exit(1);
