@@ -192,7 +192,14 @@ export function fixture(name: string, cflags: string[] = []): string {
  * busy-getaddrinfo): started, and resolved once it has printed its threads ("<role> TID" lines)
  * and "ready". It runs until stop() (its stdin closes).
  */
-export interface BusyWorkload { pid: number; tids: number[]; stop(): Promise<void> }
+export interface BusyWorkload {
+  pid: number;
+  /** every thread's id, in the order printed */
+  tids: number[];
+  /** thread ids by role (the word before each: "writer", "reader", "tid") */
+  roles: Record<string, number[]>;
+  stop(): Promise<void>;
+}
 export function startBusy(bin: string, args: string[]): Promise<BusyWorkload> {
   const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
@@ -206,8 +213,10 @@ export function startBusy(bin: string, args: string[]): Promise<BusyWorkload> {
       out += d;
       if (!/^ready$/m.test(out)) return;
       clearTimeout(t);
-      const tids = [...out.matchAll(/^\w+ (\d+)$/gm)].map((m) => Number(m[1]));
-      res({ pid: p.pid!, tids, stop: async () => { p.stdin!.end(); p.kill('SIGTERM'); await closed; } });
+      const found = [...out.matchAll(/^(\w+) (\d+)$/gm)];
+      const roles: Record<string, number[]> = {};
+      for (const m of found) (roles[m[1]] ??= []).push(Number(m[2]));
+      res({ pid: p.pid!, tids: found.map((m) => Number(m[2])), roles, stop: async () => { p.stdin!.end(); p.kill('SIGTERM'); await closed; } });
     });
   });
 }

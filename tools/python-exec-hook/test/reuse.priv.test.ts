@@ -57,14 +57,23 @@ describe.skipIf(skipPrivileged())('python-exec-hook as processes come and go', (
     const py = join(dir, name);
     copyFileSync(realpathSync(PY), py);
     chmodSync(py, 0o755);
-    const tool = await startTool('python-exec-hook', ['--match', `^${name}$`, '--parallel', '1', '--exec', "sh -c 'sleep 1; echo ran {}'"]);
-    const a = sleeper(5, py);
+    // each command waits for the gate: the first holds the queue until both later processes are gone
+    const gate = join(dir, 'gate');
+    const cmd = `sh -c 'while [ ! -e ${gate} ]; do sleep 0.05; done; echo ran {}'`;
+    const tool = await startTool('python-exec-hook', ['-v', '--match', `^${name}$`, '--parallel', '1', '--exec', cmd]);
+    const a = sleeper(30, py);
+    const until = async (what: string) => {
+      for (let i = 0; i < 100 && !tool.stderr().includes(what); i++) await new Promise((r) => setTimeout(r, 100));
+    };
     try {
-      await new Promise((r) => setTimeout(r, 400)); // a's command is running: the next ones queue
+      await until(`python-exec-hook: PID ${a.pid}\n`); // a's command is running: the next ones queue
       const b = await run(py, ['-c', 'pass']);
       const c = await run(py, ['-c', 'pass']);
+      await until(`python-exec-hook: PID ${c.pid}\n`);
+      writeFileSync(gate, '');
       await tool.waitForLine(new RegExp(`^ran ${a.pid}$`), 5000);
-      for (let i = 0; i < 30 && !tool.stderr().includes(`PID ${c.pid} exited`); i++) await new Promise((r) => setTimeout(r, 100));
+      await until(`PID ${c.pid} exited`);
+      await new Promise((r) => setTimeout(r, 300));
       await tool.stop();
       expect(tool.lines()).toEqual([`ran ${a.pid}`]);
       for (const p of [b.pid, c.pid]) expect(tool.stderr()).toContain(`python-exec-hook: --exec: PID ${p} exited before its command could start: skipped`);

@@ -22,7 +22,8 @@ describe.skipIf(skipPrivileged())('sslsnoop attached to a busy TLS process', () 
   });
 
   it('5 attaches in a row: each time, both the writing and the reading thread report their calls', async () => {
-    const [writer, reader] = busy.tids;
+    const [writer] = busy.roles.writer;
+    const [reader] = busy.roles.reader; // the two threads print in either order
     for (let round = 1; round <= 5; round++) {
       const tool = await startTool('sslsnoop', ['--json', '-p', String(busy.pid)]);
       const seen = () => {
@@ -41,8 +42,8 @@ describe.skipIf(skipPrivileged())('sslsnoop attached to a busy TLS process', () 
     const tool = await startTool('sslsnoop', ['--json', '-n', 'busy-tls']);
     try {
       const idle = await startBusy(fixture('busy-tls', ['-pthread', '-lssl', '-lcrypto']), [`${dir}/c.pem`, `${dir}/k.pem`, 'idle']);
-      const reader = idle.tids[1];
-      await new Promise((r) => setTimeout(r, 200));
+      const [reader] = idle.roles.reader;
+      for (let i = 0; i < 50 && !heldMapKeys(tool.pid, 'calls').includes(reader); i++) await new Promise((r) => setTimeout(r, 100));
       expect(heldMapKeys(tool.pid, 'calls'), 'the reader is blocked inside SSL_read: its call is recorded').toContain(reader);
       process.kill(idle.pid, 'SIGKILL');
       await idle.stop();
