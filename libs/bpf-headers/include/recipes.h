@@ -153,4 +153,75 @@ static __always_inline __u32 recipes_log2_slot(__u64 v)
 	return r + 1;
 }
 
+/*
+ * Calls into user-space functions, timed from a uprobe at entry to a uretprobe at return, with a
+ * per-thread record between the two. A tool attaches to processes that are already mid-call,
+ * threads die mid-call and their TIDs are reused: the record must never outlive its call, or its
+ * thread is silenced for good. So a record carries the stack pointer of its call's entry
+ * (`sp`, from recipes_ucall_sp()) and
+ *   - on entry, an existing record is the caller's (this call is nested in it) only if it was
+ *     made higher on the stack; one made at or below this call's frame belongs to a call that
+ *     has returned unseen (it entered before the return probe was attached, or left by longjmp):
+ *     it is stale, and this call replaces it (recipes_ucall_nested());
+ *   - on return, the record is this call's only if the stack pointers match; a return from above
+ *     the record's frame means the recorded call is gone (recipes_ucall_return());
+ *   - RECIPES_UCALL_CLEANUP(prefix, map) drops a thread's record when the thread exits or execs.
+ * User space attaches the return probes (and the cleanup) before the entry probes
+ * (libs/cli attachUprobeCalls()), so no call is seen entering without its return being seen.
+ */
+static __always_inline __u64 recipes_ucall_sp(struct pt_regs *ctx)
+{
+	return PT_REGS_SP(ctx);
+}
+
+/* At a uretprobe: the stack pointer the returning call had at its first instruction. */
+static __always_inline __u64 recipes_ucall_ret_sp(struct pt_regs *ctx)
+{
+#if defined(__TARGET_ARCH_x86)
+	return PT_REGS_SP(ctx) - 8; /* `ret` popped the return address the call pushed */
+#else
+	return PT_REGS_SP(ctx);     /* arm64 & co.: the return address was in a register */
+#endif
+}
+
+/* On entry, with a record made at `outer_sp` held for this thread: is this call nested in it? */
+static __always_inline bool recipes_ucall_nested(struct pt_regs *ctx, __u64 outer_sp)
+{
+	return recipes_ucall_sp(ctx) < outer_sp;
+}
+
+enum recipes_ucall_ret {
+	RECIPES_UCALL_MINE,   /* the recorded call returns: report it, drop the record */
+	RECIPES_UCALL_INNER,  /* a call nested in the recorded one returns: keep the record */
+	RECIPES_UCALL_STALE,  /* a call above the recorded one returns: the record is stale, drop it */
+};
+
+/* At a uretprobe, with a record made at `rec_sp` held for this thread. */
+static __always_inline enum recipes_ucall_ret recipes_ucall_return(struct pt_regs *ctx, __u64 rec_sp)
+{
+	__u64 sp = recipes_ucall_ret_sp(ctx);
+
+	if (sp == rec_sp)
+		return RECIPES_UCALL_MINE;
+	return sp < rec_sp ? RECIPES_UCALL_INNER : RECIPES_UCALL_STALE;
+}
+
+/* Programs PREFIX_thread_exit/_exec that drop a thread's record (in MAP, keyed by __u32 TID)
+ * when it exits or execs. */
+#define RECIPES_UCALL_CLEANUP(PREFIX, MAP)                                    \
+	SEC("tp/sched/sched_process_exit")                              \
+	int PREFIX##_thread_exit(void *ctx)                             \
+	{                                                               \
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();          \
+		bpf_map_delete_elem(&MAP, &tid);                        \
+		return 0;                                               \
+	}                                                               \
+	SEC("tp/sched/sched_process_exec")                              \
+	int PREFIX##_thread_exec(void *ctx)                             \
+	{                                                               \
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();          \
+		bpf_map_delete_elem(&MAP, &tid);                        \
+		return 0;                                               \
+	}
+
 #endif /* __BPF_RECIPES_H */

@@ -6,3 +6,4 @@ export {
   COMMON_OPTIONS, MAX_PIDS, commonConfig, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,
   type CommonArgs, type CommonOption,
 } from './options.js';
+export { attachUprobeCalls, type UprobeCall } from './uprobes.js';

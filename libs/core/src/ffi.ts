@@ -78,6 +78,8 @@ function bind() {
     bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
 
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)'),
+    vasprintf: libc.func('int vasprintf(_Out_ void **strp, const char *fmt, void *ap)'),
+    free: libc.func('void free(void *p)'),
     mmap: libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, int64_t off)'),
     munmap: libc.func('int munmap(void *addr, size_t len)'),
     mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)'),

@@ -6,6 +6,12 @@
  * Layout (kernel/bpf/ringbuf.c): page 0 is the consumer position (ours to write); from page 1
  * the producer position, then the data area mapped twice so a record never wraps. Each record
  * has an 8-byte header: u32 length with BUSY (bit 31) and DISCARD (bit 30) flags, u32 page offset.
+ *
+ * Memory order, as the kernel's producer expects (and libbpf's reader does): the producer position
+ * and each record's header are read with acquire loads (the record's bytes are read only after its
+ * header says it is committed), the consumer position is written with a release store (the kernel
+ * may reuse the space only after we are done with it). Atomics.load/store are sequentially
+ * consistent, which is at least that, on arm64 as on x86 (where plain loads would do).
  */
 import { BpfError } from './errors.js';
 import { errno, isNull, koffiLib, libbpf, view, type Ptr } from './ffi.js';
@@ -34,6 +40,8 @@ export class RingBuffer {
   private readonly consumer: BigUint64Array;
   private readonly producer: BigUint64Array;
   private readonly data: Buffer;
+  /** the data area as u32 words, for the atomic header loads */
+  private readonly words: Uint32Array;
   private readonly mask: number;
   private readonly size: number;
   private pos: number;
@@ -59,7 +67,8 @@ export class RingBuffer {
     const prodAb = view(prod, PAGE + 2 * this.size);
     this.producer = new BigUint64Array(prodAb, 0, 1);
     this.data = Buffer.from(prodAb, PAGE, 2 * this.size);
-    this.pos = Number(this.consumer[0]);
+    this.words = new Uint32Array(prodAb, PAGE, (2 * this.size) / 4);
+    this.pos = Number(Atomics.load(this.consumer, 0));
   }
 
   /** Start reading whenever the kernel signals data. */
@@ -82,10 +91,10 @@ export class RingBuffer {
 
   private consume(): number {
     let n = 0;
-    let prod = Number(this.producer[0]);
+    let prod = Number(Atomics.load(this.producer, 0));
     while (this.pos < prod) {
       const off = this.pos & this.mask;
-      const hdr = this.data.readUInt32LE(off);
+      const hdr = Atomics.load(this.words, off >>> 2); // records are 8-byte aligned
       if (hdr & BUSY) break;
       const len = hdr & ~(BUSY | DISCARD);
       if (!(hdr & DISCARD)) {
@@ -94,8 +103,8 @@ export class RingBuffer {
         if (this.closed) return n; // the handler closed us: the memory is gone
       }
       this.pos += (len + HDR + 7) & ~7;
-      this.consumer[0] = BigInt(this.pos);
-      if (this.pos >= prod) prod = Number(this.producer[0]);
+      Atomics.store(this.consumer, 0, BigInt(this.pos));
+      if (this.pos >= prod) prod = Number(Atomics.load(this.producer, 0));
     }
     this.consumed += n;
     return n;

@@ -36,19 +36,32 @@ export function tracepointExists(category: string, name: string): boolean {
   return r !== undefined && existsSync(`${r}/events/${category}/${name}`);
 }
 
-/** Does a tracepoint called `name` exist in any category (for raw_tp and tp_btf)? */
+/**
+ * Does a tracepoint called `name` exist in any category (for raw_tp and tp_btf)? When the list
+ * of events cannot be read (no tracefs, or available_events unreadable) the answer is yes, every
+ * time, and attach decides; only a list that was read is kept.
+ */
 export function rawTracepointExists(name: string): boolean {
   if (!events) {
-    events = new Set();
     const r = tracefsRoot();
-    if (r) {
-      try {
-        for (const line of readFileSync(`${r}/available_events`, 'utf8').split('\n')) {
-          const i = line.indexOf(':');
-          if (i > 0) events.add(line.slice(i + 1));
-        }
-      } catch { /* unreadable: assume present and let attach decide */ return true; }
+    if (!r) return true;
+    let text: string;
+    try {
+      text = readFileSync(`${r}/available_events`, 'utf8');
+    } catch {
+      return true; /* unreadable now: ask again next time */
+    }
+    events = new Set();
+    for (const line of text.split('\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) events.add(line.slice(i + 1));
     }
   }
   return events.has(name);
+}
+
+/** Use another tracefs root (tests), forgetting what was read from the previous one. */
+export function setTracefsRoot(path: string | undefined): void {
+  root = path;
+  events = undefined;
 }

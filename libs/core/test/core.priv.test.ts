@@ -10,12 +10,14 @@ import { buildFixture } from './build-fixture.js';
 describe.skipIf(skipPrivileged())('core on the real kernel', () => {
   let good: string;
   let bad: string;
+  let long: string;
   let rodata: RodataLayout;
   let open: BpfObject[] = [];
   beforeAll(() => {
     preflight();
     good = buildFixture('corefix');
     bad = buildFixture('corebad');
+    long = buildFixture('corelong');
     // the layout the tools get from codegen, built from the same object
     const src = generateTs(readLayout(good));
     rodata = Function(`return ${/export const rodata: RodataLayout = (\{[\s\S]*?\n\});/.exec(src)![1]}`)() as RodataLayout;
@@ -130,5 +132,48 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
     expect(e.message).toMatch(/^load of corebad-\d+\.bpf\.o: E[A-Z]+ \(/);
     expect(e.log).toMatch(/invalid mem access|R\d .*null/i);
     expect(loadedPrograms('corebad_')).toEqual([]);
+  });
+
+  it('a verifier log far longer than 8 KiB is kept to its end (the failing instruction), in the error and with -v', () => {
+    const loadErr = (o: BpfObject) => {
+      try {
+        o.load();
+      } catch (e) {
+        return e as BpfError;
+      }
+      throw new Error('corelong loaded: the fixture must be rejected');
+    };
+    const e = loadErr(openObj(long));
+    expect(e).toBeInstanceOf(BpfError);
+    const check = (log: string) => {
+      expect(log.length).toBeGreaterThan(16384);
+      const begin = log.indexOf('-- BEGIN PROG LOAD LOG --');
+      const end = log.indexOf('-- END PROG LOAD LOG --');
+      expect(begin).toBeGreaterThanOrEqual(0);
+      expect(end).toBeGreaterThan(begin);
+      // the reason comes after the 400 unrolled helper calls, right before the end marker
+      const reason = log.slice(begin, end).search(/invalid mem access 'map_value_or_null'/);
+      expect(reason).toBeGreaterThan(log.slice(begin, end).lastIndexOf('call bpf_get_prandom_u32'));
+      expect(log.slice(begin, end).match(/call bpf_get_prandom_u32/g)!.length).toBeGreaterThanOrEqual(400);
+    };
+    check(e.log ?? '');
+    expect(loadedPrograms('corelong_')).toEqual([]);
+
+    // -v: libbpf's messages go to stderr as they come, whole
+    let err = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      err += chunk.toString();
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      const obj = BpfObject.open(long, { verbose: true });
+      open.push(obj);
+      loadErr(obj);
+    } finally {
+      process.stderr.write = write;
+      open.push(BpfObject.open(good)); // back to quiet
+    }
+    check(err);
   });
 });

@@ -187,6 +187,59 @@ export function fixture(name: string, cflags: string[] = []): string {
   return bin;
 }
 
+/**
+ * A multi-threaded workload that is already busy before a tool attaches (busy-tls,
+ * busy-getaddrinfo): started, and resolved once it has printed its threads ("<role> TID" lines)
+ * and "ready". It runs until stop() (its stdin closes).
+ */
+export interface BusyWorkload {
+  pid: number;
+  /** every thread's id, in the order printed */
+  tids: number[];
+  /** thread ids by role (the word before each: "writer", "reader", "tid") */
+  roles: Record<string, number[]>;
+  stop(): Promise<void>;
+}
+export function startBusy(bin: string, args: string[]): Promise<BusyWorkload> {
+  const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const closed = new Promise<void>((res) => p.on('close', () => res()));
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`${bin} was not ready in 10 s\n${out}\n${err}`)), 10000);
+    p.stderr!.on('data', (d) => (err += d));
+    p.on('close', (code) => rej(new Error(`${bin} exited (${code}) before it was ready\n${out}\n${err}`)));
+    p.stdout!.on('data', (d) => {
+      out += d;
+      if (!/^ready$/m.test(out)) return;
+      clearTimeout(t);
+      const found = [...out.matchAll(/^(\w+) (\d+)$/gm)];
+      const roles: Record<string, number[]> = {};
+      for (const m of found) (roles[m[1]] ??= []).push(Number(m[2]));
+      res({ pid: p.pid!, tids: found.map((m) => Number(m[2])), roles, stop: async () => { p.stdin!.end(); p.kill('SIGTERM'); await closed; } });
+    });
+  });
+}
+
+/**
+ * The keys of the BPF map `name` a process holds (found through its fds' fdinfo), dumped with
+ * bpftool; a key of up to 8 bytes shown as bytes is read as a little-endian number.
+ */
+export function heldMapKeys(pid: number, name: string): unknown[] {
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let id: string | undefined;
+    try {
+      id = /^map_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1];
+    } catch { /* fd closed meanwhile */ }
+    if (!id) continue;
+    const info = JSON.parse(execFileSync('bpftool', ['map', 'show', 'id', id, '-j'], { encoding: 'utf8' })) as { name?: string };
+    if (info.name !== name) continue;
+    const dump = JSON.parse(execFileSync('bpftool', ['map', 'dump', 'id', id, '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 })) as { key: unknown }[];
+    return dump.map((e) => (Array.isArray(e.key) && e.key.length <= 8 ? e.key.reduceRight((n: number, b: string) => n * 256 + Number(b), 0) : e.key));
+  }
+  throw new Error(`process ${pid} holds no BPF map named ${name}`);
+}
+
 /** Run a command to the end; resolves with its pid, exit code and output. */
 export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {

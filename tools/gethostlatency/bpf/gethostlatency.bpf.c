@@ -46,10 +46,9 @@ struct u_hostent {
 
 struct call {
 	__u64 ts_ns;
+	__u64 sp;       /* the call's stack pointer at entry: nested calls are below it (recipes.h) */
 	__u32 func;
 	__u32 qfamily;
-	__u32 depth;    /* nested calls of probed functions (glibc's internal aliases share addresses) */
-	__u32 pad;
 	void *res;      /* getaddrinfo: struct addrinfo **; *_r: struct hostent ** */
 	int *herrnop;   /* *_r, or the h_errnop of the _r call nested in a non-_r one (glibc's &h_errno) */
 	char host[GHL_HOST_LEN];
@@ -80,8 +79,8 @@ static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)
 	if (!recipes_task_allowed())
 		return NULL;
 	c = bpf_map_lookup_elem(&calls, &tid);
-	if (c) {
-		c->depth++; /* inside a call we already time: the outer one is what the caller asked */
+	if (c && recipes_ucall_nested(ctx, c->sp)) {
+		/* inside a call we already time: the outer one is what the caller asked */
 		/* gethostbyname & co. call their _r form with &h_errno: the reason the outer one fails */
 		if (herrnop && !c->herrnop)
 			c->herrnop = herrnop;
@@ -91,7 +90,7 @@ static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)
 	if (!c)
 		return NULL;
 	c->ts_ns = bpf_ktime_get_ns();
-	c->depth = 0;
+	c->sp = recipes_ucall_sp(ctx);
 	c->func = bpf_get_attach_cookie(ctx);
 	c->qfamily = 0;
 	c->res = NULL;
@@ -247,9 +246,13 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 
 	if (!c)
 		return 0;
-	if (c->depth) {
-		c->depth--;
+	switch (recipes_ucall_return(ctx, c->sp)) {
+	case RECIPES_UCALL_INNER:
 		return 0;
+	case RECIPES_UCALL_STALE:
+		goto out;
+	default:
+		break;
 	}
 	if (now - c->ts_ns < cfg_min_lat_ns)
 		goto out;
@@ -306,5 +309,7 @@ out:
 	bpf_map_delete_elem(&calls, &tid);
 	return 0;
 }
+
+RECIPES_UCALL_CLEANUP(gethostlatency, calls);
 
 char LICENSE[] SEC("license") = "GPL";

@@ -2,8 +2,8 @@
 /** gethostlatency: user space. The kernel side is bpf/gethostlatency.bpf.c (uprobes on libc). */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parsePids, runTool } from '@bpf-recipes/cli';
-import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
+import { attachUprobeCalls, parsePids, runTool } from '@bpf-recipes/cli';
+import { PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
 import { EVENT_OFFSETS, decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
 import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from './names.js';
@@ -38,21 +38,8 @@ void runTool<GhlArgs>(spec, (ctx) => {
     cfg_min_lat_ns: minNs,
   });
   ctx.loadAndAttach(obj, { attach: false });
-  let attached = 0;
-  for (const t of targets) {
-    FUNCS.forEach((func, cookie) => {
-      try {
-        obj.attachUprobe(ENTRY[cookie], { binary: t.binary, func, pid: t.pid, cookie });
-        obj.attachUprobe('gethostlatency_ret', { binary: t.binary, func, pid: t.pid, retprobe: true });
-        attached++;
-        ctx.verbose(`attached ${func} in ${t.binary}${t.pid > 0 ? ` (PID ${t.pid})` : ''}`);
-      } catch (e) {
-        if (!(e instanceof BpfError)) throw e;
-        ctx.verbose(`skipping ${func} in ${t.binary}: ${e.message}`);
-      }
-    });
-  }
-  if (attached === 0) throw new PreflightError(`none of ${FUNCS.join(', ')} could be probed in ${targets.map((t) => t.binary).join(', ')} (run with -v)`);
+  const attached = attachUprobeCalls(obj, targets.flatMap((t) => FUNCS.map((func, cookie) => ({ ...t, func, cookie, entry: ENTRY[cookie], ret: 'gethostlatency_ret' }))), ctx.verbose);
+  if (attached.length === 0) throw new PreflightError(`none of ${FUNCS.join(', ')} could be probed in ${targets.map((t) => t.binary).join(', ')} (run with -v)`);
 
   const cols = new Columns([
     { name: 'TIME', width: 12 },

@@ -121,7 +121,7 @@ describe.skipIf(skipPrivileged())('gethostlatency on the real kernel', () => {
 
   cliConformance({
     tool: 'gethostlatency',
-    programs: 6,
+    programs: 8, // 5 entry programs, the return program, the thread exit/exec cleanup
     drive: () => run(gw, ['getaddrinfo', 'localhost', '1']),
     badInput: [['--min-latency', 'x'], ['--libc', '/nonexistent/libc.so.6'], ['-p', 'x'], ['--bogus']],
   });

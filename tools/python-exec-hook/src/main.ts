@@ -26,15 +26,24 @@ void runTool<PyExecArgs>(spec, (ctx) => {
   ctx.loadAndAttach(obj);
   ctx.verbose(prefix ? `kernel prefilter: executable names starting with "${prefix}"` : 'no kernel prefilter: every exec is checked in user space');
 
-  const seen = new Set<number>();
+  // a process is known by its PID and its start time (/proc/PID/stat): PIDs are reused, and an
+  // exit event can be lost (and none comes for a process found by --include-existing)
+  const seen = new Map<number, number | undefined>();
   const running = new Set<ChildProcess>();
-  const queue: number[] = [];
+  const queue: { pid: number; start: number | undefined }[] = [];
   let started = 0;
   let failed = 0;
+  let skipped = 0;
 
   const runNext = () => {
     while (a.exec !== undefined && running.size < parallel && queue.length) {
-      const pid = queue.shift()!;
+      const { pid, start } = queue.shift()!;
+      // the process may be gone (or its PID taken by another) while its command waited its turn
+      if (start === undefined || startTime(pid) !== start) {
+        skipped++;
+        note(`python-exec-hook: --exec: PID ${pid} exited before its command could start: skipped`);
+        continue;
+      }
       const argv = commandFor(a.exec, pid);
       const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
       started++;
@@ -52,11 +61,12 @@ void runTool<PyExecArgs>(spec, (ctx) => {
   };
 
   const emit = (pid: number, info: () => Record<string, unknown>) => {
-    if (seen.has(pid)) return;
-    seen.add(pid);
+    const start = startTime(pid); // undefined: already gone
+    if (seen.has(pid) && seen.get(pid) === start) return;
+    if (start !== undefined) seen.set(pid, start);
     if (a.exec !== undefined) {
       ctx.verbose(`PID ${pid}`);
-      queue.push(pid);
+      queue.push({ pid, start });
       runNext();
     } else if (a.json) ctx.out.line(JSON.stringify(info()));
     else ctx.out.line(String(pid));
@@ -97,6 +107,11 @@ void runTool<PyExecArgs>(spec, (ctx) => {
     }
   }
 
+  // forget processes that are gone (their exit event is not always seen)
+  ctx.every(30000, () => {
+    for (const [pid, start] of seen) if (startTime(pid) !== start) seen.delete(pid);
+  });
+
   ctx.beforeExit(async () => {
     if (running.size === 0) return;
     for (const c of running) c.kill('SIGTERM');
@@ -105,10 +120,21 @@ void runTool<PyExecArgs>(spec, (ctx) => {
     for (const c of running) c.kill('SIGKILL');
   });
   ctx.onStop(() => {
-    if (a.exec !== undefined) note(`python-exec-hook: ran ${started} command${started === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}${queue.length ? `, ${queue.length} never started` : ''}`);
+    if (a.exec !== undefined) note(`python-exec-hook: ran ${started} command${started === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}${skipped ? `, ${skipped} skipped (the process had exited)` : ''}${queue.length ? `, ${queue.length} never started` : ''}`);
   });
   ctx.ready(`Tracing execs of Python (${re.source})... Hit Ctrl-C to end.`);
 });
+
+/** Start time of a process (clock ticks after boot, /proc/PID/stat field 22), or undefined if it is gone. */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const v = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function readExe(pid: number): string | undefined {
   try {
@@ -134,8 +160,13 @@ function readStatus(pid: number, field: string): string | undefined {
     return undefined;
   }
 }
-const readPpid = (pid: number) => Number(readStatus(pid, 'PPid') ?? 0);
-const readUid = (pid: number) => Number(readStatus(pid, 'Uid') ?? 0);
+// declarations, not consts: --include-existing calls them before the end of the module has run
+function readPpid(pid: number): number {
+  return Number(readStatus(pid, 'PPid') ?? 0);
+}
+function readUid(pid: number): number {
+  return Number(readStatus(pid, 'Uid') ?? 0);
+}
 function readComm(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();

@@ -13,9 +13,12 @@ export function compileMatch(src: string | undefined): RegExp {
 
 /**
  * The literal prefix every match must start with, for the kernel's prefilter (at most 15 bytes):
- * "^python[0-9.]*$" → "python"; "^(python|uwsgi)" → "" (no prefilter: every exec is checked here).
+ * "^python[0-9.]*$" → "python"; "^(python|uwsgi)" and "^python|uwsgi" → "" (no prefilter: every
+ * exec is checked here). A prefix narrows what the kernel reports, so only a regex that cannot
+ * match without it gives one.
  */
 export function literalPrefix(src: string | undefined): string {
+  if (hasTopLevelAlternation(src ?? DEFAULT_MATCH)) return ''; // "^python|uwsgi": the second branch needs no "python"
   const m = /^\^((?:[A-Za-z0-9_\-/]|\\\.)+)/.exec(src ?? DEFAULT_MATCH);
   if (!m) return '';
   let p = m[1].replace(/\\\./g, '.');
@@ -23,6 +26,22 @@ export function literalPrefix(src: string | undefined): string {
   const next = (src ?? DEFAULT_MATCH).slice(1 + m[1].length);
   if (/^[?*{]/.test(next)) p = p.slice(0, -1);
   return Buffer.from(p).subarray(0, 15).toString();
+}
+
+/** Is there a `|` outside every group and character class (an alternative of the whole regex)? */
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const ch = src[i];
+    if (ch === '\\') i++;
+    else if (inClass) inClass = ch !== ']';
+    else if (ch === '[') inClass = true;
+    else if (ch === '(') depth++;
+    else if (ch === ')') depth = Math.max(0, depth - 1);
+    else if (ch === '|' && depth === 0) return true;
+  }
+  return false;
 }
 
 /** "austin -C -p {} --output='a b-{}.txt'" → argv with {} replaced; quotes group, no shell. */

@@ -14,6 +14,14 @@ describe('matching', () => {
     expect(literalPrefix('^(python|uwsgi)')).toBe('');
     expect(literalPrefix('python')).toBe('');
     expect(literalPrefix('^python3\\.11')).toBe('python3.11');
+    // an alternative of the whole regex needs no prefix: no prefilter
+    expect(literalPrefix('^python|uwsgi')).toBe('');
+    expect(literalPrefix('^python$|^uwsgi$')).toBe('');
+    expect(literalPrefix('^python[|]x|y')).toBe('');
+    // a | inside a group or a class, or escaped, leaves the prefix in force
+    expect(literalPrefix('^python(2|3)')).toBe('python');
+    expect(literalPrefix('^python[|]')).toBe('python');
+    expect(literalPrefix('^python\\|x')).toBe('python');
   });
   it('rejects a bad regex', () => {
     expect(() => compileMatch('(')).toThrow(/--match: not a regular expression/);

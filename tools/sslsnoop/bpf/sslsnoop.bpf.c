@@ -14,10 +14,12 @@ const volatile __u32 cfg_max_data = 8192;     /* --max-buffer-size */
 
 struct call {
 	__u64 ts_ns;
+	__u64 sp;       /* the call's stack pointer at entry: nested probed calls (NSS layers call
+	                 * PR_* on the socket underneath) are below it (recipes.h) */
 	void *buf;
 	void *lenp;     /* SSL_read_ex/SSL_write_ex: size_t *readbytes / *written */
 	__u32 func;
-	__u32 depth;    /* nested probed calls (NSS layers call PR_* on the socket underneath) */
+	__u32 pad;
 };
 
 struct {
@@ -44,11 +46,10 @@ static __always_inline int begin(struct pt_regs *ctx, void *buf, void *lenp)
 	if (!recipes_task_allowed())
 		return 0;
 	outer = bpf_map_lookup_elem(&calls, &tid);
-	if (outer) {
-		outer->depth++;
-		return 0;
-	}
+	if (outer && recipes_ucall_nested(ctx, outer->sp))
+		return 0; /* the outer call is the one the application made */
 	c.ts_ns = bpf_ktime_get_ns();
+	c.sp = recipes_ucall_sp(ctx);
 	c.buf = buf;
 	c.lenp = lenp;
 	c.func = bpf_get_attach_cookie(ctx);
@@ -91,9 +92,13 @@ int sslsnoop_return(struct pt_regs *ctx)
 
 	if (!c)
 		return 0;
-	if (c->depth) {
-		c->depth--;
+	switch (recipes_ucall_return(ctx, c->sp)) {
+	case RECIPES_UCALL_INNER:
 		return 0;
+	case RECIPES_UCALL_STALE:
+		goto out;
+	default:
+		break;
 	}
 	if (c->func != F_GNUTLS_RECV && c->func != F_GNUTLS_SEND)
 		ret = (int)ret; /* OpenSSL and NSPR return int: the upper half of the register is not theirs */
@@ -129,5 +134,7 @@ out:
 	bpf_map_delete_elem(&calls, &tid);
 	return 0;
 }
+
+RECIPES_UCALL_CLEANUP(sslsnoop, calls);
 
 char LICENSE[] SEC("license") = "GPL";

@@ -2,8 +2,8 @@
 /** sslsnoop: user space. The kernel side is bpf/sslsnoop.bpf.c (uprobes on TLS libraries). */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { note, parseIntArg, parsePids, runTool } from '@bpf-recipes/cli';
-import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLibrary } from '@bpf-recipes/core';
+import { attachUprobeCalls, note, parseIntArg, parsePids, runTool } from '@bpf-recipes/cli';
+import { PreflightError, UsageError, findProcessLibrary, findSystemLibrary } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
 import { EVENT_SIZE, decodeEvent, rodata, type Event } from './generated/sslsnoop.js';
 import { FUNC_NAMES, HANDSHAKE, LIBRARIES, OPENSSL, OPENSSL_HANDSHAKE, WRITES, type Probe } from './probes.js';
@@ -33,20 +33,7 @@ void runTool<SslArgs>(spec, (ctx) => {
 
   const obj = ctx.open(fileURLToPath(new URL('../bpf/sslsnoop.bpf.o', import.meta.url)), rodata, { cfg_max_data: max });
   ctx.loadAndAttach(obj, { attach: false });
-  let attached = 0;
-  for (const t of targets) {
-    for (const p of t.probes) {
-      try {
-        obj.attachUprobe(p.entry, { binary: t.binary, func: p.func, pid: t.pid, cookie: p.cookie });
-        obj.attachUprobe('sslsnoop_return', { binary: t.binary, func: p.func, pid: t.pid, retprobe: true });
-        attached++;
-        ctx.verbose(`attached ${p.func} in ${t.binary}${t.pid > 0 ? ` (PID ${t.pid})` : ''}`);
-      } catch (e) {
-        if (!(e instanceof BpfError)) throw e;
-        ctx.verbose(`skipping ${p.func} in ${t.binary}: ${e.message}`);
-      }
-    }
-  }
+  const attached = attachUprobeCalls(obj, targets.flatMap((t) => t.probes.map((p) => ({ binary: t.binary, pid: t.pid, func: p.func, cookie: p.cookie, entry: p.entry, ret: 'sslsnoop_return' }))), ctx.verbose).length;
   if (attached === 0) throw new PreflightError('no TLS library function could be probed (none found, or all excluded): run with -v, or give --binary PATH');
 
   const cols = new Columns([

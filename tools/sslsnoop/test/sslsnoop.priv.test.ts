@@ -130,7 +130,7 @@ describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
   cliConformance({
     tool: 'sslsnoop',
     args: ['--no-gnutls', '--no-nss'],
-    programs: 4,
+    programs: 6, // 3 entry programs, the return program, the thread exit/exec cleanup
     drive: () => sClient('hi\n'),
     badInput: [['--max-buffer-size', '99999'], ['--binary', '/nonexistent'], ['--bogus']],
   });
