@@ -7,7 +7,7 @@ import { writeSync } from 'node:fs';
 import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, type OptionSpec } from './args.js';
-import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
 export interface ToolSpec {
@@ -160,7 +160,9 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       mark('object opened');
       objects.push(obj);
       if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
-      const common = { ...commonConfig(args), cfg_self_tgid: process.pid };
+      // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
+      const ns = pidNamespace();
+      const common = { ...commonConfig(args), cfg_self_tgid: process.pid, ...(ns && { cfg_pidns_dev: ns.dev, cfg_pidns_ino: ns.ino }) };
       const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
       obj.setConfig(layout, { ...present, ...config });
       return obj;

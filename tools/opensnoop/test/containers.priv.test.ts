@@ -1,0 +1,137 @@
+// Privileged: opensnoop run the way it runs in a container — inside its own PID namespace
+// (unshare -pf --mount-proc) and its own cgroup namespace (unshare -C -m, cgroup2 mounted inside) —
+// with workloads in the same namespaces that print their own getpid().
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cgroup2Mount } from '@bpf-recipes/cli';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, inNamespaces, jsonLines, skipPrivileged, uniquePath } from '@bpf-recipes/testing';
+
+describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
+  let workload: string;
+  const made: string[] = [];
+  beforeAll(() => {
+    workload = fixture('workload');
+  });
+  afterAll(() => {
+    for (const p of made) rmSync(p, { recursive: true, force: true });
+  });
+  const file = (tag: string) => {
+    const p = uniquePath(tag);
+    writeFileSync(p, 'x');
+    made.push(p);
+    return p;
+  };
+  /** a workload on the host, held until `go()`, opening `path` n times */
+  const hostWorkload = (path: string, n: number) => {
+    const p = spawn(workload, ['open', path, String(n)], { env: { ...process.env, WORKLOAD_WAIT: '1' }, stdio: ['pipe', 'ignore', 'ignore'] });
+    const done = new Promise((r) => p.on('close', r));
+    return { pid: p.pid!, go: async () => { p.stdin!.end('go\n'); await done; } };
+  };
+
+  it('in a PID namespace: PIDs and TIDs as the namespace sees them; tasks outside it are not shown', async () => {
+    const path = file('ns-pid');
+    const sync = mkdtempSync(join(tmpdir(), 'bpf-recipes-ns-sync-'));
+    made.push(sync);
+    const host = hostWorkload(path, 5);
+    // the host workload opens the same path while the tool runs: the script waits for it
+    const hostRun = (async () => {
+      while (!existsSync(join(sync, 'ready'))) await new Promise((r) => setTimeout(r, 20));
+      await host.go();
+      writeFileSync(join(sync, 'host-done'), '1');
+    })();
+    const r = await inNamespaces('opensnoop', `
+      start_tool --json
+      touch "$S/ready"; wait_file "$S/host-done"
+      sh -c 'echo $$; exec "$W" open "$P" 3'
+      stop_tool
+    `, { env: { W: workload, P: path, S: sync } });
+    await hostRun;
+    try {
+      const nsPid = Number(r.script.trim());
+      expect(nsPid).toBeGreaterThan(1);
+      expect(nsPid).toBeLessThan(100); // a fresh namespace numbers from 1
+      expect(r.code).toBe(0);
+      const events = jsonLines(r.out).filter((e) => e.path === path);
+      // exactly the namespace's 3 opens, none of the host workload's 5
+      expect(events).toHaveLength(3);
+      for (const e of events) {
+        expect(e.pid).toBe(nsPid);
+        expect(e.tid).toBe(nsPid);
+        expect(e.comm).toBe('workload');
+      }
+      // the tool's own reads are never shown (its PID is compared as the namespace sees it)
+      expect(jsonLines(r.out).filter((e) => e.comm === 'opensnoop' || e.comm === 'node')).toHaveLength(0);
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('in a PID namespace: -p and -t take PIDs as the namespace sees them', async () => {
+    const path = file('ns-p');
+    const r = await inNamespaces('opensnoop', `
+      held w1 4; held w2 2
+      start_tool --json -p "$(cat "$D/w1")"
+      touch "$D/go-w1" "$D/go-w2"; wait_held
+      stop_tool
+      held w3 3; held w4 2
+      start_tool --json -t "$(cat "$D/w3")"
+      touch "$D/go-w3" "$D/go-w4"; wait_held
+      stop_tool
+      cat "$D/w1" "$D/w2" "$D/w3" "$D/w4"
+    `, { env: { W: workload, P: path } });
+    try {
+      const [w1, w2, w3, w4] = r.script.trim().split(/\s+/).map(Number);
+      expect(Math.max(w1, w2, w3, w4)).toBeLessThan(100); // namespace PIDs
+      const events = jsonLines(r.out).filter((e) => e.path === path);
+      // -p w1: w1's 4 opens and nothing of w2's; -t w3: w3's 3 and nothing of w4's
+      expect(events.filter((e) => e.pid === w1)).toHaveLength(4);
+      expect(events.filter((e) => e.pid === w3 && e.tid === w3)).toHaveLength(3);
+      expect(events).toHaveLength(7);
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('in a cgroup namespace (cgroup2 mounted inside): --cgroup CHILD keeps exactly the tasks in it', async () => {
+    const mount = cgroup2Mount();
+    expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
+    // the container's cgroup, two levels below the root, as a runtime makes it
+    const outer = `${mount}/bpf-recipes-ns-${process.pid}`;
+    const box = `${outer}/box`;
+    mkdirSync(box, { recursive: true });
+    const path = file('ns-cgroup');
+    const cgmnt = mkdtempSync(join(tmpdir(), 'bpf-recipes-cgmnt-'));
+    made.push(cgmnt);
+    try {
+      // enter the container's cgroup, then a new cgroup namespace (rooted there) and mount namespace
+      const r = await inNamespaces('opensnoop', `
+        mount -t cgroup2 none "$M"
+        grep -qx "0::/" /proc/self/cgroup || { echo "not in a cgroup namespace: $(cat /proc/self/cgroup)" >&2; exit 95; }
+        mkdir "$M/app"
+        start_tool --json --cgroup "$M/app"
+        sh -c 'echo $$ >"$M/app/cgroup.procs"; echo $$; exec "$W" open "$P" 3'
+        sh -c 'echo $$ >&2; exec "$W" open "$P" 2'
+        stop_tool
+        rmdir "$M/app"
+      `, {
+        env: { W: workload, P: path, M: cgmnt },
+        command: ['sh', '-c', `echo $$ > ${box}/cgroup.procs && exec unshare --cgroup --mount --propagation private "$@"`, 'enter'],
+      });
+      try {
+        const inside = Number(r.script.trim());
+        expect(r.code).toBe(0);
+        const events = jsonLines(r.out).filter((e) => e.path === path);
+        expect(events).toHaveLength(3);
+        expect(events.every((e) => e.pid === inside)).toBe(true);
+      } finally {
+        r.cleanup();
+      }
+    } finally {
+      rmdirSync(box);
+      rmdirSync(outer);
+    }
+  });
+});
