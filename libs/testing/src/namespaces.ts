@@ -8,8 +8,8 @@
  *   stop_tool        SIGINT it and wait (the tool may be started and stopped again: stdout, stderr
  *                    and exit codes of every run are returned together)
  *   wait_file F      wait until file F exists and is not empty
- *   held NAME N      a workload ($W) that writes its PID to $D/NAME, waits for $D/go-NAME, then
- *                    opens $P N times; wait_held waits for them (a bare `wait` would wait for the tool)
+ *   held NAME ARGS   a workload ("$W" ARGS, stdout to $D/NAME.out) that writes its PID to
+ *                    $D/NAME and waits for $D/go-NAME; wait_held waits for them (a bare `wait` would wait for the tool)
  * Whatever the script prints on stdout is returned as `script` (e.g. a workload's own getpid()).
  */
 import { spawn } from 'node:child_process';
@@ -52,9 +52,10 @@ stop_tool() {
   echo $? >>"$D/code"
   cat "$D/err.$RUN" >>"$D/err"
 }
-# held NAME N: a workload that writes its PID to $D/NAME, waits for $D/go-NAME, then opens $P N times
+# held NAME ARGS...: a workload ("$W" ARGS..., stdout to $D/NAME.out) that writes its PID to $D/NAME
+# and waits for $D/go-NAME
 held() {
-  sh -c 'echo $$ >"$D/$1"; while [ ! -e "$D/go-$1" ]; do sleep 0.02; done; exec "$W" open "$P" "$2"' held "$1" "$2" &
+  sh -c 'n=$1; shift; echo $$ >"$D/$n"; while [ ! -e "$D/go-$n" ]; do sleep 0.02; done; exec "$W" "$@" >"$D/$n.out"' held "$@" &
   HELD="\${HELD:-} $!"
   wait_file "$D/$1"
 }

@@ -72,11 +72,11 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
   it('in a PID namespace: -p and -t take PIDs as the namespace sees them', async () => {
     const path = file('ns-p');
     const r = await inNamespaces('opensnoop', `
-      held w1 4; held w2 2
+      held w1 open "$P" 4; held w2 open "$P" 2
       start_tool --json -p "$(cat "$D/w1")"
       touch "$D/go-w1" "$D/go-w2"; wait_held
       stop_tool
-      held w3 3; held w4 2
+      held w3 open "$P" 3; held w4 open "$P" 2
       start_tool --json -t "$(cat "$D/w3")"
       touch "$D/go-w3" "$D/go-w4"; wait_held
       stop_tool
