@@ -95,7 +95,7 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
     }
   });
 
-  it('in a cgroup namespace (cgroup2 mounted inside): --cgroup CHILD keeps exactly the tasks in it', async () => {
+  it('in a cgroup namespace (cgroup2 remounted inside, as a container sees it): --cgroup CHILD keeps exactly the tasks in it', async () => {
     const mount = cgroup2Mount();
     expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
     // the container's cgroup, two levels below the root, as a runtime makes it
@@ -103,35 +103,45 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
     const box = `${outer}/box`;
     mkdirSync(box, { recursive: true });
     const path = file('ns-cgroup');
-    const cgmnt = mkdtempSync(join(tmpdir(), 'bpf-recipes-cgmnt-'));
-    made.push(cgmnt);
     try {
-      // enter the container's cgroup, then a new cgroup namespace (rooted there) and mount namespace
+      // enter the container's cgroup, then a new cgroup namespace (rooted there) and mount
+      // namespace, where cgroup2 is mounted again on the same path (over a fresh tmpfs, as in a
+      // container's own /sys/fs/cgroup): the container's view, in which the box is "/" and its
+      // child "/app"
       const r = await inNamespaces('opensnoop', `
-        mount -t cgroup2 none "$M"
+        mount -t tmpfs none "$(dirname "$M")" && mkdir -p "$M" && mount -t cgroup2 none "$M" || exit 93
         grep -qx "0::/" /proc/self/cgroup || { echo "not in a cgroup namespace: $(cat /proc/self/cgroup)" >&2; exit 95; }
         mkdir "$M/app"
         start_tool --json --cgroup "$M/app"
         sh -c 'echo $$ >"$M/app/cgroup.procs"; echo $$; exec "$W" open "$P" 3'
-        sh -c 'echo $$ >&2; exec "$W" open "$P" 2'
+        sh -c 'exec "$W" open "$P" 2'
         stop_tool
-        rmdir "$M/app"
       `, {
-        env: { W: workload, P: path, M: cgmnt },
+        env: { W: workload, P: path, M: mount },
         command: ['sh', '-c', `echo $$ > ${box}/cgroup.procs && exec unshare --cgroup --mount --propagation private "$@"`, 'enter'],
       });
       try {
         const inside = Number(r.script.trim());
+        expect(existsSync(`${box}/app`), 'the child was made in the box, seen from inside as /app').toBe(true);
         expect(r.code).toBe(0);
         const events = jsonLines(r.out).filter((e) => e.path === path);
+        // the 3 opens of the task in app; none of the 2 of the task in the namespace's root
         expect(events).toHaveLength(3);
         expect(events.every((e) => e.pid === inside)).toBe(true);
       } finally {
         r.cleanup();
       }
     } finally {
-      rmdirSync(box);
-      rmdirSync(outer);
+      // the namespace's last task may still be leaving its cgroup
+      for (const d of [`${box}/app`, box, outer]) {
+        for (let i = 0; i < 50 && existsSync(d); i++) {
+          try {
+            rmdirSync(d);
+          } catch {
+            await new Promise((res) => setTimeout(res, 50));
+          }
+        }
+      }
     }
   });
 });
