@@ -62,6 +62,7 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
         expect(e.tid).toBe(nsPid);
         expect(e.comm).toBe('workload');
       }
+      expect(r.err).not.toMatch(/proc is not/);
       // the tool's own reads are never shown (its PID is compared as the namespace sees it)
       expect(jsonLines(r.out).filter((e) => e.comm === 'opensnoop' || e.comm === 'node')).toHaveLength(0);
     } finally {
@@ -90,6 +91,23 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
       expect(events.filter((e) => e.pid === w1)).toHaveLength(4);
       expect(events.filter((e) => e.pid === w3 && e.tid === w3)).toHaveLength(3);
       expect(events).toHaveLength(7);
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('in a PID namespace without its own /proc: still the namespace PIDs, and one line saying /proc cannot be trusted for names', async () => {
+    const path = file('ns-noproc');
+    const r = await inNamespaces('opensnoop', `
+      start_tool --json
+      sh -c 'echo $$; exec "$W" open "$P" 2'
+      stop_tool
+    `, { env: { W: workload, P: path }, command: ['unshare', '--pid', '--fork', '--kill-child'] });
+    try {
+      const nsPid = Number(r.script.trim());
+      expect(nsPid).toBeLessThan(100);
+      expect(jsonLines(r.out).filter((e) => e.path === path).map((e) => e.pid)).toEqual([nsPid, nsPid]);
+      expect(r.err.split('\n').filter((l) => /^opensnoop: \/proc is not this PID namespace's/.test(l))).toHaveLength(1);
     } finally {
       r.cleanup();
     }
