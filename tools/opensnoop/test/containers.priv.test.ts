@@ -96,6 +96,28 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
     }
   });
 
+  it('a task in a PID namespace nested in the tool\'s: shown with the PID the tool\'s namespace gives it (not its own 1)', async () => {
+    const path = file('ns-nested');
+    const r = await inNamespaces('opensnoop', `
+      unshare --pid --fork --kill-child sh -c 'while [ ! -e "$D/go" ]; do sleep 0.02; done; exec "$W" open "$P" 2' &
+      U=$!
+      until [ -n "$(cat "/proc/$U/task/$U/children")" ]; do sleep 0.02; done
+      N=$(cat "/proc/$U/task/$U/children")
+      start_tool --json
+      touch "$D/go"; wait "$U"
+      stop_tool
+      echo $N
+    `, { env: { W: workload, P: path } });
+    try {
+      const nested = Number(r.script.trim());
+      expect(nested).toBeGreaterThan(1);
+      expect(nested).toBeLessThan(100);
+      expect(jsonLines(r.out).filter((e) => e.path === path).map((e) => [e.pid, e.tid])).toEqual([[nested, nested], [nested, nested]]);
+    } finally {
+      r.cleanup();
+    }
+  });
+
   it('in a PID namespace without its own /proc: still the namespace PIDs, and one line saying /proc cannot be trusted for names', async () => {
     const path = file('ns-noproc');
     const r = await inNamespaces('opensnoop', `
