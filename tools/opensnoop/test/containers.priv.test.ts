@@ -135,7 +135,10 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
     }
   });
 
-  it('in a cgroup namespace (cgroup2 remounted inside, as a container sees it): --cgroup CHILD keeps exactly the tasks in it', async () => {
+  it.each([
+    ['', ''],
+    [' and a PID namespace (as Docker makes both)', '--pid --fork --kill-child --mount-proc'],
+  ])('in a cgroup namespace%s (cgroup2 remounted inside, as a container sees it): --cgroup CHILD keeps exactly the tasks in it', async (_, pidns) => {
     const mount = cgroup2Mount();
     expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
     // the container's cgroup, two levels below the root, as a runtime makes it
@@ -158,10 +161,11 @@ describe.skipIf(skipPrivileged())('opensnoop inside containers', () => {
         stop_tool
       `, {
         env: { W: workload, P: path, M: mount },
-        command: ['sh', '-c', `echo $$ > ${box}/cgroup.procs && exec unshare --cgroup --mount --propagation private "$@"`, 'enter'],
+        command: ['sh', '-c', `echo $$ > ${box}/cgroup.procs && exec unshare --cgroup --mount --propagation private ${pidns} "$@"`, 'enter'],
       });
       try {
         const inside = Number(r.script.trim());
+        if (pidns) expect(inside).toBeLessThan(100); // the namespace's PID
         expect(existsSync(`${box}/app`), 'the child was made in the box, seen from inside as /app').toBe(true);
         expect(r.code).toBe(0);
         const events = jsonLines(r.out).filter((e) => e.path === path);
