@@ -5,6 +5,8 @@
  *     (user space resizes the ring before load and reports every lost event);
  *   - the common filters of the CLI (--pid, --tid, --uid, --name, --cgroup), set as
  *     read-only config before load so that unwanted events never cross into user space;
+ *   - the ids of tasks as the tool's own PID namespace sees them (recipes_current_ids(),
+ *     recipes_task_ids()): inside a container, PIDs printed and filtered are the container's;
  *   - RECIPES_EXPORT(), which keeps a struct in the object's BTF so that the TypeScript
  *     decoder can be generated from it.
  */
@@ -44,9 +46,20 @@ const volatile __u32 cfg_uid = 0;
 const volatile char cfg_comm[TASK_COMM_LEN] = {};
 const volatile __u32 cfg_comm_len = 0;
 const volatile __u64 cfg_cgroup_id = 0;
+/* depth of that cgroup below the hierarchy's real root; RECIPES_CGROUP_LEVEL_UNKNOWN inside a
+ * cgroup namespace, whose root hides its depth: then cfg_cgroup_level is only the least it can be */
 const volatile __u32 cfg_cgroup_level = 0;
-/* the tool's own process: never traced (its attach-time reads of tracefs are not the user's) */
+const volatile bool cfg_cgroup_level_unknown = false;
+/* the tool's own process: never traced (its attach-time reads of tracefs are not the user's);
+ * its PID as the tool's namespace sees it */
 const volatile __u32 cfg_self_tgid = 0;
+/* The tool's PID namespace (device and inode of /proc/self/ns/pid), set by libs/cli when it is not
+ * the initial one. 0: the initial namespace, whose ids are the kernel's own. */
+const volatile __u64 cfg_pidns_dev = 0;
+const volatile __u64 cfg_pidns_ino = 0;
+
+#define RECIPES_MAX_CGROUP_DEPTH 32
+#define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
 
 static __always_inline void recipes_count_lost(void)
 {
@@ -119,11 +132,97 @@ static __always_inline bool recipes_comm_allowed(void)
 	return false;
 }
 
-/* The common filters, applied to the current task. Cheap checks first. */
-static __always_inline bool recipes_task_allowed(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
+/*
+ * PID namespaces. In the initial namespace (cfg_pidns_ino == 0, the host) the plain helpers are
+ * used and the code below is pruned by the verifier. Inside a container, a task's ids are its
+ * numbers in the tool's namespace, and a task that namespace cannot see (the host's, another
+ * container's) has none: its ids are 0 and recipes_task_allowed() drops it. Map keys that only
+ * pair an entry with its exit (per-thread state) keep the kernel's global TID.
+ */
 
+/* The number of `pid` (a struct pid) in the tool's namespace; 0 when it has none there. */
+static __always_inline __u32 recipes_pid_nr(struct pid *pid)
+{
+	unsigned int level;
+
+	if (!pid)
+		return 0;
+	if (!cfg_pidns_ino)
+		return BPF_CORE_READ(pid, numbers[0].nr);
+	level = BPF_CORE_READ(pid, level);
+	/* numbers[i] is the pid in the namespace at depth i on the way down to the task's own */
+	for (__u32 i = 0; i < RECIPES_MAX_PIDNS_LEVEL; i++) {
+		struct upid *up;
+
+		if (i > level)
+			break;
+		up = (struct upid *)((void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				     i * bpf_core_type_size(struct upid));
+		if (BPF_CORE_READ(up, ns, ns.inum) == cfg_pidns_ino)
+			return BPF_CORE_READ(up, nr);
+	}
+	return 0;
+}
+
+/* A task's (tgid << 32 | tid) in the tool's PID namespace; 0 when it is not visible there. */
+static __always_inline __u64 recipes_task_ids(struct task_struct *task)
+{
+	__u32 tid, tgid;
+
+	if (!task)
+		return 0;
+	if (!cfg_pidns_ino)
+		return (__u64)BPF_CORE_READ(task, tgid) << 32 | (__u32)BPF_CORE_READ(task, pid);
+	tid = recipes_pid_nr(BPF_CORE_READ(task, thread_pid));
+	tgid = recipes_pid_nr(BPF_CORE_READ(task, group_leader, thread_pid));
+	if (!tid || !tgid)
+		return 0;
+	return (__u64)tgid << 32 | tid;
+}
+
+/* The current task's (tgid << 32 | tid) as the tool's PID namespace sees them (0: not visible). */
+static __always_inline __u64 recipes_current_ids(void)
+{
+	struct bpf_pidns_info ns = {};
+
+	if (!cfg_pidns_ino)
+		return bpf_get_current_pid_tgid();
+	/* the usual case, a task of the tool's own namespace: one helper call */
+	if (!bpf_get_ns_current_pid_tgid(cfg_pidns_dev, cfg_pidns_ino, &ns, sizeof(ns)))
+		return (__u64)ns.tgid << 32 | ns.pid;
+	/* a task of a namespace nested in the tool's is visible too; any other is not */
+	return recipes_task_ids((struct task_struct *)bpf_get_current_task());
+}
+
+/* Is the current task in the --cgroup cgroup or below it? */
+static __always_inline bool recipes_cgroup_allowed(void)
+{
+	if (!cfg_cgroup_id)
+		return true;
+	if (!cfg_cgroup_level_unknown)
+		return bpf_get_current_ancestor_cgroup_id(cfg_cgroup_level) == cfg_cgroup_id;
+	/*
+	 * Inside a cgroup namespace the directory's depth under the mount is not its depth in the
+	 * hierarchy, which bpf_get_current_ancestor_cgroup_id() counts from the real root. Look for
+	 * the id among the task's ancestors from the least depth it can have; 0 is past the task's own.
+	 */
+	for (__u32 i = 0; i < RECIPES_MAX_CGROUP_DEPTH; i++) {
+		__u64 a = bpf_get_current_ancestor_cgroup_id(cfg_cgroup_level + i);
+
+		if (a == cfg_cgroup_id)
+			return true;
+		if (!a)
+			break;
+	}
+	return false;
+}
+
+/* The common filters, applied to the current task. Cheap checks first. `ids` is
+ * recipes_current_ids(). */
+static __always_inline bool recipes_ids_allowed(__u64 id)
+{
+	if (cfg_pidns_ino && !id)
+		return false; /* outside the tool's PID namespace */
 	if (cfg_self_tgid && (id >> 32) == cfg_self_tgid)
 		return false;
 	if (cfg_tid && (__u32)id != cfg_tid)
@@ -132,9 +231,14 @@ static __always_inline bool recipes_task_allowed(void)
 		return false;
 	if (cfg_filter_uid && (__u32)bpf_get_current_uid_gid() != cfg_uid)
 		return false;
-	if (cfg_cgroup_id && bpf_get_current_ancestor_cgroup_id(cfg_cgroup_level) != cfg_cgroup_id)
+	if (!recipes_cgroup_allowed())
 		return false;
 	return recipes_comm_allowed();
+}
+
+static __always_inline bool recipes_task_allowed(void)
+{
+	return recipes_ids_allowed(recipes_current_ids());
 }
 
 /* log2 slot of a value, as libs/format's log2Hist() reads it: 0 -> 0, 1 -> 1, [2^(k-1), 2^k) -> k. */

@@ -51,23 +51,93 @@ export function parseSize(v: unknown, opt = 'buffer-size'): number {
   return n;
 }
 
-/** cgroup v2 mount point, from /proc/self/mountinfo. */
-export function cgroup2Mount(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | undefined {
+/**
+ * The cgroup v2 mounts, from /proc/self/mountinfo: where each is, and which directory of the
+ * hierarchy (as this cgroup namespace names it) it shows. A mount hidden by a later one on the
+ * same point is left out.
+ */
+export function cgroup2Mounts(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): { mount: string; root: string }[] {
+  const byPoint = new Map<string, { mount: string; root: string }>();
   for (const line of mountinfo.split('\n')) {
     const [pre, post] = line.split(' - ');
-    if (post?.startsWith('cgroup2 ')) return pre.split(' ')[4];
+    const f = pre.split(' ');
+    if (f.length < 5) continue;
+    if (post?.startsWith('cgroup2 ')) byPoint.set(f[4], { mount: f[4], root: f[3] });
+    else byPoint.delete(f[4]);
   }
-  return undefined;
+  return [...byPoint.values()];
 }
 
-/** A cgroup v2 directory → its id (the kernfs inode) and its depth below the root. */
-export function parseCgroup(v: unknown): { id: bigint; level: number; path: string } {
-  const mount = cgroup2Mount();
-  if (!mount) throw new UsageError('--cgroup: no cgroup v2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)');
+/** The first cgroup v2 mount (the one a relative --cgroup PATH is taken under). */
+export function cgroup2MountInfo(mountinfo?: string): { mount: string; root: string } | undefined {
+  return cgroup2Mounts(mountinfo)[0];
+}
+
+/** cgroup v2 mount point, from /proc/self/mountinfo. */
+export function cgroup2Mount(mountinfo?: string): string | undefined {
+  return cgroup2MountInfo(mountinfo)?.mount;
+}
+
+/** include/linux/proc_ns.h: the inodes of the initial namespaces, the same on every kernel. */
+export const INIT_PID_NS_INO = 0xeffffffcn;
+export const INIT_CGROUP_NS_INO = 0xeffffffbn;
+
+const nsInode = (kind: string): bigint | undefined => {
+  try {
+    return statSync(`/proc/self/ns/${kind}`, { bigint: true }).ino;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Is this process in a cgroup namespace of its own (a container's), whose root hides its depth? */
+export function inCgroupNamespace(): boolean {
+  const ino = nsInode('cgroup');
+  return ino !== undefined && ino !== INIT_CGROUP_NS_INO;
+}
+
+/** A user-space dev_t (glibc's encoding, as stat(2) gives it) as the kernel's own (major << 20 | minor). */
+export function kernelDev(dev: bigint): bigint {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return (major << 20n) | minor;
+}
+
+/**
+ * This process's PID namespace when it is not the initial one (a container's): the device and
+ * inode of /proc/self/ns/pid, as bpf_get_ns_current_pid_tgid() takes them. undefined on the host.
+ */
+export function pidNamespace(): { dev: bigint; ino: bigint } | undefined {
+  let st;
+  try {
+    st = statSync('/proc/self/ns/pid', { bigint: true });
+  } catch {
+    return undefined; // no /proc: ids stay the kernel's
+  }
+  if (st.ino === INIT_PID_NS_INO) return undefined;
+  return { dev: kernelDev(st.dev), ino: st.ino };
+}
+
+/**
+ * A cgroup v2 directory → its id (the kernfs inode) and its depth below the hierarchy's root.
+ * Inside a cgroup namespace the root the mount shows is the namespace's, not the hierarchy's: the
+ * depth counted here is then only the least the real one can be (`levelKnown` false), and the
+ * kernel side looks the id up among a task's ancestors instead.
+ */
+export function parseCgroup(v: unknown): { id: bigint; level: number; levelKnown: boolean; path: string } {
+  const mounts = cgroup2Mounts();
+  if (mounts.length === 0) throw new UsageError('--cgroup: no cgroup v2 filesystem is mounted (mount -t cgroup2 none /sys/fs/cgroup)');
   const given = String(v);
-  const path = isAbsolute(given) ? resolve(given) : join(mount, given);
+  const path = isAbsolute(given) ? resolve(given) : join(mounts[0].mount, given);
+  const under = (m: string) => {
+    const rel = relative(m, path);
+    return !(rel.startsWith('..') || isAbsolute(rel));
+  };
+  // the mount the path is under (the deepest, when one is inside another)
+  const info = mounts.filter((m) => under(m.mount)).sort((a, b) => b.mount.length - a.mount.length)[0];
+  if (!info) throw new UsageError(`--cgroup: ${given} is not under the cgroup v2 mount ${mounts.map((m) => m.mount).join(' or ')}`);
+  const mount = info.mount;
   const rel = relative(mount, path);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new UsageError(`--cgroup: ${given} is not under the cgroup v2 mount ${mount}`);
   let st;
   try {
     st = statSync(path, { bigint: true });
@@ -75,7 +145,10 @@ export function parseCgroup(v: unknown): { id: bigint; level: number; path: stri
     throw new UsageError(`--cgroup: ${path} does not exist (give a cgroup v2 directory under ${mount})`);
   }
   if (!st.isDirectory()) throw new UsageError(`--cgroup: ${path} is not a cgroup directory`);
-  return { id: st.ino, level: rel === '' ? 0 : rel.split('/').length, path };
+  const depth = (p: string) => p.split('/').filter((x) => x && x !== '.').length;
+  // a root outside this cgroup namespace ("/../x") says nothing of depth: search from 0 then
+  const rootDepth = info.root.split('/').includes('..') ? 0 : depth(info.root);
+  return { id: st.ino, level: rootDepth + depth(rel), levelKnown: !inCgroupNamespace(), path };
 }
 
 export interface CommonArgs {
@@ -114,6 +187,7 @@ export function commonConfig(a: CommonArgs): Record<string, unknown> {
     const c = parseCgroup(a.cgroup);
     cfg.cfg_cgroup_id = c.id;
     cfg.cfg_cgroup_level = c.level;
+    if (!c.levelKnown) cfg.cfg_cgroup_level_unknown = true;
   }
   return cfg;
 }

@@ -3,11 +3,11 @@
  * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
-import { writeSync } from 'node:fs';
+import { readlinkSync, writeSync } from 'node:fs';
 import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, type OptionSpec } from './args.js';
-import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
 export interface ToolSpec {
@@ -71,6 +71,15 @@ export interface ToolContext<A> {
   beforeExit(fn: () => Promise<void>): void;
   stop(code?: number): void;
   verbose(message: string): void;
+}
+
+/** This process's PID as the namespace of the /proc mount numbers it (undefined without /proc). */
+function procPidOf(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/self'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
@@ -160,7 +169,12 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       mark('object opened');
       objects.push(obj);
       if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
-      const common = { ...commonConfig(args), cfg_self_tgid: process.pid };
+      // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
+      const ns = pidNamespace();
+      if (ns && procPidOf() !== process.pid) {
+        note(`${spec.name}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
+      }
+      const common = { ...commonConfig(args), cfg_self_tgid: process.pid, ...(ns && { cfg_pidns_dev: ns.dev, cfg_pidns_ino: ns.ino }) };
       const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
       obj.setConfig(layout, { ...present, ...config });
       return obj;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
-import { cgroup2Mount, commonConfig, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
+import { cgroup2Mount, cgroup2Mounts, commonConfig, kernelDev, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
 import { allOptions, parseArgs, type ToolSpec } from '../src/tool.js';
 import { helpText } from '../src/args.js';
 
@@ -33,6 +33,20 @@ describe('common option parsers', () => {
     const mi = '30 23 0:26 / /sys/fs/cgroup/unified rw,nosuid shared:9 - cgroup2 cgroup2 rw\n31 23 0:27 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n';
     expect(cgroup2Mount(mi)).toBe('/sys/fs/cgroup/unified');
     expect(cgroup2Mount('31 23 0:27 / /x rw - cgroup cgroup rw,cpu\n')).toBeUndefined();
+  });
+  it('lists every cgroup v2 mount with its root, leaving out one a later mount hides', () => {
+    const mi = [
+      '30 23 0:26 /../.. /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw',
+      '40 23 0:26 / /tmp/cg rw - cgroup2 none rw',
+      '41 23 0:26 / /tmp/cg2 rw - cgroup2 none rw',
+      '42 23 0:50 / /tmp/cg2 rw - tmpfs none rw',
+    ].join('\n');
+    expect(cgroup2Mounts(mi)).toEqual([{ mount: '/sys/fs/cgroup/unified', root: '/../..' }, { mount: '/tmp/cg', root: '/' }]);
+  });
+  it("turns stat(2)'s dev_t into the kernel's (major << 20 | minor), as bpf_get_ns_current_pid_tgid() compares it", () => {
+    expect(kernelDev(4n)).toBe(4n); // nsfs: 0:4
+    expect(kernelDev(0x0803n)).toBe((8n << 20n) | 3n); // 8:3
+    expect(kernelDev(0x100_0103n)).toBe((1n << 20n) | 0x1003n); // 1:4099 (glibc puts minor bits 8+ at 20+)
   });
   it('resolves a cgroup to its id and level', () => {
     const mount = cgroup2Mount();

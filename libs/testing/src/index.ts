@@ -265,3 +265,4 @@ export function uniquePath(tag: string): string {
 /** Give the tool a moment to read the ring buffer after a workload (events are drained at stop anyway). */
 export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 export { cliConformance, type ConformanceOptions } from './conformance.js';
+export { inNamespaces, jsonLines, type NamespaceRun } from './namespaces.js';

@@ -69,11 +69,13 @@ static __always_inline struct reqinfo *track(struct request *rq, bool create)
 {
 	struct reqinfo *r = bpf_map_lookup_elem(&reqs, &rq);
 	struct reqinfo fresh = {};
+	__u64 ids;
 
 	if (r || !create)
 		return r;
-	fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || !recipes_task_allowed();
-	fresh.pid = bpf_get_current_pid_tgid() >> 32;
+	ids = recipes_current_ids(); /* the submitter, as the tool's PID namespace sees it */
+	fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || !recipes_ids_allowed(ids);
+	fresh.pid = ids >> 32;
 	bpf_get_current_comm(fresh.comm, sizeof(fresh.comm));
 	bpf_map_update_elem(&reqs, &rq, &fresh, BPF_ANY);
 	return bpf_map_lookup_elem(&reqs, &rq);
@@ -113,7 +115,8 @@ int BPF_PROG(biosnoop_rq_issue, struct request *rq)
 	if (!r) {
 		struct reqinfo fresh = { .pid = 0, .comm = "?" };
 
-		fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || cfg_npids || cfg_tid || cfg_filter_uid || cfg_comm_len || cfg_cgroup_id;
+		fresh.filtered_out = (cfg_dev && disk_dev(rq) != cfg_dev) || cfg_npids || cfg_tid || cfg_filter_uid || cfg_comm_len || cfg_cgroup_id ||
+				     cfg_pidns_ino; /* inside a container: only its own tasks' I/O */
 		bpf_map_update_elem(&reqs, &rq, &fresh, BPF_ANY);
 		r = bpf_map_lookup_elem(&reqs, &rq);
 		if (!r)

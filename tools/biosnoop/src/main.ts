@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { fileURLToPath } from 'node:url';
-import { runTool } from '@bpf-recipes/cli';
+import { note, pidNamespace, runTool } from '@bpf-recipes/cli';
 import { PreflightError } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
 import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/biosnoop.js';
@@ -24,6 +24,8 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
   }
   if (!attached.has('biosnoop_io_start')) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+  // a disk is the host's: say what a container's view leaves out
+  if (pidNamespace()) note('biosnoop: in a PID namespace: only I/O its own tasks submit is shown (not the kernel\'s writeback, not other containers\' or the host\'s)');
 
   const t0 = ctx.clock.monotonicNowNs();
   const cols = new Columns([

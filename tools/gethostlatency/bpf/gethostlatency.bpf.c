@@ -262,8 +262,9 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 	__builtin_memset(e->addrs, 0, sizeof(e->addrs));
 	e->ts_ns = now;
 	e->lat_ns = now - c->ts_ns;
+	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->func = c->func;
 	e->herrno = 0;

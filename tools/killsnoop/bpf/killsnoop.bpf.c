@@ -52,9 +52,8 @@ static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source
 
 	if (cfg_all || !sig_wanted(sig) || !recipes_task_allowed())
 		return 0;
-	/* --tpid: for pidfd_send_signal the pid is known only at signal_generate */
-	if (cfg_tpid && source != KS_PIDFD_SEND_SIGNAL && tpid != cfg_tpid && ttid != cfg_tpid)
-		return 0;
+	/* --tpid: checked at exit, when signal_generate has said who the target is (for
+	 * pidfd_send_signal, and for a sender whose PID namespace is not the tool's) */
 	tid = (__u32)bpf_get_current_pid_tgid();
 	p.ts_ns = bpf_ktime_get_ns();
 	p.tpid = tpid;
@@ -68,23 +67,24 @@ static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source
 
 static __always_inline int leave(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 	struct event *e;
+	__u64 id;
 
 	if (!p)
 		return 0;
 	if (cfg_failed && ret >= 0)
 		goto out;
-	if (cfg_tpid && p->source == KS_PIDFD_SEND_SIGNAL && p->tpid != cfg_tpid)
+	if (cfg_tpid && p->tpid != cfg_tpid && p->ttid != cfg_tpid)
 		goto out;
 	e = RESERVE_EVENT(struct event);
 	if (!e)
 		goto out;
 	e->ts_ns = bpf_ktime_get_ns();
+	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->tpid = p->tpid;
 	e->ttid = p->ttid;
@@ -101,29 +101,48 @@ out:
 	return 0;
 }
 
-SEC("tracepoint/signal/signal_generate")
-int killsnoop_generate(struct trace_event_raw_signal_generate *ctx)
+/* the tracepoint's si_code: SEND_SIG_NOINFO (0) is SI_USER, SEND_SIG_PRIV (1) SI_KERNEL */
+static __always_inline __s32 si_code_of(struct kernel_siginfo *info)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	if (info == (void *)0)
+		return 0;       /* SI_USER */
+	if (info == (void *)1)
+		return 0x80;    /* SI_KERNEL */
+	return BPF_CORE_READ(info, si_code);
+}
+
+/* raw: the target task itself, whose ids the tool's PID namespace may see differently from the kernel's */
+SEC("raw_tp/signal_generate")
+int BPF_PROG(killsnoop_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+	__u64 id = recipes_current_ids();
+	__u64 tids = recipes_task_ids(task); /* the target, as the tool's PID namespace sees it (0: not at all) */
 	struct event *e;
 
 	if (!cfg_all) {
 		/* inside one of our syscalls: note the target */
-		__u32 tid = (__u32)id;
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 		struct pending *p = bpf_map_lookup_elem(&pending, &tid);
 
 		if (p && !p->tcomm[0]) {
-			bpf_probe_read_kernel_str(p->tcomm, sizeof(p->tcomm), ctx->comm);
-			if (p->source == KS_PIDFD_SEND_SIGNAL)
-				p->tpid = ctx->pid;
+			BPF_CORE_READ_STR_INTO(&p->tcomm, task, comm);
+			if (p->source == KS_PIDFD_SEND_SIGNAL) {
+				p->tpid = (__u32)tids;
+			} else if (cfg_pidns_ino && p->tpid > 0) {
+				/* the syscall's numbers are the sender's: a sender in a nested namespace names
+				 * its target in its own; the task says what the tool's namespace calls it */
+				p->tpid = (p->source == KS_TGKILL || p->source == KS_RT_TGSIGQUEUEINFO) ? tids >> 32 : (__u32)tids;
+				if (p->ttid)
+					p->ttid = (__u32)tids;
+			}
 		}
 		return 0;
 	}
-	if (!sig_wanted(ctx->sig) || !recipes_task_allowed())
+	if (!sig_wanted(sig) || !recipes_ids_allowed(id))
 		return 0;
-	if (cfg_tpid && ctx->pid != cfg_tpid)
+	if (cfg_tpid && (__u32)tids != cfg_tpid)
 		return 0;
-	if (cfg_failed && ctx->result == 0)
+	if (cfg_failed && result == 0)
 		return 0;
 	e = RESERVE_EVENT(struct event);
 	if (!e)
@@ -132,15 +151,15 @@ int killsnoop_generate(struct trace_event_raw_signal_generate *ctx)
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->tpid = ctx->pid;
-	e->ttid = ctx->pid;
-	e->sig = ctx->sig;
-	e->ret = ctx->result;
-	e->code = ctx->code;
+	e->tpid = (__u32)tids;
+	e->ttid = (__u32)tids;
+	e->sig = sig;
+	e->ret = result;
+	e->code = si_code_of(info);
 	e->source = KS_GENERATE;
 	e->pidfd = -1;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel_str(e->tcomm, sizeof(e->tcomm), ctx->comm);
+	BPF_CORE_READ_STR_INTO(&e->tcomm, task, comm);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -73,8 +73,9 @@ static __always_inline int on_exit(long ret)
 		goto cleanup;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->lat_ns = e->ts_ns - a->ts_ns;
+	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->ret = ret;
 	e->dirfd = a->dirfd;

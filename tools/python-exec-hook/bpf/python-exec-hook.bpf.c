@@ -45,12 +45,13 @@ SEC("tracepoint/sched/sched_process_exec")
 int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 zero = 0, pid = bpf_get_current_pid_tgid() >> 32;
+	__u64 ids = recipes_current_ids(); /* as the tool's PID namespace sees them */
+	__u32 zero = 0, pid = ids >> 32;
 	const unsigned char *name;
 	struct event *e;
 	__u8 one = 1;
 
-	if (!recipes_task_allowed())
+	if (!recipes_ids_allowed(ids))
 		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
@@ -63,7 +64,7 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = PYEXEC_EXEC;
 	e->pid = pid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = recipes_task_ids(BPF_CORE_READ(task, real_parent)) >> 32; /* 0: a parent outside the namespace */
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (ctx->__data_loc_filename & 0xffff));
@@ -75,11 +76,11 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 SEC("tracepoint/sched/sched_process_exit")
 int pyexec_exit(void *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = recipes_current_ids();
 	__u32 pid = id >> 32;
 	struct event *e;
 
-	if ((__u32)id != pid || !bpf_map_lookup_elem(&reported, &pid))
+	if (!pid || (__u32)id != pid || !bpf_map_lookup_elem(&reported, &pid))
 		return 0; /* a thread, or a process we never reported */
 	bpf_map_delete_elem(&reported, &pid);
 	e = RESERVE_EVENT(struct event);

@@ -116,8 +116,9 @@ int sslsnoop_return(struct pt_regs *ctx)
 	e = &b->e;
 	e->ts_ns = now;
 	e->lat_ns = now - c->ts_ns;
+	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
 	e->pid = id >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->func = c->func;
 	e->ret = ret;

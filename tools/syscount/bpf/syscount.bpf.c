@@ -92,7 +92,7 @@ static __always_inline bool wanted(long nr)
  */
 static __always_inline void account_process(long nr, bool failed, __u64 lat)
 {
-	__u32 zero = 0, pid = bpf_get_current_pid_tgid() >> 32;
+	__u32 zero = 0, pid = recipes_current_ids() >> 32; /* as the tool's PID namespace sees it */
 	struct proc_cache *c = bpf_map_lookup_elem(&proc_cache, &zero);
 	struct proc_stat *p;
 

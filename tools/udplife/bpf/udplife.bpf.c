@@ -79,7 +79,7 @@ int udplife_create(struct bpf_sock *ctx)
 	if (!recipes_task_allowed())
 		return 1;
 	l.start_ns = bpf_ktime_get_ns();
-	l.pid = bpf_get_current_pid_tgid() >> 32;
+	l.pid = recipes_current_ids() >> 32; /* as the tool's PID namespace sees it */
 	l.uid = (__u32)bpf_get_current_uid_gid();
 	l.family = ctx->family;
 	bpf_get_current_comm(l.comm, sizeof(l.comm));
