@@ -9,6 +9,30 @@
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// yargs (libs/cli) is bundled with lean stand-ins for the packages it loads at start but that only its
+// own usage screen needs (cliui, string-width) or that read files a bundle has not got (y18n's locale
+// files): see scripts/vendor-shims/. Parsing, validation and completion are yargs' own code.
+const shims = join(dirname(fileURLToPath(import.meta.url)), 'vendor-shims');
+const inYargs = (p) => /[\\/]node_modules[\\/]yargs[\\/]/.test(p);
+const shimPlugin = {
+  name: 'recipes-shims',
+  setup(b) {
+    b.onResolve({ filter: /^(cliui|string-width|y18n)$/ }, (a) => ({ path: join(shims, `${a.path}.cjs`) }));
+    // yargs' own invariant checks: a plain Error instead of loading node:assert
+    b.onResolve({ filter: /^assert$/ }, (a) => (inYargs(a.importer) ? { path: join(shims, 'assert.cjs') } : undefined));
+    // yargs reads process.stdout.columns when it is loaded, which opens stdout as a stream (a dozen
+    // modules); only its usage screen needs the width, so it is read when asked for
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]index\.cjs$/ }, (a) => {
+      const eager = 'stdColumns:void 0!==process.stdout.columns?process.stdout.columns:null';
+      const src = readFileSync(a.path, 'utf8');
+      if (!src.includes(eager)) return { errors: [{ text: `yargs changed: "${eager}" not found in ${a.path} (update scripts/bundle.mjs)` }] };
+      return { contents: src.replace(eager, `get ${eager.replace(':', '(){return ')}}`), loader: 'js' };
+    });
+  },
+};
 
 /** ESM sources in a CommonJS file: import.meta.url becomes the file's own URL. */
 const cjs = {
@@ -19,6 +43,7 @@ const cjs = {
   external: ['@bpf-recipes/*', 'koffi'],
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [shimPlugin],
   // less source for V8 to read at every start; identifiers stay, for readable stacks and profiles
   minifyWhitespace: true,
   minifySyntax: true,
