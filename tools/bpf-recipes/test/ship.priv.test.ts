@@ -90,6 +90,11 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(files).toContain('/usr/share/man/man8/opensnoop.8.gz');
       expect(sh('man', ['-w', 'opensnoop']).trim()).toBe('/usr/share/man/man8/opensnoop.8.gz');
       expect(sh('man', ['-P', 'cat', 'opensnoop'])).toMatch(/--flag-filter/);
+      // bash completion where bash-completion loads it by command name, completing through /usr/sbin/bpf-recipes
+      expect(files).toContain('/usr/share/bash-completion/completions/bpf-recipes');
+      expect(files).toContain('/usr/share/bash-completion/completions/opensnoop');
+      const reply = sh('bash', ['-c', 'PATH=/usr/sbin:$PATH; source /usr/share/bash-completion/completions/opensnoop; COMP_WORDS=(opensnoop --tim); COMP_CWORD=1; _bpf-recipes_yargs_completions; printf "%s\\n" "${COMPREPLY[@]}"']);
+      expect(reply.trim().split('\n')).toEqual(['--timestamp']);
       const { events, pid } = await traceWith('/usr/sbin/opensnoop');
       expect(events).toHaveLength(5);
       expect(events.every((e) => e.pid === pid)).toBe(true);
