@@ -8,6 +8,7 @@
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,11 @@ const shimPlugin = {
       const eager = 'stdColumns:void 0!==process.stdout.columns?process.stdout.columns:null';
       const src = readFileSync(a.path, 'utf8');
       if (!src.includes(eager)) return { errors: [{ text: `yargs changed: "${eager}" not found in ${a.path} (update scripts/bundle.mjs)` }] };
-      return { contents: src.replace(eager, `get ${eager.replace(':', '(){return ')}}`), loader: 'js' };
+      // the factory turns on yargs' own --help and --version (and reads package.json for the
+      // version); every command here turns both off again and prints its own
+      const defaults = 'i.help(),i.version(),i})';
+      if (!src.includes(defaults)) return { errors: [{ text: `yargs changed: "${defaults}" not found in ${a.path} (update scripts/bundle.mjs)` }] };
+      return { contents: src.replace(eager, `get ${eager.replace(':', '(){return ')}}`).replace(defaults, 'i})'), loader: 'js' };
     });
   },
 };
@@ -51,8 +56,48 @@ const cjs = {
   logLevel: 'warning',
 };
 
+// libs/cli: yargs goes to a file of its own, dist/yargs.cjs, loaded with V8's code cache
+// (dist/yargs.cjs.cache, made here by a run of the parser under the launchers' flags): see
+// scripts/vendor-shims/code-cache.cjs. The ES module build imports yargs from node_modules as usual.
+const yargsViaCache = {
+  name: 'recipes-yargs-code-cache',
+  setup(b) {
+    b.onResolve({ filter: /^yargs\/yargs$/ }, () => ({ path: 'yargs', namespace: 'recipes-yargs' }));
+    b.onLoad({ filter: /.*/, namespace: 'recipes-yargs' }, () => ({
+      contents: `module.exports = require(${JSON.stringify(join(shims, 'code-cache.cjs'))}).requireCached(require('node:path').join(__dirname, 'yargs.cjs'));`,
+      resolveDir: shims,
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundleYargs() {
+  await build({
+    ...cjs,
+    stdin: { contents: "module.exports = require('yargs/yargs');", resolveDir: process.cwd(), loader: 'js' },
+    outfile: 'dist/yargs.cjs',
+    define: {},
+    banner: {},
+  });
+  // the cache holds what V8 compiled during this run: loading yargs and parsing a tool's command line
+  // (good and bad), under the flags of the launchers (V8 rejects a cache made under other flags)
+  const run = `
+    const cli = require('./dist/index.cjs');
+    const table = { ...cli.COMMON_OPTIONS, 'own-flag': { alias: 'F', type: 'string', array: true, describe: 'x' } };
+    cli.parseCommandLine(table, ['-p', '1,2', '-T', '--json', '-F', 'a', '-Fb', '--duration=1', '-n', 'x']);
+    try { cli.parseCommandLine(table, ['--no-such-option']); } catch {}
+    const { script } = process[Symbol.for('bpf-recipes.code-cache')].get(require('node:path').resolve('dist/yargs.cjs'));
+    require('node:fs').writeFileSync('dist/yargs.cjs.cache', script.createCachedData());`;
+  execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
+}
+
 async function main() {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  if (pkg.name === '@bpf-recipes/cli') {
+    await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' });
+    await bundleYargs();
+    return;
+  }
   const entries = pkg.bin
     ? [['src/main.ts', 'dist/src/main.cjs']]
     : Object.values(pkg.exports ?? {}).map((e) => {

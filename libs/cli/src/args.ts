@@ -3,8 +3,8 @@
  * options (strict: an unknown option, a missing value or a stray word is a UsageError with our
  * one-line message) and is rendered as --help here, from the same table the man page (man.ts) reads.
  * yargs also answers shell completion (completeCommandLine). In the one-file launch build
- * (scripts/bundle.mjs) yargs is bundled with lean stand-ins for cliui, string-width and y18n, which
- * only its own usage screen needs: loading it costs a few milliseconds.
+ * (scripts/bundle.mjs) yargs is a file of its own with lean stand-ins for cliui, string-width, y18n
+ * and assert, which only its own usage screen needs, loaded with a V8 code cache (libs/cli/README.md).
  */
 import yargs from 'yargs/yargs';
 import type { Argv, Options } from 'yargs';
@@ -74,6 +74,13 @@ export function yargsFor(table: Record<string, OptionSpec>, argv: string[] = [])
     .parserConfiguration(PARSER_CONFIGURATION)
     .options(options)
     .strict();
+}
+
+/** How yargs was loaded, for BPF_RECIPES_TIMING: with its V8 code cache (used, rejected by this Node), or not. */
+export function yargsCodeCache(): string {
+  const loaded = (process as unknown as Record<symbol, Map<string, { cache: string }> | undefined>)[Symbol.for('bpf-recipes.code-cache')];
+  const y = [...(loaded ?? new Map<string, { cache: string }>())].find(([f]) => f.endsWith('yargs.cjs'));
+  return y ? y[1].cache : 'none (ES modules)';
 }
 
 const isSwitchValue = (t: string | undefined) => t === 'true' || t === 'false';
