@@ -1,6 +1,6 @@
 export { runTool, parseArgs, allOptions, fail, type ToolSpec, type ToolContext } from './tool.js';
 export { manPage } from './man.js';
-export { parseCommandLine, completeCommandLine, switchGivenValue, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
+export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
 export {
   COMMON_OPTIONS, MAX_PIDS, commonConfig, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
 import { cgroup2Mount, commonConfig, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
@@ -145,5 +146,21 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     expect(lines.length).toBeGreaterThan(3);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
     expect(new Set(lines.map((l) => l.indexOf('word'))).size).toBe(1);
+  });
+});
+
+describe('the launch build (dist/index.cjs): yargs from its own file, with the V8 code cache', () => {
+  const bundle = new URL('../dist/index.cjs', import.meta.url).pathname;
+  const run = (flags: string[]) =>
+    execFileSync(process.execPath, [...flags, '-e', `
+      const cli = require(${JSON.stringify(bundle)});
+      const table = { pid: { alias: 'p', type: 'string', describe: 'x' }, timestamp: { alias: 'T', type: 'boolean', describe: 'x' } };
+      let bad; try { cli.parseCommandLine(table, ['--bogus']); } catch (e) { bad = e.message; }
+      console.log(JSON.stringify({ cache: cli.yargsCodeCache(), args: cli.parseCommandLine(table, ['-Tp', '7']).args, bad }));`], { encoding: 'utf8' });
+  it('under the launchers\' flags the cache made at build time is used', () => {
+    expect(JSON.parse(run(['--max-semi-space-size=2']))).toEqual({ cache: 'used', args: { timestamp: true, pid: '7' }, bad: 'unknown option --bogus' });
+  });
+  it('a cache V8 will not take (other flags, another Node) is rejected and yargs parses all the same', () => {
+    expect(JSON.parse(run(['--max-semi-space-size=4', '--no-opt']))).toEqual({ cache: 'rejected', args: { timestamp: true, pid: '7' }, bad: 'unknown option --bogus' });
   });
 });
