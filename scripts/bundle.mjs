@@ -14,8 +14,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // yargs (libs/cli) is bundled with lean stand-ins for the packages it loads at start but that only its
-// own usage screen needs (cliui, string-width) or that read files a bundle has not got (y18n's locale
-// files): see scripts/vendor-shims/. Parsing, validation and completion are yargs' own code.
+// own usage screen needs (cliui, string-width), that read files a bundle has not got (y18n's locale
+// files) or that cost a load for two invariant checks (node:assert): see scripts/vendor-shims/.
+// Parsing, validation and completion are yargs' own code.
 const shims = join(dirname(fileURLToPath(import.meta.url)), 'vendor-shims');
 const inYargs = (p) => /[\\/]node_modules[\\/]yargs[\\/]/.test(p);
 const shimPlugin = {
