@@ -249,25 +249,37 @@ if (ONLY.has('startup')) {
   line('## 3. Startup: launch to first event seen');
   line();
   line('A helper opens a unique path every 2 ms; the clock runs from spawning the tool to reading the first line with that path.');
+  line('Bare node is the floor under any Node.js tool: `node -e` printing that path (with the flags and environment of our launchers).');
+  line('The cases take turns within each round, so a busy moment of the machine falls on all of them alike.');
   line();
   const path = join(work, 'startup-path');
   writeFileSync(path, 'x');
   const tick = spawn(ticker, [path, '2'], { stdio: 'ignore' });
+  // it stays alive after the line, as a tracer does, so that its CPU time can be read at that moment
+  const bareNode = ['env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '--max-semi-space-size=2', '-e', `process.stdout.write(${JSON.stringify(path)} + '\\n'); setTimeout(() => {}, 20000)`];
+  /** CPU time (ms) of every thread of a live process, from the scheduler's ns counters */
+  const cpuMs = (pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).reduce((sum, t) => sum + Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1e6, 0);
+    } catch {
+      return NaN;
+    }
+  };
   const cases = [
+    ['bare node (`node -e`, prints one line)', bareNode, []],
     ['ours: opensnoop', ours('opensnoop'), []],
+    // BENCH_STARTUP_ALSO=LABEL=PATH: another build's opensnoop launcher side by side (e.g. a checkout before a change)
+    ...(process.env.BENCH_STARTUP_ALSO ? [[`ours: opensnoop (${process.env.BENCH_STARTUP_ALSO.split('=')[0]})`, [process.env.BENCH_STARTUP_ALSO.split('=').slice(1).join('=')], []]] : []),
     ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
     ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), []],
   ];
-  line('| tracer | launch → first event (ms) |');
-  line('|---|---:|');
-  for (const [name, cmd] of cases) {
-    if (!cmd) {
-      line(`| ${name} | not available |`);
-      continue;
-    }
-    const times = [];
-    for (let r = 0; r < REPS; r++) {
-      const argv = cmd[0].startsWith(root) ? cmd : ['stdbuf', '-oL', ...cmd];
+  const times = new Map(cases.map(([name]) => [name, []]));
+  const cpus = new Map(cases.map(([name]) => [name, []]));
+  for (let r = 0; r < REPS; r++) {
+    for (const [name, cmd] of cases) {
+      if (!cmd) continue;
+      const direct = cmd[0].startsWith(root) || cmd[0].startsWith('/') || cmd[0] === 'env';
+      const argv = direct && !cmd[0].startsWith('/usr/sbin') ? cmd : ['stdbuf', '-oL', ...cmd];
       const t0 = process.hrtime.bigint();
       const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
       const ms = await new Promise((res) => {
@@ -277,18 +289,37 @@ if (ONLY.has('startup')) {
           buf += d;
           if (buf.includes(path)) {
             clearTimeout(to);
-            res(Number(process.hrtime.bigint() - t0) / 1e6);
+            const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+            cpus.get(name).push(cpuMs(p.pid));
+            res(ms);
           }
         });
       });
       p.kill('SIGINT');
-      await new Promise((r) => p.on('close', r));
-      times.push(ms);
+      await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on('close', r)));
+      times.get(name).push(ms);
       await sleep(300);
     }
-    raw.startup.push({ tracer: name, ms: median(times), runs: times });
-    line(`| ${name} | ${fmt(median(times), 0)} |`);
   }
+  const med = (name) => median(times.get(name) ?? []);
+  const node0 = med(cases[0][0]);
+  const lbt = med('libbpf-tools: opensnoop');
+  const cpuOf = (name) => median((cpus.get(name) ?? []).filter(Number.isFinite));
+  const node0Cpu = cpuOf(cases[0][0]);
+  line('| tracer | launch → first event (ms) | ÷ bare node | ÷ libbpf-tools | CPU ms by then | CPU ÷ bare node |');
+  line('|---|---:|---:|---:|---:|---:|');
+  for (const [name, cmd] of cases) {
+    if (!cmd) {
+      line(`| ${name} | not available | | | | |`);
+      continue;
+    }
+    const ms = med(name);
+    const cpu = cpuOf(name);
+    raw.startup.push({ tracer: name, ms, runs: times.get(name), cpuMs: cpu, cpuRuns: cpus.get(name) });
+    line(`| ${name} | ${fmt(ms, 0)} | ${fmt(ms / node0)}× | ${Number.isFinite(lbt) ? `${fmt(ms / lbt)}×` : 'n/a'} | ${fmt(cpu, 0)} | ${fmt(cpu / node0Cpu)}× |`);
+  }
+  line();
+  line('CPU ms by then: user + system time of all the tracer\'s threads (`/proc/PID/task/*/schedstat`) when its first event is read; it moves less than wall time on a busy machine.');
   tick.kill('SIGKILL');
   line();
 }
@@ -418,8 +449,11 @@ if (ONLY.has('install')) {
 const stamp = raw.machine.date.replace(/[:.]/g, '-');
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `${stamp}.md`), report.join('\n') + '\n');
-writeFileSync(join(outDir, `${stamp}.json`), JSON.stringify(raw, null, 2) + '\n');
-writeFileSync(join(outDir, 'latest.md'), report.join('\n') + '\n');
+// a run of some parts (BENCH_ONLY) is written beside the full runs, not over latest.md
+const full = ['overhead', 'storm', 'startup', 'memory', 'profile'].every((p) => ONLY.has(p));
+const suffix = full ? '' : `-${[...ONLY].join('+')}`;
+writeFileSync(join(outDir, `${stamp}${suffix}.md`), report.join('\n') + '\n');
+writeFileSync(join(outDir, `${stamp}${suffix}.json`), JSON.stringify(raw, null, 2) + '\n');
+writeFileSync(join(outDir, `latest${suffix}.md`), report.join('\n') + '\n');
 rmSync(work, { recursive: true, force: true });
-console.error(`bench: written to bench/results/${stamp}.md (and latest.md)`);
+console.error(`bench: written to bench/results/${stamp}${suffix}.md (and latest${suffix}.md)`);

@@ -8,7 +8,37 @@
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// yargs (libs/cli) is bundled with lean stand-ins for the packages it loads at start but that only its
+// own usage screen needs (cliui, string-width), that read files a bundle has not got (y18n's locale
+// files) or that cost a load for two invariant checks (node:assert): see scripts/vendor-shims/.
+// Parsing, validation and completion are yargs' own code.
+const shims = join(dirname(fileURLToPath(import.meta.url)), 'vendor-shims');
+const inYargs = (p) => /[\\/]node_modules[\\/]yargs[\\/]/.test(p);
+const shimPlugin = {
+  name: 'recipes-shims',
+  setup(b) {
+    b.onResolve({ filter: /^(cliui|string-width|y18n)$/ }, (a) => ({ path: join(shims, `${a.path}.cjs`) }));
+    // yargs' own invariant checks: a plain Error instead of loading node:assert
+    b.onResolve({ filter: /^assert$/ }, (a) => (inYargs(a.importer) ? { path: join(shims, 'assert.cjs') } : undefined));
+    // yargs reads process.stdout.columns when it is loaded, which opens stdout as a stream (a dozen
+    // modules); only its usage screen needs the width, so it is read when asked for
+    b.onLoad({ filter: /[\\/]node_modules[\\/]yargs[\\/]build[\\/]index\.cjs$/ }, (a) => {
+      const eager = 'stdColumns:void 0!==process.stdout.columns?process.stdout.columns:null';
+      const src = readFileSync(a.path, 'utf8');
+      if (!src.includes(eager)) return { errors: [{ text: `yargs changed: "${eager}" not found in ${a.path} (update scripts/bundle.mjs)` }] };
+      // the factory turns on yargs' own --help and --version (and reads package.json for the
+      // version); every command here turns both off again and prints its own
+      const defaults = 'i.help(),i.version(),i})';
+      if (!src.includes(defaults)) return { errors: [{ text: `yargs changed: "${defaults}" not found in ${a.path} (update scripts/bundle.mjs)` }] };
+      return { contents: src.replace(eager, `get ${eager.replace(':', '(){return ')}}`).replace(defaults, 'i})'), loader: 'js' };
+    });
+  },
+};
 
 /** ESM sources in a CommonJS file: import.meta.url becomes the file's own URL. */
 const cjs = {
@@ -19,6 +49,7 @@ const cjs = {
   external: ['@bpf-recipes/*', 'koffi'],
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [shimPlugin],
   // less source for V8 to read at every start; identifiers stay, for readable stacks and profiles
   minifyWhitespace: true,
   minifySyntax: true,
@@ -26,8 +57,48 @@ const cjs = {
   logLevel: 'warning',
 };
 
+// libs/cli: yargs goes to a file of its own, dist/yargs.cjs, loaded with V8's code cache
+// (dist/yargs.cjs.cache, made here by a run of the parser under the launchers' flags): see
+// scripts/vendor-shims/code-cache.cjs. The ES module build imports yargs from node_modules as usual.
+const yargsViaCache = {
+  name: 'recipes-yargs-code-cache',
+  setup(b) {
+    b.onResolve({ filter: /^yargs\/yargs$/ }, () => ({ path: 'yargs', namespace: 'recipes-yargs' }));
+    b.onLoad({ filter: /.*/, namespace: 'recipes-yargs' }, () => ({
+      contents: `module.exports = require(${JSON.stringify(join(shims, 'code-cache.cjs'))}).requireCached(require('node:path').join(__dirname, 'yargs.cjs'));`,
+      resolveDir: shims,
+      loader: 'js',
+    }));
+  },
+};
+
+async function bundleYargs() {
+  await build({
+    ...cjs,
+    stdin: { contents: "module.exports = require('yargs/yargs');", resolveDir: process.cwd(), loader: 'js' },
+    outfile: 'dist/yargs.cjs',
+    define: {},
+    banner: {},
+  });
+  // the cache holds what V8 compiled during this run: loading yargs and parsing a tool's command line
+  // (good and bad), under the flags of the launchers (V8 rejects a cache made under other flags)
+  const run = `
+    const cli = require('./dist/index.cjs');
+    const table = { ...cli.COMMON_OPTIONS, 'own-flag': { alias: 'F', type: 'string', array: true, describe: 'x' } };
+    cli.parseCommandLine(table, ['-p', '1,2', '-T', '--json', '-F', 'a', '-Fb', '--duration=1', '-n', 'x']);
+    try { cli.parseCommandLine(table, ['--no-such-option']); } catch {}
+    const { script } = process[Symbol.for('bpf-recipes.code-cache')].get(require('node:path').resolve('dist/yargs.cjs'));
+    require('node:fs').writeFileSync('dist/yargs.cjs.cache', script.createCachedData());`;
+  execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
+}
+
 async function main() {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  if (pkg.name === '@bpf-recipes/cli') {
+    await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' });
+    await bundleYargs();
+    return;
+  }
   const entries = pkg.bin
     ? [['src/main.ts', 'dist/src/main.cjs']]
     : Object.values(pkg.exports ?? {}).map((e) => {

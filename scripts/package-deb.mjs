@@ -67,6 +67,14 @@ const umbrellaMan = [
 ].join('\n');
 writeFileSync(join(man8, 'bpf-recipes.8.gz'), gzipSync(umbrellaMan));
 
+// bash completion: the script `bpf-recipes completion` prints (yargs'), where bash-completion looks
+// for each command by name: one file, every tool a symlink to it (it binds them all)
+const completions = join(stage, 'usr', 'share', 'bash-completion', 'completions');
+mkdirSync(completions, { recursive: true });
+const umbrellaBin = join(lib, 'node_modules', '@bpf-recipes', 'umbrella', bins.bin['bpf-recipes']);
+writeFileSync(join(completions, 'bpf-recipes'), execFileSync(process.execPath, [umbrellaBin, 'completion', 'bash'], { encoding: 'utf8' }));
+for (const t of tools) symlinkSync('bpf-recipes', join(completions, t));
+
 const size = Number(execFileSync('du', ['-sk', stage], { encoding: 'utf8' }).split('\t')[0]);
 mkdirSync(join(stage, 'DEBIAN'));
 writeFileSync(join(stage, 'DEBIAN', 'control'), [

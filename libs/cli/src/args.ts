@@ -1,9 +1,13 @@
 /**
- * The command line of every tool, on Node's own util.parseArgs: the option table of a ToolSpec
- * is parsed (strictly: an unknown option or a missing value is a UsageError) and rendered as
- * --help. Node's parser costs nothing to load; the man page (man.ts) reads the same table.
+ * The command line of every tool, parsed by yargs: the option table of a ToolSpec becomes yargs
+ * options (strict: an unknown option, a missing value or a stray word is a UsageError with our
+ * one-line message) and is rendered as --help here, from the same table the man page (man.ts) reads.
+ * yargs also answers shell completion (completeCommandLine). In the one-file launch build
+ * (scripts/bundle.mjs) yargs is a file of its own with lean stand-ins for cliui, string-width, y18n
+ * and assert, which only its own usage screen needs, loaded with a V8 code cache (libs/cli/README.md).
  */
-import { parseArgs as nodeParseArgs } from 'node:util';
+import yargs from 'yargs/yargs';
+import type { Argv, Options } from 'yargs';
 import { UsageError } from '@bpf-recipes/core';
 
 export interface OptionSpec {
@@ -32,11 +36,101 @@ const BUILTIN: Record<string, OptionSpec> = {
   version: { alias: 'V', type: 'boolean', describe: 'show the version' },
 };
 
-function flagOf(token: string, table: Record<string, OptionSpec>): string | undefined {
-  const m = /^(--?)([^=]+)/.exec(token);
-  if (!m) return undefined;
-  if (m[1] === '--') return m[2];
-  return Object.entries(table).find(([, o]) => o.alias === m[2][0])?.[0];
+/**
+ * yargs as getopt_long does it: no camelCase copies, no dots or --no-X, values kept as the strings
+ * given (the tools validate them), a repeated option collected (we keep the last unless it is
+ * repeatable), short aliases stripped from the result.
+ */
+export const PARSER_CONFIGURATION = {
+  'camel-case-expansion': false,
+  'dot-notation': false,
+  'boolean-negation': false,
+  'duplicate-arguments-array': true,
+  'flatten-duplicate-arrays': true,
+  'greedy-arrays': false,
+  'parse-numbers': false,
+  'parse-positional-numbers': false,
+  'short-option-groups': true,
+  'strip-aliased': true,
+  'populate--': false,
+} as const;
+
+/** A yargs instance for an option table (help and version are ours: see parseCommandLine). */
+export function yargsFor(table: Record<string, OptionSpec>, argv: string[] = []): Argv {
+  const options: Record<string, Options> = {};
+  for (const [name, o] of Object.entries({ ...table, ...BUILTIN })) {
+    options[name] = {
+      type: o.type,
+      describe: o.describe,
+      ...(o.alias ? { alias: o.alias } : {}),
+      ...(o.array ? { array: true } : {}),
+      ...(o.type === 'string' ? { requiresArg: true } : {}),
+    };
+  }
+  return yargs(argv)
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .parserConfiguration(PARSER_CONFIGURATION)
+    .options(options)
+    .strict();
+}
+
+/** How yargs was loaded, for BPF_RECIPES_TIMING: with its V8 code cache (used, rejected by this Node), or not. */
+export function yargsCodeCache(): string {
+  const loaded = (process as unknown as Record<symbol, Map<string, { cache: string }> | undefined>)[Symbol.for('bpf-recipes.code-cache')];
+  const y = [...(loaded ?? new Map<string, { cache: string }>())].find(([f]) => f.endsWith('yargs.cjs'));
+  return y ? y[1].cache : 'none (ES modules)';
+}
+
+const isSwitchValue = (t: string | undefined) => t === 'true' || t === 'false';
+
+/**
+ * yargs reads `--json=yes` as false and eats a `true`/`false` after a switch as its value; a switch
+ * takes no value here, so both are refused before yargs sees them. Returns the switch's long name.
+ */
+export function switchGivenValue(all: Record<string, OptionSpec>, argv: string[]): string | undefined {
+  const byShort = new Map(Object.entries(all).filter(([, o]) => o.alias).map(([n, o]) => [o.alias!, n]));
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i];
+    if (t === '--') break;
+    const long = /^--([^=]+)(=?)/.exec(t);
+    if (long) {
+      const o = all[long[1]];
+      if (o?.type === 'boolean' && (long[2] || isSwitchValue(argv[i + 1]))) return long[1];
+      if (o?.type === 'string' && !long[2]) i++;
+      continue;
+    }
+    if (!/^-[^-\d]/.test(t)) continue;
+    for (let j = 1; j < t.length; j++) {
+      const name = byShort.get(t[j]);
+      if (!name) break;
+      if (all[name].type === 'string') {
+        if (j === t.length - 1) i++;
+        break;
+      }
+      if (t[j + 1] === '=' || (j === t.length - 1 && isSwitchValue(argv[i + 1]))) return name;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * getopt's short groups: in `-Tnbash` the rest after a short option that takes a value is that value.
+ * yargs only does this for numbers (`-p42`); the group is handed to it as `-Tn=bash`, which it reads so.
+ */
+function shortValuesJoined(all: Record<string, OptionSpec>, argv: string[]): string[] {
+  const byShort = new Map(Object.entries(all).filter(([, o]) => o.alias).map(([n, o]) => [o.alias!, n]));
+  const end = argv.indexOf('--');
+  return argv.map((t, i) => {
+    if ((end >= 0 && i > end) || !/^-[^-\d]/.test(t)) return t;
+    for (let j = 1; j < t.length - 1; j++) {
+      const name = byShort.get(t[j]);
+      if (!name) return t;
+      if (all[name].type === 'string') return `${t.slice(0, j + 1)}=${t.slice(j + 1)}`;
+    }
+    return t;
+  });
 }
 
 /** Parse argv against an option table; every complaint is a UsageError naming the option. */
@@ -48,42 +142,60 @@ export function parseCommandLine(table: Record<string, OptionSpec>, argv: string
     if (a === '--help' || a === '-h') return { args: {}, help: true, version: false };
     if (a === '--version' || a === '-V') return { args: {}, help: false, version: true };
   }
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple: boolean }> = {};
-  for (const [name, o] of Object.entries(all)) options[name] = { type: o.type, multiple: true, ...(o.alias ? { short: o.alias } : {}) };
-  let values: Record<string, unknown>;
-  try {
-    values = nodeParseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError(usageMessage(e as Error & { code?: string }, argv, all));
-  }
+  const sw = switchGivenValue(all, argv);
+  if (sw) throw new UsageError(`--${sw} takes no value`);
+  argv = shortValuesJoined(all, argv);
+  const out = yargsFor(table, argv)
+    .fail((msg, err) => {
+      throw new UsageError(usageMessage(msg ?? err?.message ?? 'invalid arguments', argv, all));
+    })
+    .parseSync() as Record<string, unknown> & { _: (string | number)[] };
+  // words after `--` are not checked by yargs' strict mode
+  if (out._.length) throw new UsageError(strayWord(String(out._[0])));
+  if (out.help) return { args: {}, help: true, version: false };
+  if (out.version) return { args: {}, help: false, version: true };
   const args: Parsed['args'] = {};
-  for (const [name, v] of Object.entries(values)) {
-    const list = v as (string | boolean)[];
-    args[name] = all[name]?.array ? (list as string[]) : list[list.length - 1];
+  for (const [name, v] of Object.entries(out)) {
+    if (name === '_' || name === '$0' || name === 'help' || name === 'version' || v === undefined) continue;
+    // a repeated single-value option: the last one wins, as with getopt
+    args[name] = Array.isArray(v) && !all[name]?.array ? v[v.length - 1] : (v as string | boolean | string[]);
   }
   return { args, help: false, version: false };
 }
 
-function usageMessage(e: Error & { code?: string }, argv: string[], all: Record<string, OptionSpec>): string {
-  const quoted = /'(-[^' ,]+)/.exec(e.message)?.[1];
-  switch (e.code) {
-    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option ${quoted ?? e.message}`;
-    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
-      return `unexpected argument '${/'([^']*)'/.exec(e.message)?.[1] ?? ''}' (every value belongs to an option)`;
-    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      // the message names the option as '-p, --pid <value>' or '--json'
-      const long = /--([\w-]+)/.exec(e.message)?.[1] ?? flagOf(quoted ?? '', all) ?? '';
-      if (all[long]?.type === 'boolean') return `--${long} takes no value`;
-      const at = argv.findIndex((a) => flagOf(a, all) === long);
-      const next = at >= 0 ? argv[at + 1] : undefined;
-      return next !== undefined && /^-\d/.test(next)
-        ? `--${long} needs a value (a negative one is written --${long}=${next})`
-        : `--${long} needs a value`;
-    }
-    default:
-      return e.message;
+const strayWord = (w: string) => `unexpected argument '${w}' (every value belongs to an option)`;
+
+/** yargs' messages, in ours: the first problem on the line, named as the user wrote it. */
+function usageMessage(msg: string, argv: string[], all: Record<string, OptionSpec>): string {
+  const longName = (k: string) => (k.length === 1 ? Object.entries(all).find(([, o]) => o.alias === k)?.[0] : undefined) ?? k;
+  const missing = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (missing) return `--${longName(missing[1])} needs a value`;
+  const unknown = /^Unknown arguments?: (.+)$/s.exec(msg);
+  if (unknown) {
+    const end = argv.indexOf('--') < 0 ? argv.length : argv.indexOf('--');
+    const at = (k: string) => {
+      const i = argv.findIndex(
+        (t, n) =>
+          n < end &&
+          (t === k || t === `--${k}` || t.startsWith(`--${k}=`) || (k.length === 1 && /^-[^-]/.test(t) && t.slice(1).includes(k))),
+      );
+      return i < 0 ? Infinity : i;
+    };
+    const first = unknown[1].split(', ').sort((a, b) => at(a) - at(b))[0];
+    const word = argv.slice(0, end).includes(first) && !/^--?[^-\d]/.test(first);
+    if (word) return strayWord(first);
+    return `unknown option ${first.length === 1 ? '-' : '--'}${first}`;
   }
+  return msg;
+}
+
+/**
+ * What the shell may complete after `words` (words[0] is the command, the last word is the one being
+ * completed): yargs' own completion over the option table.
+ */
+export async function completeCommandLine(table: Record<string, OptionSpec>, words: string[]): Promise<string[]> {
+  const list = await yargsFor(table).getCompletion(words.slice(1));
+  return [...list];
 }
 
 function flagText(name: string, o: OptionSpec): string {

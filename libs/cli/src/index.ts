@@ -1,6 +1,6 @@
 export { runTool, parseArgs, allOptions, fail, type ToolSpec, type ToolContext } from './tool.js';
 export { manPage } from './man.js';
-export { parseCommandLine, helpText, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
+export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
 export {
   COMMON_OPTIONS, MAX_PIDS, commonConfig, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,
@@ -8,3 +8,5 @@ export {
   type CommonArgs, type CommonOption,
 } from './options.js';
 export { attachUprobeCalls, type UprobeCall } from './uprobes.js';
+// the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle
+export { default as yargs } from 'yargs/yargs';

@@ -6,7 +6,7 @@
 import { readlinkSync, writeSync } from 'node:fs';
 import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
-import { helpText, parseCommandLine, type OptionSpec } from './args.js';
+import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
 import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
@@ -96,7 +96,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   } catch (e) {
     return fail(spec.name, e, false);
   }
-  mark('options parsed');
+  mark(`options parsed (yargs code cache: ${yargsCodeCache()})`);
   const out = new Output();
   const objects: BpfObject[] = [];
   const stopHandlers: (() => void)[] = [];

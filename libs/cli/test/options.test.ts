@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
 import { cgroup2Mount, cgroup2Mounts, commonConfig, kernelDev, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
 import { allOptions, parseArgs, type ToolSpec } from '../src/tool.js';
-import { helpText } from '../src/args.js';
+import { completeCommandLine, helpText, parseCommandLine } from '../src/args.js';
 
 describe('common option parsers', () => {
   it('pids', () => {
@@ -77,19 +78,67 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     expect(() => parseArgs(spec, ['-p'])).toThrow(/^--pid needs a value$/);
     expect(() => parseArgs(spec, ['--duration'])).toThrow(/^--duration needs a value$/);
     expect(() => parseArgs(spec, ['--uid', '--extra'])).toThrow(/^--uid needs a value$/);
-    expect(() => parseArgs(spec, ['-i', '-1'])).toThrow(/^--interval needs a value \(a negative one is written --interval=-1\)$/);
+    expect(() => parseArgs(spec, ['-F'])).toThrow(/^--flag needs a value$/);
+    expect(() => parseArgs(spec, ['-p', '-d', '1'])).toThrow(/^--pid needs a value$/);
+  });
+  it('a negative number after an option is its value, as with getopt', () => {
+    expect(parseArgs(spec, ['-i', '-1'])).toEqual({ interval: '-1' });
+    expect(parseArgs(spec, ['--interval', '-0.5'])).toEqual({ interval: '-0.5' });
   });
   it('unknown options, stray words and values given to switches', () => {
     expect(() => parseArgs(spec, ['--bogus'])).toThrow(/^unknown option --bogus$/);
     expect(() => parseArgs(spec, ['-q'])).toThrow(/^unknown option -q$/);
     expect(() => parseArgs(spec, ['word'])).toThrow(/^unexpected argument 'word'/);
     expect(() => parseArgs(spec, ['--extra=yes'])).toThrow(/^--extra takes no value$/);
+    // yargs would read these as false / eat the word: a switch takes no value here
+    expect(() => parseArgs(spec, ['--extra=true'])).toThrow(/^--extra takes no value$/);
+    expect(() => parseArgs(spec, ['--extra', 'false'])).toThrow(/^--extra takes no value$/);
+    expect(() => parseArgs(spec, ['-Fx', '--extra', 'true'])).toThrow(/^--extra takes no value$/);
+    // the first problem on the line is the one named
+    expect(() => parseArgs(spec, ['-p', '1', 'word', '--bogus'])).toThrow(/^unexpected argument 'word'/);
+    expect(() => parseArgs(spec, ['--bogus', 'word'])).toThrow(/^unknown option --bogus$/);
+    // short options in a group, each checked
+    expect(() => parseArgs(spec, ['--extra', '-qp', '1'])).toThrow(/^unknown option -q$/);
+    // no camelCase, dot-notation or --no-X forms: those are unknown options
+    expect(() => parseArgs(spec, ['--noSuch'])).toThrow(/^unknown option --noSuch$/);
+    expect(() => parseArgs(spec, ['--no-extra'])).toThrow(/^unknown option --no-extra$/);
+    expect(() => parseArgs(spec, ['--pid.x', '1'])).toThrow(/^unknown option --pid.x$/);
+    // words after -- are words all the same
+    expect(() => parseArgs(spec, ['--', 'x'])).toThrow(/^unexpected argument 'x'/);
+    expect(() => parseArgs(spec, ['-1'])).toThrow(/^unexpected argument '-1'/);
+  });
+  it('--help and --version win over anything else on the line, bad input included', () => {
+    expect(parseCommandLine(allOptions(spec), ['--bogus', '-h'])).toEqual({ args: {}, help: true, version: false });
+    expect(parseCommandLine(allOptions(spec), ['-p', '-V'])).toEqual({ args: {}, help: false, version: true });
+    expect(parseCommandLine(allOptions(spec), ['--extra', '-Fx', '--help'])).toMatchObject({ help: true });
+    // a short group with h in it asks for help too
+    expect(parseCommandLine(allOptions(spec), ['-h'])).toMatchObject({ help: true });
+    // after --, --help is a word
+    expect(() => parseCommandLine(allOptions(spec), ['--', '--help'])).toThrow(/^unexpected argument '--help'/);
+  });
+  it('values are kept as given: strings, not numbers; empty and =-joined values', () => {
+    expect(parseArgs(spec, ['-p', '007', '--interval=1e3'])).toEqual({ pid: '007', interval: '1e3' });
+    // as with getopt, the rest of a short group after an option that takes a value is its value
+    expect(parseArgs(spec, ['-p007', '-F='])).toEqual({ pid: '007', flag: ['='] });
+    expect(parseArgs(spec, ['-Fbash', '-F-x', '-i1.5'])).toEqual({ flag: ['bash', '-x'], interval: '1.5' });
+    expect(parseArgs(spec, ['--pid='])).toEqual({ pid: '' });
   });
   it('good input: a repeated single-value option keeps the last, a repeatable one keeps all', () => {
     expect(parseArgs(spec, ['-p', '12', '--extra', '-d', '1', '-d', '2', '-F', 'A', '--flag=B', '--interval=-1'])).toEqual({
       pid: '12', extra: true, duration: '2', flag: ['A', 'B'], interval: '-1',
     });
     expect(parseArgs(spec, [])).toEqual({});
+    // short aliases do not appear beside their long names
+    expect(Object.keys(parseArgs(spec, ['-p', '1', '-F', 'X', '-d', '3']))).toEqual(['pid', 'flag', 'duration']);
+    expect(parseArgs(spec, ['-F', 'A'])).toEqual({ flag: ['A'] });
+    expect(parseArgs(spec, ['--extra', '--extra'])).toEqual({ extra: true });
+  });
+  it('yargs completes the option table: long options for --x, every one for -', async () => {
+    expect(await completeCommandLine(allOptions(spec), ['demo', '--int'])).toContain('--interval');
+    const all = await completeCommandLine(allOptions(spec), ['demo', '-']);
+    for (const name of Object.keys(allOptions(spec))) expect(all).toContain(`--${name}`);
+    // an option already on the line is not offered again
+    expect(await completeCommandLine(allOptions(spec), ['demo', '--extra', '--'])).not.toContain('--extra');
   });
   it('--help lists every option with its value, aligned in one column, then the examples', () => {
     const text = helpText(spec, allOptions(spec), 100);
@@ -111,5 +160,21 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     expect(lines.length).toBeGreaterThan(3);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
     expect(new Set(lines.map((l) => l.indexOf('word'))).size).toBe(1);
+  });
+});
+
+describe('the launch build (dist/index.cjs): yargs from its own file, with the V8 code cache', () => {
+  const bundle = new URL('../dist/index.cjs', import.meta.url).pathname;
+  const run = (flags: string[]) =>
+    execFileSync(process.execPath, [...flags, '-e', `
+      const cli = require(${JSON.stringify(bundle)});
+      const table = { pid: { alias: 'p', type: 'string', describe: 'x' }, timestamp: { alias: 'T', type: 'boolean', describe: 'x' } };
+      let bad; try { cli.parseCommandLine(table, ['--bogus']); } catch (e) { bad = e.message; }
+      console.log(JSON.stringify({ cache: cli.yargsCodeCache(), args: cli.parseCommandLine(table, ['-Tp', '7']).args, bad }));`], { encoding: 'utf8' });
+  it('under the launchers\' flags the cache made at build time is used', () => {
+    expect(JSON.parse(run(['--max-semi-space-size=2']))).toEqual({ cache: 'used', args: { timestamp: true, pid: '7' }, bad: 'unknown option --bogus' });
+  });
+  it('a cache V8 will not take (other flags, another Node) is rejected and yargs parses all the same', () => {
+    expect(JSON.parse(run(['--max-semi-space-size=4', '--no-opt']))).toEqual({ cache: 'rejected', args: { timestamp: true, pid: '7' }, bad: 'unknown option --bogus' });
   });
 });

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-/** bpf-recipes: list the tools, check this machine (doctor), or run a tool: bpf-recipes opensnoop -T. */
+/**
+ * bpf-recipes: list the tools, check this machine (doctor), print a shell completion script, or run
+ * a tool: bpf-recipes opensnoop -T. The subcommands are parsed by yargs (strict, as the tools are);
+ * a tool's own command line is passed to it as given and parsed there.
+ */
 import { spawn } from 'node:child_process';
-import { fail, packageVersion } from '@bpf-recipes/cli';
+import { PARSER_CONFIGURATION, allOptions, completeCommandLine, fail, packageVersion, switchGivenValue, yargs } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { table } from '@bpf-recipes/format';
 import { doctor } from './doctor.js';
@@ -13,38 +17,148 @@ const USAGE = `bpf-recipes COMMAND [ARGS]
 Ready-made eBPF tracing tools.
 
 Commands:
-  list              the tools, each with what it shows
-  doctor [--json]   what this kernel and machine support, tried for real, and which tools work here
-  TOOL [ARGS]       run a tool (bpf-recipes opensnoop -T is opensnoop -T)
-  help, -h, --help  this text
-  -V, --version     the version
+  list                     the tools, each with what it shows
+  doctor [--json]          what this kernel and machine support, tried for real, and which tools work here
+  completion [bash|zsh]    a completion script for bpf-recipes and every tool (bash unless zsh is named):
+                           source <(bpf-recipes completion)
+  TOOL [ARGS]              run a tool (bpf-recipes opensnoop -T is opensnoop -T)
+  help, -h, --help         this text
+  -V, --version            the version
 
 Tools: ${TOOLS.join(', ')}
 `;
 
+const UMBRELLA_SWITCHES = {
+  json: { type: 'boolean', describe: 'doctor: as one JSON object' },
+  help: { alias: 'h', type: 'boolean', describe: 'this text' },
+  version: { alias: 'V', type: 'boolean', describe: 'the version' },
+} as const;
+
+type Command = { cmd: 'usage' | 'version' | 'list' } | { cmd: 'doctor'; json: boolean } | { cmd: 'completion'; shell: 'bash' | 'zsh' };
+
+/** The umbrella's own command line (everything but a tool's), parsed by yargs. */
+function umbrella(argv: string[]) {
+  let chosen: Command = { cmd: 'usage' };
+  const y = yargs(argv)
+    .scriptName('bpf-recipes')
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .parserConfiguration(PARSER_CONFIGURATION)
+    .options({
+      help: { alias: 'h', type: 'boolean', describe: 'this text' },
+      version: { alias: 'V', type: 'boolean', describe: 'the version' },
+    })
+    .command('list', 'the tools, each with what it shows', {}, () => {
+      chosen = { cmd: 'list' };
+    })
+    .command('doctor', 'what this machine supports and which tools work here', { json: { type: 'boolean', describe: 'as one JSON object' } }, (a) => {
+      chosen = { cmd: 'doctor', json: Boolean(a.json) };
+    })
+    .command(
+      'completion [shell]',
+      'a completion script for bpf-recipes and every tool',
+      { shell: { choices: ['bash', 'zsh'], type: 'string' } },
+      (a) => {
+        chosen = { cmd: 'completion', shell: a.shell === 'zsh' ? 'zsh' : 'bash' };
+      },
+    )
+    .command('help', 'this text', {}, () => {
+      chosen = { cmd: 'usage' };
+    })
+    .strict();
+  return { y, chosen: () => chosen };
+}
+
+/** yargs' complaints about the umbrella's own command line, as one line naming the fix. */
+function usageMessage(msg: string, argv: string[]): string {
+  const unknown = /^Unknown arguments?: ([^,]+)/.exec(msg)?.[1];
+  if (unknown !== undefined) {
+    if (argv.includes(unknown) && argv[0] !== unknown) return `${argv[0]}: unexpected argument '${unknown}'`;
+    if (argv.includes(unknown)) return `unknown command or tool '${unknown}' (bpf-recipes list shows the tools)`;
+    return `unknown option ${unknown.length === 1 ? '-' : '--'}${unknown}`;
+  }
+  if (/^Invalid values:/.test(msg)) return `completion: give bash or zsh (got ${argv.slice(1).join(' ')})`;
+  return msg.split('\n')[0];
+}
+
+/** yargs' completion script for bpf-recipes, with every tool bound to the same function. */
+function completionScript(shell: 'bash' | 'zsh'): string {
+  // yargs picks the template by the shell it sees in the environment
+  process.env.SHELL = `/bin/${shell}`;
+  delete process.env.ZSH_NAME;
+  let script = '';
+  yargs()
+    .scriptName('bpf-recipes')
+    .help(false)
+    .version(false)
+    .exitProcess(false)
+    .completion('completion', false)
+    .parse(['completion'], {}, (_e, _a, out) => {
+      script = out;
+    });
+  const fn = '_bpf-recipes_yargs_completions';
+  if (!script.includes(fn)) throw new Error(`yargs printed no completion function ${fn}`);
+  const bind = shell === 'zsh' ? `compdef ${fn} ${TOOLS.join(' ')}` : `complete -o bashdefault -o default -F ${fn} ${TOOLS.join(' ')}`;
+  return script.replace(/^###-end-bpf-recipes-completions-###$/m, (end) => `# every tool's options are completed by bpf-recipes too\n${bind}\n${end}`);
+}
+
+/**
+ * The words the shell may complete (the completion script's function calls bpf-recipes
+ * --get-yargs-completions WORDS...): for a tool's command line (opensnoop --ti, or bpf-recipes
+ * opensnoop --ti) that tool's options, else the umbrella's commands and options.
+ */
+async function complete(words: string[]): Promise<string[]> {
+  const tool = TOOLS.includes(words[0]) ? 0 : words.length > 2 && TOOLS.includes(words[1]) ? 1 : -1;
+  if (tool >= 0) return completeCommandLine(allOptions(await toolSpec(words[tool])), words.slice(tool));
+  const { y } = umbrella([]);
+  for (const t of TOOLS) y.command(t, (await toolSpec(t)).summary);
+  const sub = words[1];
+  if (words.length > 2 && sub === 'doctor') return completeCommandLine({ json: { type: 'boolean', describe: 'as one JSON object' } }, words.slice(1));
+  if (words.length === 3 && sub === 'completion') return ['bash', 'zsh'];
+  if (words.length > 2 && (sub === 'list' || sub === 'help' || sub === 'completion')) return [];
+  return [...(await y.getCompletion(words.slice(1)))];
+}
+
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '--get-yargs-completions') {
+    const list = await complete(argv.slice(1));
+    process.stdout.write(list.length ? `${list.join('\n')}\n` : '');
+    return;
+  }
+  // a tool's command line is the tool's own: it parses it (with yargs) when it starts
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === 'help' || cmd === '-h' || cmd === '--help') {
+  if (cmd !== undefined && TOOLS.includes(cmd)) return runTool(cmd, rest);
+  const sw = switchGivenValue(UMBRELLA_SWITCHES, argv);
+  if (sw) throw new UsageError(`--${sw} takes no value`);
+  const u = umbrella(argv);
+  const parsed = u.y
+    .fail((msg, err) => {
+      throw new UsageError(usageMessage(msg ?? err?.message ?? 'invalid arguments', argv));
+    })
+    .parseSync();
+  const chosen: Command = parsed.help ? { cmd: 'usage' } : parsed.version ? { cmd: 'version' } : u.chosen();
+  if (chosen.cmd === 'usage') {
     process.stdout.write(USAGE);
     return;
   }
-  if (cmd === '-V' || cmd === '--version') {
+  if (chosen.cmd === 'version') {
     process.stdout.write(`${version}\n`);
     return;
   }
-  if (cmd === 'list') {
-    if (rest.length) throw new UsageError(`list takes no arguments (got ${rest.join(' ')})`);
+  if (chosen.cmd === 'completion') {
+    process.stdout.write(completionScript(chosen.shell));
+    return;
+  }
+  if (chosen.cmd === 'list') {
     const rows = [];
     for (const t of TOOLS) rows.push([t, (await toolSpec(t)).summary]);
     process.stdout.write(rows.map(([t, s]) => `${t.padEnd(18)} ${s}`).join('\n') + '\n');
     return;
   }
-  if (cmd === 'doctor') {
-    const json = rest.includes('--json');
-    const bad = rest.filter((r) => r !== '--json');
-    if (bad.length) throw new UsageError(`doctor: unknown argument ${bad[0]} (doctor [--json])`);
+  if (chosen.cmd === 'doctor') {
     const r = doctor();
-    if (json) {
+    if (chosen.json) {
       process.stdout.write(JSON.stringify(r) + '\n');
     } else {
       const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
@@ -52,9 +166,10 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write('BPF program types (loaded and attached for real)\n' + table(['TYPE', 'OK', 'DETAIL'], r.programTypes.map((c) => [c.name, mark(c.ok), c.detail])) + '\n\n');
       process.stdout.write('Tools\n' + table(['TOOL', 'WORKS', 'NEEDS', 'MISSING'], r.tools.map((t) => [t.tool, mark(t.ok), t.needs.join(','), t.missing.join(',') || '-'])) + '\n');
     }
-    return;
   }
-  if (!TOOLS.includes(cmd)) throw new UsageError(`unknown command or tool '${cmd}' (bpf-recipes list shows the tools)`);
+}
+
+async function runTool(cmd: string, rest: string[]): Promise<void> {
   const child = spawn(toolBin(cmd), rest, { stdio: 'inherit' });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
   const code = await new Promise<number>((res) => child.on('close', (c, s) => res(c ?? (s ? 1 : 0))));

@@ -237,6 +237,13 @@ describe.skipIf(skipPrivileged())('shipping', () => {
         expect(registered(c), c).toBe(false); // the trigger dropped our alternative
       }
 
+      // bash completion where bash-completion loads it by command name, answered by /usr/sbin/bpf-recipes
+      expect(files).toContain('/usr/share/bash-completion/completions/bpf-recipes');
+      expect(files).toContain('/usr/share/bash-completion/completions/sslsnoop');
+      const complete = (words: string[]) => sh('bash', ['-c', `PATH=/usr/sbin:$PATH; source /usr/share/bash-completion/completions/${words[0]}; COMP_WORDS=(${words.join(' ')}); COMP_CWORD=${words.length - 1}; _bpf-recipes_yargs_completions; printf "%s\\n" "\${COMPREPLY[@]}"`], { env: node18Env }).trim().split('\n');
+      expect(complete(['bpf-recipes', 'opensnoop', '--tim'])).toEqual(['--timestamp']);
+      expect(complete(['sslsnoop', '--hex'])).toEqual(['--hexdump']);
+
       sh('apt-get', ['remove', '-y', 'bpf-recipes']);
       expect(files.filter(exists)).toEqual([]);
       expect(existsSync('/usr/lib/bpf-recipes')).toBe(false);
