@@ -212,3 +212,4 @@ export function uniquePath(tag: string): string {
 /** Give the tool a moment to read the ring buffer after a workload (events are drained at stop anyway). */
 export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 export { cliConformance, type ConformanceOptions } from './conformance.js';
+export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNamed, watch, type StraceCall, type Watched } from './oracle.js';
