@@ -94,13 +94,19 @@ export interface StraceCall {
   errno?: string;
 }
 
-/** Complete syscall lines of `strace -f -o FILE` (each line begins with the pid under -f). */
-export function parseStraceCalls(file: string): StraceCall[] {
+/**
+ * Complete syscall lines of `strace -o FILE` (under -f or -ff with one file each line begins with
+ * the pid: pidColumn true; for a single traced process it does not, and pid is 0).
+ */
+export function parseStraceCalls(file: string, opts: { pidColumn?: boolean } = {}): StraceCall[] {
   const calls: StraceCall[] = [];
+  const re = opts.pidColumn === false
+    ? /^()(\w+)\((.*)\)\s+=\s+(-?\d+|\?)(?:\s+(E[A-Z0-9]+))?/
+    : /^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+|\?)(?:\s+(E[A-Z0-9]+))?/;
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+|\?)(?:\s+(E[A-Z0-9]+))?/.exec(line);
+    const m = re.exec(line);
     if (!m || m[4] === '?') continue;
-    calls.push({ pid: Number(m[1]), name: m[2], args: m[3], ret: Number(m[4]), errno: m[5] });
+    calls.push({ pid: Number(m[1] || 0), name: m[2], args: m[3], ret: Number(m[4]), errno: m[5] });
   }
   return calls;
 }
