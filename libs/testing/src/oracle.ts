@@ -52,16 +52,20 @@ export async function interrupt(w: Watched): Promise<number | null> {
 }
 
 /**
- * A libbpf-tools command (Debian package libbpf-tools, /usr/sbin), copied to a private directory
- * first: the .deb test of this project replaces /usr/sbin's commands of the same names while it runs.
- * Returns the copy's path, or throws naming the package to install.
+ * A libbpf-tools command (Debian package libbpf-tools, /usr/sbin), copied to a private directory.
+ * This project's .deb test (tools/bpf-recipes/test/ship.priv.test.ts, under CI) installs
+ * bpf-recipes, which replaces libbpf-tools' commands of the same names, and puts libbpf-tools back
+ * afterwards: while it runs, this waits (up to waitMs) for them to return. Returns the copy's path,
+ * or throws naming the package to install.
  */
-export function libbpfTool(name: string): string {
+export async function libbpfTool(name: string, waitMs = 240000): Promise<string> {
   const src = `/usr/sbin/${name}`;
-  const owner = spawnSync('dpkg-query', ['-S', src], { encoding: 'utf8' }).stdout ?? '';
-  if (!existsSync(src) || !owner.startsWith('libbpf-tools:')) {
-    throw new Error(`${src} from libbpf-tools is needed as the oracle: apt-get install libbpf-tools (scripts/packages.txt lists it)`);
-  }
+  const ours = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'bpf-recipes'], { encoding: 'utf8' }).stdout?.includes('install ok installed')
+    || existsSync('/etc/apt/sources.list.d/bpf-recipes-test.list');
+  const theirs = () => existsSync(src) && (spawnSync('dpkg-query', ['-S', src], { encoding: 'utf8' }).stdout ?? '').startsWith('libbpf-tools:');
+  const end = Date.now() + waitMs;
+  while (!theirs() && ours() && Date.now() < end) await new Promise((r) => setTimeout(r, 2000));
+  if (!theirs()) throw new Error(`${src} from libbpf-tools is needed as the oracle: apt-get install libbpf-tools (scripts/packages.txt lists it)`);
   const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-peer-'));
   const copy = join(dir, name);
   copyFileSync(src, copy);

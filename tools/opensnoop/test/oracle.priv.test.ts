@@ -4,7 +4,7 @@
 // stdin until every tracer is attached), so other processes opening files change nothing.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, interrupt, libbpfTool, parseStraceCalls, skipPrivileged, startTool, watch } from '@bpf-recipes/testing';
 
@@ -16,12 +16,15 @@ describe.skipIf(skipPrivileged())('opensnoop agrees with libbpf-tools opensnoop 
   let workload: string;
   let peer: string;
   let dir: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     workload = fixture('oracle-workload');
-    peer = libbpfTool('opensnoop');
+    peer = await libbpfTool('opensnoop');
     dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-oracle-open-'));
+  }, 300000); // libbpfTool may wait out the .deb test
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (peer) rmSync(dirname(peer), { recursive: true, force: true }); // the private copy
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the same opens, paths, fds and errors, in the same order, as the workload reports them', async () => {
     const w = watch(workload, ['opens', dir], { env: { ORACLE_WAIT: '1' }, stdin: 'pipe' });

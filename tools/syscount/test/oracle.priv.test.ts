@@ -3,10 +3,10 @@
 // rt_sigreturn runs, sigsuspend interrupted with EINTR, writes); the counts must agree exactly.
 // syscount keeps to the workload with -n: the workload runs under a name no other process has,
 // and strace's own calls (comm "strace") stay out; strace -c counts only the tasks it traces.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, parseStraceCounts, run, skipPrivileged, startTool, uniquelyNamed } from '@bpf-recipes/testing';
 
 interface Row { name: string; count: number; errors: number; total_ns?: number }
@@ -15,6 +15,9 @@ describe.skipIf(skipPrivileged())('syscount agrees with strace -f -c', () => {
   let workload: string;
   beforeAll(() => {
     workload = uniquelyNamed(fixture('oracle-workload', ['-static', '-pthread']), 'scw');
+  });
+  afterAll(() => {
+    if (workload) rmSync(dirname(workload), { recursive: true, force: true });
   });
 
   it('per-syscall calls and errors of one fork/clone/thread/signal workload, counted by both; -L alike and timed', async () => {
