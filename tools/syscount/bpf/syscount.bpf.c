@@ -5,6 +5,7 @@
  * Two hook sets on raw_syscalls:sys_enter/sys_exit; user space loads one:
  *   - tp_btf (5.5+): typed arguments, no trace record built — the cheapest hook;
  *   - tracepoint: the classic fallback.
+ * Counting happens at sys_exit, one call per fork-like call and rt_sigreturn included (exit_nr).
  * The hot path does: filters from read-only config (pruned by the verifier when unused), one
  * per-CPU array slot indexed by syscall number, one LRU per-CPU hash slot per process (unless
  * --no-processes), and only with -L/--hist a start time in task-local storage.
@@ -21,6 +22,11 @@ const volatile bool cfg_processes = true;     /* the per-process table */
 const volatile bool cfg_filter_syscalls = false;
 const volatile __s32 cfg_nr_execve = -1;      /* a process's comm changes on these */
 const volatile __s32 cfg_nr_execveat = -1;
+const volatile __s32 cfg_nr_clone = -1;       /* fork-like: the child returns from them too */
+const volatile __s32 cfg_nr_clone3 = -1;
+const volatile __s32 cfg_nr_fork = -1;
+const volatile __s32 cfg_nr_vfork = -1;
+const volatile __s32 cfg_nr_rt_sigreturn = -1;
 const volatile __u8 cfg_syscalls[SYSCOUNT_MAX_NR / 8] = {}; /* --syscall: bitmap of numbers */
 
 struct {
@@ -162,6 +168,24 @@ static __always_inline void account(long nr, long ret, __u64 *start)
 	}
 }
 
+/*
+ * The syscall a sys_exit stands for, or -1 when it is no call of its own:
+ *  - a fork-like call (clone, clone3, fork, vfork) passes sys_exit twice, in the parent (the
+ *    child's id, or an error) and in the new task (0, from ret_from_fork): the zero return is
+ *    the same call, not counted again. Only the new task ever sees 0, threads included.
+ *  - rt_sigreturn restores the registers of the interrupted code, orig_ax with them (-1 on
+ *    x86), so its sys_exit reports syscall number -1 and the restored return value: counted as
+ *    rt_sigreturn, with that value (an interrupted call's -EINTR is an error, as strace has it).
+ */
+static __always_inline long exit_nr(long nr, long ret)
+{
+	if (nr == -1)
+		return cfg_nr_rt_sigreturn;
+	if (ret == 0 && (nr == cfg_nr_clone || nr == cfg_nr_clone3 || nr == cfg_nr_fork || nr == cfg_nr_vfork))
+		return -1;
+	return nr;
+}
+
 static __always_inline long regs_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
@@ -191,7 +215,7 @@ int BPF_PROG(syscount_btf_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscount_btf_exit, struct pt_regs *regs, long ret)
 {
-	long nr = regs_nr(regs);
+	long nr = exit_nr(regs_nr(regs), ret);
 
 	if (!wanted(nr))
 		return 0;
@@ -222,7 +246,7 @@ SEC("tracepoint/raw_syscalls/sys_exit")
 int syscount_tp_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	long nr = ctx->id;
+	long nr = exit_nr(ctx->id, ctx->ret);
 
 	if (!wanted(nr))
 		return 0;

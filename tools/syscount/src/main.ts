@@ -44,6 +44,12 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     cfg_syscalls: bitmap,
     cfg_nr_execve: names.indexOf('execve'),
     cfg_nr_execveat: names.indexOf('execveat'),
+    // counted once (the child's zero return is skipped); -1 where the architecture lacks one
+    cfg_nr_clone: names.indexOf('clone'),
+    cfg_nr_clone3: names.indexOf('clone3'),
+    cfg_nr_fork: names.indexOf('fork'),
+    cfg_nr_vfork: names.indexOf('vfork'),
+    cfg_nr_rt_sigreturn: names.indexOf('rt_sigreturn'),
   };
 
   // BTF tracepoints first; the classic tracepoints where they cannot load

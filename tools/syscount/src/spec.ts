@@ -29,9 +29,16 @@ export const spec: ToolSpec = {
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
-    'Counts are taken at syscall exit (so a call that never returns, like exit_group, is not counted), from ' +
-    'raw_syscalls:sys_exit through a BTF tracepoint (the classic tracepoint where BTF tracepoints are missing). ' +
-    'ERRORS counts returns below 0. With -i each table holds the calls since the previous one.',
+    'Counts are taken at syscall exit, from raw_syscalls:sys_exit through a BTF tracepoint (the classic tracepoint ' +
+    'where BTF tracepoints are missing), and count what strace -f -c counts: a call that never returns (exit, ' +
+    'exit_group) is not counted; a fork-like call (clone, clone3, fork, vfork) returns twice, in the parent and ' +
+    'in the new task, and is counted once (the new task\'s 0 is skipped); rt_sigreturn exits under syscall ' +
+    'number -1 (it restores the interrupted registers) and is counted as rt_sigreturn, an error when the value ' +
+    'it restores is one (an interrupted call\'s -EINTR), as strace has it. ERRORS counts returns below 0. With ' +
+    '-i each table holds the calls since the previous one. Still unlike strace -c: a call that a debugger ' +
+    'skips by setting its number to -1 (strace --inject does) is counted as rt_sigreturn; with -L a call ' +
+    'that was entered before the tool attached, or before a filter matched it (the execve that gives -n its ' +
+    'comm), is not counted (it has no start time); times are kernel-measured, without ptrace\'s stops.',
 };
 
 export interface SyscountArgs {
