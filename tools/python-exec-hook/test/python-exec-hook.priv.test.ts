@@ -1,5 +1,5 @@
 // Privileged: the real python-exec-hook on the real kernel, with Python started by the test.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,7 +176,17 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
     return {
       /** SIGTERM to the hook: it detaches and closes the pipe, xargs waits for its commands and ends */
       async stop() {
-        const hook = execFileSync('pgrep', ['-P', String(sh.pid), '-f', 'python-exec-hook'], { encoding: 'utf8' }).trim();
+        // the shell's child running the hook (from /proc: pgrep is not on every machine)
+        const hook = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+          try {
+            const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === sh.pid &&
+              readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('python-exec-hook');
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+        expect(hook, 'the hook of the pipeline').toBeDefined();
         process.kill(Number(hook), 'SIGTERM');
         return { code: await closed, err };
       },
