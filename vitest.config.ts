@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['libs/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts'],
+          include: ['libs/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
           exclude: ['**/*.priv.test.ts', '**/node_modules/**'],
         },
       },

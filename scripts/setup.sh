@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh Debian/Ubuntu machine (as root) to build, run and test bpf-recipes:
-# system packages from apt, JS packages from npm, tracefs mounted, everything built.
+# Set up a fresh Debian/Ubuntu machine (as root) to build, run and test bpf-recipes: system packages
+# from apt (scripts/packages.txt, and Node.js with npm if missing), JS packages from npm, tracefs
+# mounted, everything built. The first command of README.md's Quick start, and of .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,9 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Node.js and npm: the distribution's when missing (a Node.js installed otherwise is kept)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -20,10 +24,6 @@ if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/event
   mount -t tracefs nodev /sys/kernel/tracing
 fi
 
-if ! command -v node >/dev/null; then
-  echo "setup: Node.js 20 or newer is needed (apt-get install nodejs npm)" >&2
-  exit 1
-fi
 npm ci --no-audit --no-fund
 npm run build
 # the oldest Node.js the packages support, from the npm registry: tests run the packaged tools on it

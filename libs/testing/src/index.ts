@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,44 @@ export function toolBin(tool: string): string {
   if (!existsSync(join(repoRoot, 'tools', tool, 'dist', 'src', 'main.js'))) throw new Error(`tools/${tool} is not built: run npm run build`);
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm run build`);
   return bin;
+}
+
+/**
+ * The tool and its runtime dependencies copied to a world-readable temporary directory, laid out as
+ * npm installs them, for a test that runs the tool as another user (e.g. nobody): that user may not
+ * reach the checkout at all (a clone under /root, or in a `mktemp -d` directory, is behind a 0700
+ * directory). The files are the built ones of the checkout. dispose() removes the copy.
+ */
+export function toolCopyForAnyUser(tool: string): { bin: string; dispose(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-anyuser-'));
+  const copied = new Set<string>();
+  const findPackage = (name: string, from: string): string => {
+    for (let d = from; ; d = dirname(d)) {
+      const p = join(d, 'node_modules', name);
+      if (existsSync(join(p, 'package.json'))) return realpathSync(p);
+      if (dirname(d) === d) throw new Error(`${name} (a dependency of ${from}) is not installed: run npm ci`);
+    }
+  };
+  const copyPackage = (src: string): string => {
+    const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+    const dest = join(dir, 'node_modules', pkg.name);
+    if (copied.has(pkg.name)) return dest;
+    copied.add(pkg.name);
+    const workspace = src.startsWith(`${repoRoot}/`) && !src.startsWith(join(repoRoot, 'node_modules'));
+    // a workspace package as packed (its build, not its sources); anything else whole
+    for (const f of workspace ? ['package.json', 'bin', 'dist'] : ['']) {
+      if (existsSync(join(src, f))) cpSync(join(src, f), join(dest, f), { recursive: true, dereference: true });
+    }
+    for (const dep of Object.keys(pkg.dependencies ?? {})) copyPackage(findPackage(dep, src));
+    return dest;
+  };
+  const toolDir = join(repoRoot, 'tools', tool);
+  toolBin(tool); // built?
+  const dest = copyPackage(toolDir);
+  const bin = join(dest, Object.values((JSON.parse(readFileSync(join(toolDir, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin)[0]);
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  chmodSync(dir, 0o755);
+  return { bin, dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export interface RunningTool {
@@ -182,6 +220,8 @@ export function fixture(name: string, cflags: string[] = []): string {
   const bin = join(dir, `${name}-${hash}`, name);
   if (!existsSync(bin)) {
     mkdirSync(dirname(bin), { recursive: true });
+    // tests run fixtures as other users too (nobody), whatever the umask
+    for (const d of [dir, dirname(bin)]) chmodSync(d, 0o755);
     execFileSync(process.env.CC ?? 'cc', ['-O1', '-o', bin, src, ...cflags], { stdio: 'inherit' });
   }
   return bin;

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { skipPrivileged, toolBin, uniquePath } from '@bpf-recipes/testing';
+import { skipPrivileged, toolBin, toolCopyForAnyUser, uniquePath } from '@bpf-recipes/testing';
 
 const inNamespace = (setup: string, args: string[] = ['-d', '0.3']) => {
   const cmd = `${setup} && exec "${toolBin('opensnoop')}" ${args.join(' ')}`;
@@ -13,10 +13,16 @@ const inNamespace = (setup: string, args: string[] = ['-d', '0.3']) => {
 
 describe.skipIf(skipPrivileged())('opensnoop preflight', () => {
   it('not root: one line saying to run as root, exit 1', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', toolBin('opensnoop')], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('opensnoop: BPF tracing needs root (or CAP_BPF and CAP_PERFMON): run it with sudo\n');
+    // the built tool as npm installs it, where nobody can read it wherever this checkout is
+    const copy = toolCopyForAnyUser('opensnoop');
+    try {
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', copy.bin], { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('opensnoop: BPF tracing needs root (or CAP_BPF and CAP_PERFMON): run it with sudo\n');
+    } finally {
+      copy.dispose();
+    }
   });
 
   it('tracefs not mounted: the tool mounts it and traces', () => {

@@ -1,6 +1,6 @@
 // Privileged: the real python-exec-hook on the real kernel, with Python started by the test.
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,18 +9,51 @@ import { cliConformance, run, skipPrivileged, startTool, toolBin } from '@bpf-re
 
 const PY = '/usr/bin/python3';
 
+const PROBE = [
+  'import time',
+  'def recipes_unique_busy_function():',
+  '    end = time.time() + SECONDS',
+  '    n = 0',
+  '    while time.time() < end:',
+  '        n += 1',
+  '    return n',
+  'recipes_unique_busy_function()',
+  '',
+].join('\n');
+
 /**
- * Debian bookworm's austin (1.0.1) reads the frames of Python up to 3.9 (3.11 changed their
- * layout): the end-to-end profile runs a 3.9-or-older interpreter — pyenv's on this machine image.
+ * An interpreter whose frames this machine's austin can read, if there is one. Debian 12's austin
+ * (1.0.1) reads Python up to 3.9, not Debian's own 3.11; newer austins read newer Pythons. Every
+ * python3 and python3.N on PATH, in /usr/bin and /usr/local/bin, and in pyenv's versions when pyenv
+ * is installed, is tried for real: austin must sample a known function in it.
  */
 function pythonForAustin(): string | undefined {
-  const candidates = ['/usr/bin/python3.9', '/usr/bin/python3.8', '/usr/bin/python3.7'];
-  try {
-    for (const v of readdirSync('/root/.pyenv/versions').filter((v) => /^3\.[5-9]\./.test(v)).sort().reverse()) {
-      candidates.push(`/root/.pyenv/versions/${v}/bin/python${v.split('.').slice(0, 2).join('.')}`);
+  if (spawnSync('austin', ['--version']).status !== 0) return undefined;
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin'];
+  const pyenv = spawnSync('pyenv', ['root'], { encoding: 'utf8' });
+  if (pyenv.status === 0) {
+    const versions = join(pyenv.stdout.trim(), 'versions');
+    for (const v of existsSync(versions) ? readdirSync(versions) : []) dirs.push(join(versions, v, 'bin'));
+  }
+  const seen = new Set<string>();
+  const candidates: string[] = [];
+  for (const d of dirs.filter((d) => d && !/\/shims$/.test(d))) { // shims: bash until they exec
+    for (const f of existsSync(d) ? readdirSync(d).filter((f) => /^python3(\.\d+)?$/.test(f)) : []) {
+      try {
+        const real = realpathSync(join(d, f));
+        if (!seen.has(real)) candidates.push(join(d, f));
+        seen.add(real);
+      } catch { /* dangling link */ }
     }
-  } catch { /* no pyenv */ }
-  return candidates.find((p) => existsSync(p));
+  }
+  const probe = join(tmpdir(), `bpf-recipes-austin-probe-${process.pid}.py`);
+  writeFileSync(probe, PROBE.replace('SECONDS', '0.5'));
+  try {
+    return candidates.find((py) =>
+      (spawnSync('austin', ['-i', '1000', py, probe], { encoding: 'utf8', timeout: 10000 }).stdout ?? '').includes('recipes_unique_busy_function'));
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }
 
 describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
@@ -57,7 +90,7 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
     for (const p of [a, b, d, e]) expect(pids.filter((x) => x === p.pid), `pid ${p.pid}`).toHaveLength(1);
     expect(pids).not.toContain(c.pid);
     const first = events.find((x) => x.pid === a.pid);
-    expect(first).toMatchObject({ comm: 'hello.py', filename: py, exe: '/usr/bin/python3.11', uid: 0, ppid: process.pid });
+    expect(first).toMatchObject({ comm: 'hello.py', filename: py, exe: realpathSync(PY), uid: 0, ppid: process.pid });
     expect(first.argv).toEqual([PY, py]);
     expect(events.find((x) => x.pid === d.pid).exe).toMatch(/python3/);
   });
@@ -131,42 +164,77 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
     expect(tool.stderr()).toMatch(/ran [3-9]\d* commands?/);
   });
 
-  it('end to end: python-exec-hook | xargs -P32 austin profiles a new Python program, and only Python', async () => {
-    const py39 = pythonForAustin();
-    expect(py39, 'a Python of 3.9 or older for austin 1.0.1 (pyenv install 3.9)').toBeTruthy();
-    const prog = script('busy.py', [
-      'import time',
-      'def recipes_unique_busy_function():',
-      '    end = time.time() + 3',
-      '    n = 0',
-      '    while time.time() < end:',
-      '        n += 1',
-      '    return n',
-      'recipes_unique_busy_function()',
-      '',
-    ].join('\n'));
-    const pipeline = spawn('sh', ['-c', `"${toolBin('python-exec-hook')}" | xargs -n1 -P32 -I{} austin -C -p {} --output=${dir}/austin-{}.txt`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  /** The README's pipeline, `python-exec-hook | xargs -n1 -P32 -I{} CONSUMER`, run by a shell. */
+  async function pipeline(consumer: string) {
+    const sh = spawn('sh', ['-c', `"${toolBin('python-exec-hook')}" | xargs -n1 -P32 -I{} ${consumer}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    pipeline.stderr.on('data', (d) => (err += d));
+    sh.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((r) => sh.on('close', r));
     const deadline = Date.now() + 20000;
     while (!/Tracing/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(err).toMatch(/Tracing/);
-    const other = spawn('sleep', ['2'], { stdio: 'ignore' });
-    const otherDone = new Promise((r) => other.on('close', r));
-    const py = await run(py39!, [prog]);
-    expect(py.code).toBe(0);
-    await otherDone;
-    const hook = execFileSync('pgrep', ['-f', '-n', `${toolBin('python-exec-hook')}`], { encoding: 'utf8' }).trim();
-    process.kill(Number(hook), 'SIGTERM');
-    const code = await new Promise((r) => pipeline.on('close', r));
-    expect(code).toBe(0);
-    const profile = `${dir}/austin-${py.pid}.txt`;
+    return {
+      /** SIGTERM to the hook: it detaches and closes the pipe, xargs waits for its commands and ends */
+      async stop() {
+        // the shell's child running the hook (from /proc: pgrep is not on every machine)
+        const hook = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+          try {
+            const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === sh.pid &&
+              readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('python-exec-hook');
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+        expect(hook, 'the hook of the pipeline').toBeDefined();
+        process.kill(Number(hook), 'SIGTERM');
+        return { code: await closed, err };
+      },
+    };
+  }
+
+  it('end to end: python-exec-hook | xargs -n1 -P32 -I{} CMD {} reaches every new Python while it runs, and only Python', async () => {
+    // the consumer looks at the process as a profiler attaching to it would: its executable and
+    // command line, read from /proc while the program runs (works with any Python, unlike austin)
+    const consumer = script('consumer.sh', `#!/bin/sh\nexe=$(readlink /proc/$1/exe) || exit 1\nargs=$(tr '\\0' ' ' < /proc/$1/cmdline) || exit 1\nprintf '%s\\n%s\\n' "$exe" "$args" > ${dir}/seen-$1.txt\n`);
+    const p = await pipeline(`${consumer} {}`);
+    const sleepy = 'import sys, time; time.sleep(1.5)';
+    const started = [
+      ...Array.from({ length: 6 }, (_, i) => ({ cmd: PY, args: ['-c', sleepy, `recipes-e2e-${i}`], exe: realpathSync(PY), marker: `recipes-e2e-${i}` })),
+      { cmd: script('e2e-shebang.py', '#!/usr/bin/python3\nimport time\ntime.sleep(1.5)\n'), args: ['recipes-e2e-shebang'], exe: realpathSync(PY), marker: 'recipes-e2e-shebang' },
+    ];
+    const others = [run('sleep', ['1.5']), run(script('e2e-not-python.sh', '#!/bin/sh\nsleep 1.5\n'), [])];
+    const pythons = await Promise.all(started.map((x) => run(x.cmd, x.args)));
+    const notPython = await Promise.all(others);
+    const { code, err } = await p.stop();
+    expect(code, err).toBe(0);
+    pythons.forEach((py, i) => {
+      expect(py.code).toBe(0);
+      const seen = `${dir}/seen-${py.pid}.txt`;
+      expect(existsSync(seen), `${started[i].marker} (pid ${py.pid}) was not reached while it ran\n${err}`).toBe(true);
+      const [exe, args] = readFileSync(seen, 'utf8').split('\n');
+      expect(exe).toBe(started[i].exe);
+      expect(args).toContain(started[i].marker);
+    });
+    for (const x of notPython) expect(existsSync(`${dir}/seen-${x.pid}.txt`), `pid ${x.pid} is not Python`).toBe(false);
+  });
+
+  it('end to end with austin, where this machine has a Python its austin reads: profiles the new program', async (ctx) => {
+    const py = pythonForAustin();
+    if (!py) ctx.skip(); // no such Python here (e.g. stock Debian 12: austin 1.0.1, Python 3.11): the test above covers the pipeline
+    const prog = script('busy.py', PROBE.replace('SECONDS', '3'));
+    const p = await pipeline(`austin -C -p {} --output=${dir}/austin-{}.txt`);
+    const other = run('sleep', ['2']);
+    const r = await run(py!, [prog]);
+    expect(r.code).toBe(0);
+    const { pid: otherPid } = await other;
+    const { code, err } = await p.stop();
+    expect(code, err).toBe(0);
+    const profile = `${dir}/austin-${r.pid}.txt`;
     expect(existsSync(profile), `${profile}\n${err}`).toBe(true);
     const samples = readFileSync(profile, 'utf8').split('\n').filter((l) => l.includes('recipes_unique_busy_function'));
     expect(samples.length).toBeGreaterThan(10);
-    expect(existsSync(`${dir}/austin-${other.pid}.txt`)).toBe(false);
+    expect(existsSync(`${dir}/austin-${otherPid}.txt`)).toBe(false);
   });
 
   cliConformance({

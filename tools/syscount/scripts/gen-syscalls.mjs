@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Generate src/generated/syscalls.ts — syscall number → name for x86_64 and arm64 — from the
 // kernel's uapi headers (Debian's linux-libc-dev), at build time. Nothing here is typed by hand.
+// Part of syscount's build-bpf target (the one producer of src/generated/); `--inputs` prints the
+// headers it reads and their hashes (nx's runtime input for that target).
 //   x86_64: asm/unistd_64.h        (#define __NR_read 0)
 //   arm64:  asm-generic/unistd.h   (the generic table; 64-bit names of the __NR3264_* entries)
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +14,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'src', 'generated', 'syscalls.ts');
 const X86 = ['/usr/include/x86_64-linux-gnu/asm/unistd_64.h', '/usr/include/asm/unistd_64.h', '/usr/include/x86_64-linux-gnu/asm/unistd_64.h'];
 const GENERIC = ['/usr/include/asm-generic/unistd.h'];
+
+if (process.argv.includes('--inputs')) {
+  for (const p of [X86.find((x) => existsSync(x)), GENERIC.find((x) => existsSync(x))]) {
+    console.log(p ? `${p} ${createHash('sha256').update(readFileSync(p)).digest('hex')}` : 'missing');
+  }
+  process.exit(0);
+}
 
 const read = (paths) => {
   const p = paths.find((x) => existsSync(x));
