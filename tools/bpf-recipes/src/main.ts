@@ -5,6 +5,8 @@
  * a tool's own command line is passed to it as given and parsed there.
  */
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { PARSER_CONFIGURATION, allOptions, completeCommandLine, fail, packageVersion, switchGivenValue, yargs } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { table } from '@bpf-recipes/format';
@@ -109,6 +111,9 @@ function completionScript(shell: 'bash' | 'zsh'): string {
  * opensnoop --ti) that tool's options, else the umbrella's commands and options.
  */
 async function complete(words: string[]): Promise<string[]> {
+  // a bare tool name is completed only where the shell would run ours: beside libbpf-tools,
+  // /usr/sbin/opensnoop may be theirs, and our options would be wrong for it
+  if (TOOLS.includes(words[0]) && !runsOurs(words[0])) return [];
   const tool = TOOLS.includes(words[0]) ? 0 : words.length > 2 && TOOLS.includes(words[1]) ? 1 : -1;
   if (tool >= 0) return completeCommandLine(allOptions(await toolSpec(words[tool])), words.slice(tool));
   const { y } = umbrella([]);
@@ -118,6 +123,25 @@ async function complete(words: string[]): Promise<string[]> {
   if (words.length === 3 && sub === 'completion') return ['bash', 'zsh'];
   if (words.length > 2 && (sub === 'list' || sub === 'help' || sub === 'completion')) return [];
   return [...(await y.getCompletion(words.slice(1)))];
+}
+
+/** Does the shell's PATH lookup of `tool` lead to our launcher of it? */
+function runsOurs(tool: string): boolean {
+  let ours: string;
+  try {
+    ours = realpathSync(toolBin(tool));
+  } catch {
+    return false;
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir) continue;
+    try {
+      return realpathSync(join(dir, tool)) === ours;
+    } catch {
+      /* not in this directory */
+    }
+  }
+  return false;
 }
 
 async function main(argv: string[]): Promise<void> {

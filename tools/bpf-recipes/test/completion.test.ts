@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allOptions } from '@bpf-recipes/cli';
-import { TOOLS, toolSpec } from '../src/tools.js';
+import { TOOLS, toolBin, toolSpec } from '../src/tools.js';
 
 const umbrella = join(import.meta.dirname, '..', 'bin', 'bpf-recipes.js');
 let dir: string;
@@ -16,6 +16,8 @@ beforeAll(() => {
   // bpf-recipes on PATH by its name, as an installed command is: the script calls it by name
   dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-completion-'));
   symlinkSync(umbrella, join(dir, 'bpf-recipes'));
+  // and every tool, as an install puts them: a bare tool name is completed where it runs ours
+  for (const t of TOOLS) symlinkSync(toolBin(t), join(dir, t));
   script = join(dir, 'bpf-recipes.bash');
   writeFileSync(script, execFileSync(umbrella, ['completion'], { encoding: 'utf8' }));
 });
@@ -23,6 +25,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** COMPREPLY after TAB on `line` (the last word is the one being completed; '' for a new word). */
 function tab(...words: string[]): string[] {
+  return tabWith(dir, ...words);
+}
+
+function tabWith(path: string, ...words: string[]): string[] {
   const bash = [
     `source ${script}`,
     // the function bound to the command, as `complete -p` reports it
@@ -32,7 +38,7 @@ function tab(...words: string[]): string[] {
     '"$fn"',
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join('\n');
-  const r = spawnSync('bash', ['--norc', '-c', bash], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+  const r = spawnSync('bash', ['--norc', '-c', bash], { encoding: 'utf8', env: { ...process.env, PATH: `${path}:${process.env.PATH}` } });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return r.stdout.split('\n').filter(Boolean);
@@ -46,6 +52,18 @@ describe('bpf-recipes completion (bash)', () => {
   it('opensnoop --tim<TAB> completes --timestamp; --ti<TAB> offers --tid and --timestamp', () => {
     expect(tab('opensnoop', '--tim')).toEqual(['--timestamp']);
     expect(tab('opensnoop', '--ti').sort()).toEqual(['--tid', '--timestamp']);
+  });
+  it("a bare tool name that runs another package's command (libbpf-tools' opensnoop) gets none of our options", () => {
+    const other = mkdtempSync(join(tmpdir(), 'bpf-recipes-other-'));
+    try {
+      writeFileSync(join(other, 'opensnoop'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      symlinkSync(umbrella, join(other, 'bpf-recipes'));
+      expect(tabWith(other, 'opensnoop', '--tim')).toEqual([]);
+      // ours stays reachable through the umbrella
+      expect(tabWith(other, 'bpf-recipes', 'opensnoop', '--tim')).toEqual(['--timestamp']);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
   it('bpf-recipes <TAB> offers the commands and every tool', () => {
     expect(tab('bpf-recipes', '').sort()).toEqual(['completion', 'doctor', 'help', 'list', ...TOOLS].sort());
