@@ -159,7 +159,7 @@ void runTool<StackcountArgs>(spec, (ctx) => {
       if (intervalS !== undefined) ctx.out.line(intervalHeader(now));
       for (const r of sorted) {
         for (const f of r.kernel ?? []) ctx.out.line(`  ${f}`);
-        if (r.kernel && r.user) ctx.out.line('  --');
+        if (r.kernel && r.user?.length) ctx.out.line('  --');
         for (const f of r.user ?? []) ctx.out.line(`  ${f}`);
         ctx.out.line(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
         ctx.out.line(`    ${r.count}`);
