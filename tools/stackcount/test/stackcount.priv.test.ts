@@ -1,7 +1,7 @@
 // Privileged: the real stackcount on the real kernel, with a C program whose call chain is known
 // (main → recipe_a → recipe_b → recipe_c → getppid(2), N times).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,8 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     go(): Promise<void>;
     end(): Promise<void>;
   }
-  const chain = async (n: number): Promise<Chain> => {
-    const proc = spawn(bin, [String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const chain = async (n: number, cmd = [bin]): Promise<Chain> => {
+    const proc = spawn(cmd[0], [...cmd.slice(1), String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     const seen = (word: string) =>
       new Promise<void>((resolve) => {
@@ -123,6 +123,25 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     const m = merged.lines().filter(Boolean);
     expect(m).toHaveLength(1);
     expect(m[0]).toMatch(new RegExp(`^callchain;.*${tail} 13$`));
+  });
+
+  it('names JavaScript frames from the perf map of node --perf-basic-prof', async () => {
+    const c = await chain(150, [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(here, 'fixtures', 'jit.js')]);
+    const perfMap = `/tmp/perf-${c.pid}.map`;
+    try {
+      const tool = await startTool('stackcount', ['-U', '-p', String(c.pid), '--format', 'folded', TP]);
+      await c.go();
+      await tool.stop('SIGINT');
+      const lines = tool.lines().filter(Boolean);
+      // every getppid of the loop has recipeJsOuter (interpreted `~` or optimized `*`) on its stack
+      const ours = lines.filter((l) => /;JS:[~*]?recipeJsOuter [^;]*jit\.js:\d+:\d+;/.test(l));
+      expect(ours.length, lines.join('\n')).toBeGreaterThan(0);
+      expect(ours.reduce((n, l) => n + Number(/ (\d+)$/.exec(l)![1]), 0)).toBe(150);
+      expect(lines.some((l) => /;JS:[~*]?recipeJsLeaf [^;]*jit\.js:/.test(l))).toBe(true);
+    } finally {
+      await c.end();
+      rmSync(perfMap, { force: true });
+    }
   });
 
   cliConformance({
