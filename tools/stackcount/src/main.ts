@@ -5,7 +5,7 @@
  * and prints them.
  */
 import { fileURLToPath } from 'node:url';
-import { runTool, note } from '@bpf-recipes/cli';
+import { runTool, note, parseIntArg } from '@bpf-recipes/cli';
 import { UsageError, tracefsRoot, tracepointExists, type BpfMap } from '@bpf-recipes/core';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
 import { Symbolizer, frameLabel, type Frame } from '@bpf-recipes/symbols';
@@ -40,6 +40,8 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const wantKernel = !a.user;
   const wantUser = !a.kernel;
   const perProcess = Boolean(a['per-process']);
+  const storage = a['stack-storage-size'] === undefined ? 16384 : parseIntArg('stack-storage-size', a['stack-storage-size'], 'a number of stacks from 1 to 262144', 1, 262144);
+  const countsMax = Math.max(16384, storage);
 
   const objPath = fileURLToPath(new URL('../bpf/stackcount.bpf.o', import.meta.url));
   const obj = ctx.open(objPath, rodata, { cfg_kernel: wantKernel, cfg_user: wantUser });
@@ -47,6 +49,8 @@ void runTool<StackcountArgs>(spec, (ctx) => {
     throw new UsageError(`no tracepoint ${tp.category}:${tp.event} on this kernel (list them: ls ${tracefsRoot() ?? '/sys/kernel/tracing'}/events/${tp.category}/)`);
   }
   obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
+  obj.setMaxEntries('stacks', storage);
+  obj.setMaxEntries('counts', countsMax);
   ctx.loadAndAttach(obj, { attach: false });
   obj.attachTracepoint('stackcount_tp', tp.category, tp.event);
   ctx.verbose(`attached stackcount_tp to ${tp.category}:${tp.event}`);
@@ -167,9 +171,9 @@ void runTool<StackcountArgs>(spec, (ctx) => {
       }
     }
     if (dm[0] || dm[1]) {
-      note(`stackcount: ${dm[0]} kernel and ${dm[1]} user stacks could not be stored (stack map full or a hash collision); counted as [missed ... stack]`);
+      note(`stackcount: ${dm[0]} kernel and ${dm[1]} user stacks could not be stored (stack map full or a hash collision: a larger --stack-storage-size helps); counted as [missed ... stack]`);
     }
-    if (dm[2]) note(`stackcount: Lost ${dm[2]} events: the counts map was full (16384 distinct stacks)`);
+    if (dm[2]) note(`stackcount: Lost ${dm[2]} events: the counts map was full (${countsMax} distinct stacks)`);
     lastPrint = now;
   };
 

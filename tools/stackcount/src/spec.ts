@@ -13,12 +13,14 @@ export const spec: ToolSpec = {
     ['stackcount -P block:block_io_start', 'split per process (PID) instead of per program name'],
     ['stackcount --format folded sched:sched_switch -d 10 > out.folded', 'folded lines for flamegraph.pl or speedscope'],
     ['stackcount -i 5 syscalls:sys_enter_getppid', 'every 5 seconds, the stacks since the last print'],
+    ['stackcount --stack-storage-size 65536 -K sched:sched_switch', 'room for more distinct stacks (fewer missed)'],
   ],
   options: {
     kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
     user: { alias: 'U', type: 'boolean', describe: 'user stacks only' },
     'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
+    'stack-storage-size': { type: 'string', arg: 'N', describe: 'how many distinct stacks the kernel keeps (default 16384; ~1 KB each); more when stacks are reported missed' },
     format: { type: 'string', arg: 'text|folded', describe: 'text: frames one per line, leaf first, with comm and count (default); folded: `comm;root;...;leaf count` per line' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
@@ -37,6 +39,7 @@ export interface StackcountArgs {
   kernel?: boolean;
   user?: boolean;
   'per-process'?: boolean;
+  'stack-storage-size'?: string;
   interval?: string;
   format?: string;
 }

@@ -125,6 +125,23 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     expect(m[0]).toMatch(new RegExp(`^callchain;.*${tail} 13$`));
   });
 
+  it('missed stacks are counted, shown and reported, never dropped (a stack map of one stack)', async () => {
+    // the kernel stack takes the only bucket; every user stack then fails with -EEXIST
+    const c = await chain(23);
+    const folded = await startTool('stackcount', ['--stack-storage-size', '1', '-p', String(c.pid), '--format', 'folded', TP]);
+    const json = await startTool('stackcount', ['--stack-storage-size', '1', '--json', '-p', String(c.pid), TP]);
+    await c.go();
+    await folded.stop('SIGINT');
+    await json.stop('SIGINT');
+    await c.end();
+    expect(folded.lines().filter(Boolean)).toEqual([expect.stringMatching(/^callchain;\[missed user stack\];entry_SYSCALL_64[^ ]*;do_syscall_64;.* 23$/)]);
+    expect(folded.stderr()).toMatch(/stackcount: 0 kernel and 23 user stacks could not be stored/);
+    const [j] = json.lines().map((l) => JSON.parse(l));
+    expect(j.missed).toEqual({ kernel_stacks: 0, user_stacks: 23, counts: 0 });
+    expect(j.stacks).toHaveLength(1);
+    expect(j.stacks[0]).toMatchObject({ comm: 'callchain', count: 23, user: ['[missed user stack]'] });
+  });
+
   it('names JavaScript frames from the perf map of node --perf-basic-prof', async () => {
     const c = await chain(150, [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(here, 'fixtures', 'jit.js')]);
     const perfMap = `/tmp/perf-${c.pid}.map`;
@@ -157,6 +174,7 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
       ['-K', '-U', 'sched:sched_switch'],
       ['--format', 'svg', 'sched:sched_switch'],
       ['-i', 'x', 'sched:sched_switch'],
+      ['--stack-storage-size', '0', 'sched:sched_switch'],
     ],
   });
 });
