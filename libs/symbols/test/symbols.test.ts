@@ -2,7 +2,7 @@
 // stripped with a debuglink or a build-id debug file), checked against binutils' nm and addr2line,
 // and against a live process through its /proc/PID/maps.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -291,6 +291,31 @@ describe('a live process through /proc/PID/maps', () => {
       await ready;
       const alpha = BigInt('0x' + /recipe_alpha 0x([0-9a-f]+)/.exec(out)![1]);
       expect(sym.symbolize(proc.pid!, [alpha])[0]).toMatchObject({ name: 'recipe_alpha', module: 'chain-nopie' });
+    } finally {
+      const done = new Promise((r) => proc.on('exit', r));
+      proc.stdin!.end();
+      await done;
+    }
+  });
+
+  it.skipIf(!isRoot)('opens files through /proc/PID/root: a binary only its own mount namespace sees (root)', async () => {
+    // like a container: the program lives on a tmpfs mounted in a private mount namespace
+    const mnt = join(dir, 'private-mnt');
+    mkdirSync(mnt, { recursive: true });
+    const script = `mount -t tmpfs none '${mnt}' && cp '${bin.pie}' '${mnt}/inside' && exec '${mnt}/inside' wait`;
+    const proc = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('ready\n')) resolve();
+      });
+      proc.on('exit', (code) => reject(new Error(`unshare fixture exited early (${code})`)));
+    });
+    try {
+      expect(existsSync(join(mnt, 'inside'))).toBe(false); // not on the host
+      const alpha = BigInt('0x' + /recipe_alpha 0x([0-9a-f]+)/.exec(out)![1]);
+      expect(new UserSymbolizer().symbolize(proc.pid!, [alpha + 2n])[0]).toMatchObject({ name: 'recipe_alpha', offset: 2n, module: 'inside' });
     } finally {
       const done = new Promise((r) => proc.on('exit', r));
       proc.stdin!.end();
