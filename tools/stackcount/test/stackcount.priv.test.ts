@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliConformance, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -17,6 +17,9 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     bin = join(mkdtempSync(join(tmpdir(), 'stackcount-test-')), 'callchain');
     execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-fno-inline', '-o', bin, join(here, 'fixtures', 'callchain.c')]);
   });
+  afterAll(() => {
+    if (bin) rmSync(dirname(bin), { recursive: true, force: true });
+  });
 
   interface Chain {
     proc: ChildProcess;
@@ -26,7 +29,8 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     end(): Promise<void>;
   }
   const chain = async (n: number, cmd = [bin]): Promise<Chain> => {
-    const proc = spawn(cmd[0], [...cmd.slice(1), String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // cwd: node --perf-basic-prof also writes a V8 log file there
+    const proc = spawn(cmd[0], [...cmd.slice(1), String(n)], { stdio: ['pipe', 'pipe', 'inherit'], cwd: dirname(bin) });
     let out = '';
     const seen = (word: string) =>
       new Promise<void>((resolve) => {
