@@ -60,6 +60,7 @@ function bind() {
       'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary_path, size_t func_offset, const recipes_bpf_uprobe_opts *opts)',
     ),
     bpf_program__attach_perf_event: lib.func('void *bpf_program__attach_perf_event(void *prog, int pfd)'),
+    bpf_program__attach_tracepoint: lib.func('void *bpf_program__attach_tracepoint(void *prog, const char *tp_category, const char *tp_name)'),
     bpf_program__attach_cgroup: lib.func('void *bpf_program__attach_cgroup(void *prog, int cgroup_fd)'),
     bpf_link__destroy: lib.func('int bpf_link__destroy(void *link)'),
 

@@ -1,0 +1,10 @@
+export { type Frame, frameLabel } from './frame.js';
+export { ElfFile, ElfError, fileOffsetToVaddr, PT_LOAD, type Section, type Segment, type ElfSymbol } from './elf.js';
+export { ElfModule, findDebugFile, type ModuleOptions } from './module.js';
+export { SymbolTable, type TableEntry, type Hit } from './table.js';
+export { KernelSymbols, isBpfFrame, bpfFramesOnTop, type KernelSymbol } from './kernel.js';
+export { PerfMap, parsePerfMapLines } from './perfmap.js';
+export { parseMaps, readMaps, findMapping, type Mapping } from './procmaps.js';
+export { UserSymbolizer, type UserSymbolizerOptions } from './user.js';
+export { crc32File, crc32Update } from './crc32.js';
+export { Symbolizer, type SymbolizerOptions } from './symbolizer.js';

@@ -1,0 +1,178 @@
+/**
+ * User-space addresses → names, per process, while it lives: its /proc/PID/maps (cached per PID,
+ * read again when an address falls outside every known mapping or the executable changed), the
+ * mapped files opened through /proc/PID/root (so a container's files are its own), ELF symbols
+ * with their debug files, and the perf map of JIT code for anonymous executable memory.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type Frame } from './frame.js';
+import { ElfModule } from './module.js';
+import { PerfMap } from './perfmap.js';
+import { findMapping, parseMaps, type Mapping } from './procmaps.js';
+
+export interface UserSymbolizerOptions {
+  /** global debug directories (default ['/usr/lib/debug']) */
+  debugDirs?: readonly string[];
+  /** where perf maps are found, as the process sees it (default '/tmp') */
+  perfMapDir?: string;
+  /** the /proc to read (default '/proc') */
+  procRoot?: string;
+}
+
+interface ProcessEntry {
+  pid: number;
+  maps: Mapping[];
+  exeKey: string | undefined;
+  root: string;
+  perfMaps: PerfMap[] | undefined;
+  gone: boolean;
+}
+
+export class UserSymbolizer {
+  private readonly procs = new Map<number, ProcessEntry>();
+  private readonly modules = new Map<string, ElfModule | Error>();
+  private readonly opts: Required<UserSymbolizerOptions>;
+
+  constructor(opts: UserSymbolizerOptions = {}) {
+    this.opts = { debugDirs: opts.debugDirs ?? ['/usr/lib/debug'], perfMapDir: opts.perfMapDir ?? '/tmp', procRoot: opts.procRoot ?? '/proc' };
+  }
+
+  /** Name each address of one stack of process `pid` (leaf first, as captured). */
+  symbolize(pid: number, ips: readonly bigint[]): Frame[] {
+    const proc = this.process(pid);
+    let reread = false;
+    return ips.map((ip) => {
+      let m = proc ? findMapping(proc.maps, ip) : undefined;
+      if (!m && proc && !proc.gone && !reread) {
+        // mapped after our last read (dlopen, a new JIT region): read the maps again, once a stack
+        reread = true;
+        this.reload(proc);
+        m = findMapping(proc.maps, ip);
+      }
+      return this.frame(proc, ip, m);
+    });
+  }
+
+  /** Forget a process (it exited or exec'd): its next stack reads /proc/PID/maps anew. */
+  forget(pid: number): void {
+    this.procs.delete(pid);
+  }
+
+  /** Forget every cached process that no longer exists. */
+  prune(): void {
+    for (const [pid, p] of this.procs) if (p.gone || !exists(`${this.opts.procRoot}/${pid}`)) this.procs.delete(pid);
+  }
+
+  /** Whether the process could be read at all (false: exited before its stacks were named). */
+  known(pid: number): boolean {
+    const p = this.process(pid);
+    return !!p && p.maps.length > 0;
+  }
+
+  private process(pid: number): ProcessEntry | undefined {
+    const proc = `${this.opts.procRoot}/${pid}`;
+    const exeKey = statKey(`${proc}/exe`);
+    let entry = this.procs.get(pid);
+    if (entry && (entry.gone || exeKey === undefined)) {
+      // exited: what was read while it lived still names its stacks
+      entry.gone = true;
+      return entry;
+    }
+    if (entry && entry.exeKey === exeKey) return entry;
+    entry = { pid, maps: [], exeKey, root: `${proc}/root`, perfMaps: undefined, gone: false };
+    this.reload(entry);
+    if (entry.maps.length === 0 && exeKey === undefined) {
+      entry.gone = true;
+    }
+    this.procs.set(pid, entry);
+    return entry;
+  }
+
+  private reload(p: ProcessEntry): void {
+    try {
+      p.maps = parseMaps(readFileSync(`${this.opts.procRoot}/${p.pid}/maps`, 'utf8'));
+    } catch {
+      p.gone = true;
+    }
+  }
+
+  private frame(proc: ProcessEntry | undefined, ip: bigint, m: Mapping | undefined): Frame {
+    if (!m) {
+      const jit = proc && this.perfMapLookup(proc, ip);
+      if (jit) return { ip, name: jit.name, offset: jit.offset, module: '[perf-map]' };
+      return { ip };
+    }
+    const anon = m.path === '' || m.path.startsWith('[anon') || m.path.startsWith('//anon');
+    if (anon) {
+      const jit = proc && this.perfMapLookup(proc, ip);
+      if (jit) return { ip, name: jit.name, offset: jit.offset, module: '[perf-map]' };
+      return { ip, module: '[anon]', moduleOffset: ip - m.start };
+    }
+    const fileOffset = ip - m.start + m.offset;
+    if (m.path.startsWith('[')) return { ip, module: m.path, moduleOffset: ip - m.start };
+    const module = basename(m.path);
+    const host = m.deleted ? `${this.opts.procRoot}/${proc!.pid}/map_files/${m.range}` : proc!.root + m.path;
+    const mod = this.module(host, m.path, proc!.root);
+    if (mod instanceof Error) return { ip, module, moduleOffset: fileOffset };
+    const vaddr = mod.vaddr(fileOffset);
+    if (vaddr === undefined) return { ip, module, moduleOffset: fileOffset };
+    const hit = mod.lookupVaddr(vaddr);
+    if (!hit) return { ip, module, moduleOffset: vaddr };
+    return { ip, name: hit.name, offset: hit.offset, module };
+  }
+
+  private module(host: string, pathInRoot: string, root: string): ElfModule | Error {
+    const key = statKey(host) ?? `missing:${host}`;
+    let mod = this.modules.get(key);
+    if (!mod) {
+      try {
+        mod = ElfModule.load(host, pathInRoot, { root, debugDirs: this.opts.debugDirs });
+      } catch (e) {
+        mod = e instanceof Error ? e : new Error(String(e));
+      }
+      this.modules.set(key, mod);
+    }
+    return mod;
+  }
+
+  private perfMapLookup(p: ProcessEntry, ip: bigint): { name: string; offset: bigint } | undefined {
+    if (!p.perfMaps) {
+      // the process writes /tmp/perf-<its own PID>.map in its own mount namespace
+      const nspid = namespacePid(`${this.opts.procRoot}/${p.pid}/status`) ?? p.pid;
+      const paths = [`${p.root}${this.opts.perfMapDir}/perf-${nspid}.map`];
+      if (nspid !== p.pid) paths.push(`${this.opts.perfMapDir}/perf-${p.pid}.map`);
+      p.perfMaps = paths.map((x) => new PerfMap(x));
+    }
+    for (const pm of p.perfMaps) {
+      const hit = pm.lookup(ip);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+}
+
+function statKey(path: string): string | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function exists(path: string): boolean {
+  return statKey(path) !== undefined;
+}
+
+/** The innermost PID of a process (its PID inside its own PID namespace), from NSpid in status. */
+function namespacePid(statusPath: string): number | undefined {
+  try {
+    const m = /^NSpid:\s*(.*)$/m.exec(readFileSync(statusPath, 'utf8'));
+    if (!m) return undefined;
+    const ids = m[1].trim().split(/\s+/);
+    return Number(ids[ids.length - 1]);
+  } catch {
+    return undefined;
+  }
+}

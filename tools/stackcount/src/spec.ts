@@ -1,0 +1,45 @@
+/** stackcount's command line: the one table behind --help and the man page. */
+import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+
+export const spec: ToolSpec = {
+  name: 'stackcount',
+  version: packageVersion(import.meta.url),
+  summary: 'Count the distinct stacks (kernel and user) that reach a tracepoint, with the process that ran them; as text or folded lines for flame graphs.',
+  usage: 'CATEGORY:EVENT [options]',
+  examples: [
+    ['stackcount sched:sched_switch', 'kernel and user stacks that switch tasks out, printed at Ctrl-C'],
+    ['stackcount -K syscalls:sys_enter_openat -d 5', 'kernel stacks only, for 5 seconds'],
+    ['stackcount -U -p 181 syscalls:sys_enter_write', 'user stacks of PID 181 that write'],
+    ['stackcount -P block:block_io_start', 'split per process (PID) instead of per program name'],
+    ['stackcount --format folded sched:sched_switch -d 10 > out.folded', 'folded lines for flamegraph.pl or speedscope'],
+    ['stackcount -i 5 syscalls:sys_enter_getppid', 'every 5 seconds, the stacks since the last print'],
+    ['stackcount --stack-storage-size 65536 -K sched:sched_switch', 'room for more distinct stacks (fewer missed)'],
+  ],
+  options: {
+    kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
+    user: { alias: 'U', type: 'boolean', describe: 'user stacks only' },
+    'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
+    interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
+    'stack-storage-size': { type: 'string', arg: 'N', describe: 'how many distinct stacks the kernel keeps (default 16384; ~1 KB each); more when stacks are reported missed' },
+    format: { type: 'string', arg: 'text|folded', describe: 'text: frames one per line, leaf first, with comm and count (default); folded: `comm;root;...;leaf count` per line' },
+  },
+  common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
+  notes:
+    'Stacks are taken in the kernel (bpf_get_stackid) and named at each print: kernel frames from /proc/kallsyms ' +
+    '(the frames of the BPF program and the tracepoint glue at the top are left out), user frames through the ' +
+    "process's /proc/PID/maps and its files' ELF symbols, separate debug files (build-id, .gnu_debuglink) and JIT perf " +
+    'maps (/tmp/perf-PID.map). User stacks are walked by frame pointers: code built without them gives short stacks. ' +
+    'A process must still run when its stacks are named (they are named once a second while tracing). A frame that ' +
+    'cannot be named is printed as [unknown] (module+0xADDR). Stacks that could not be stored in the kernel ' +
+    '(stack map full, hash collision) are counted under [missed kernel stack] / [missed user stack] and reported on stderr. ' +
+    'C++ names are printed mangled.',
+};
+
+export interface StackcountArgs {
+  kernel?: boolean;
+  user?: boolean;
+  'per-process'?: boolean;
+  'stack-storage-size'?: string;
+  interval?: string;
+  format?: string;
+}

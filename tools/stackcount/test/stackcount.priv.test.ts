@@ -1,0 +1,184 @@
+// Privileged: the real stackcount on the real kernel, with a C program whose call chain is known
+// (main → recipe_a → recipe_b → recipe_c → getppid(2), N times).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliConformance, skipPrivileged, startTool } from '@bpf-recipes/testing';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const TP = 'syscalls:sys_enter_getppid';
+
+describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
+  let bin: string;
+  beforeAll(() => {
+    bin = join(mkdtempSync(join(tmpdir(), 'stackcount-test-')), 'callchain');
+    execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-fno-inline', '-o', bin, join(here, 'fixtures', 'callchain.c')]);
+  });
+  afterAll(() => {
+    if (bin) rmSync(dirname(bin), { recursive: true, force: true });
+  });
+
+  interface Chain {
+    proc: ChildProcess;
+    pid: number;
+    /** run the N calls; resolves once they are done (the process then waits for end()) */
+    go(): Promise<void>;
+    end(): Promise<void>;
+  }
+  const chain = async (n: number, cmd = [bin]): Promise<Chain> => {
+    // cwd: node --perf-basic-prof also writes a V8 log file there
+    const proc = spawn(cmd[0], [...cmd.slice(1), String(n)], { stdio: ['pipe', 'pipe', 'inherit'], cwd: dirname(bin) });
+    let out = '';
+    const seen = (word: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => out.includes(`${word}\n`) && resolve();
+        proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          check();
+        });
+        check();
+      });
+    await seen('ready');
+    return {
+      proc,
+      pid: proc.pid!,
+      go: async () => {
+        proc.stdin!.write('go\n');
+        await seen('done');
+      },
+      end: async () => {
+        const exited = new Promise((r) => proc.on('exit', r));
+        proc.stdin!.end();
+        await exited;
+      },
+    };
+  };
+
+  it('--format folded: the stack c;b;a with exactly N counts, user frames then kernel frames, no BPF frames', async () => {
+    const c = await chain(37);
+    const tool = await startTool('stackcount', ['-p', String(c.pid), '--format', 'folded', TP]);
+    await c.go();
+    await tool.stop('SIGINT');
+    await c.end();
+    const lines = tool.lines().filter(Boolean);
+    expect(lines, tool.stderr()).toHaveLength(1);
+    const m = /^(.*) (\d+)$/.exec(lines[0])!;
+    expect(Number(m[2])).toBe(37);
+    const frames = m[1].split(';');
+    expect(frames[0]).toBe('callchain');
+    const at = frames.indexOf('recipe_a');
+    expect(frames.slice(at - 1, at + 3)).toEqual(['main', 'recipe_a', 'recipe_b', 'recipe_c']);
+    // then the kernel, entered from recipe_c's syscall instruction
+    const kernel = frames.slice(at + 3);
+    expect(kernel[0]).toMatch(/^entry_SYSCALL_64/);
+    expect(kernel).toContain('do_syscall_64');
+    expect(kernel.filter((f) => /^(bpf_|__bpf_|perf_|trace_call_bpf)/.test(f))).toEqual([]);
+    expect(m[1]).not.toContain('[unknown]');
+  });
+
+  it('-U: user frames only, leaf first (text); -K --json: kernel frames only', async () => {
+    const c = await chain(5);
+    const u = await startTool('stackcount', ['-U', '-p', String(c.pid), TP]);
+    const k = await startTool('stackcount', ['-K', '--json', '-p', String(c.pid), TP]);
+    await c.go();
+    await u.stop('SIGINT');
+    await k.stop('SIGINT');
+    await c.end();
+    const text = u.lines();
+    const at = text.indexOf('  recipe_c');
+    expect(text.slice(at, at + 4)).toEqual(['  recipe_c', '  recipe_b', '  recipe_a', '  main']);
+    expect(text).toContain(`    callchain`);
+    expect(text).toContain(`    5`);
+    expect(text).not.toContain('  --');
+    expect(text.filter((l) => /syscall_64/.test(l))).toEqual([]);
+    const j = k.lines().map((l) => JSON.parse(l));
+    expect(j).toHaveLength(1);
+    expect(j[0].tracepoint).toBe(TP);
+    expect(j[0].missed).toEqual({ kernel_stacks: 0, user_stacks: 0, counts: 0 });
+    expect(j[0].stacks).toHaveLength(1);
+    const s = j[0].stacks[0];
+    expect(s).toMatchObject({ comm: 'callchain', count: 5 });
+    expect(s.user).toBeUndefined();
+    expect(s.kernel.at(-1)).toMatch(/^entry_SYSCALL_64/);
+    expect(s.kernel).toContain('do_syscall_64');
+  });
+
+  it('-P splits one stack per process; without it the same stack of two processes is one entry', async () => {
+    const c1 = await chain(4);
+    const c2 = await chain(9);
+    const pids = `${c1.pid},${c2.pid}`;
+    const split = await startTool('stackcount', ['-U', '-P', '--format', 'folded', '-p', pids, TP]);
+    const merged = await startTool('stackcount', ['-U', '--format', 'folded', '-p', pids, TP]);
+    await c1.go();
+    await c2.go();
+    await split.stop('SIGINT');
+    await merged.stop('SIGINT');
+    await c1.end();
+    await c2.end();
+    const tail = ';main;recipe_a;recipe_b;recipe_c';
+    const s = split.lines().filter(Boolean).sort();
+    expect(s).toHaveLength(2);
+    const byPid = Object.fromEntries(s.map((l) => [/^callchain-(\d+);/.exec(l)![1], l]));
+    expect(byPid[c1.pid]).toMatch(new RegExp(`${tail} 4$`));
+    expect(byPid[c2.pid]).toMatch(new RegExp(`${tail} 9$`));
+    const m = merged.lines().filter(Boolean);
+    expect(m).toHaveLength(1);
+    expect(m[0]).toMatch(new RegExp(`^callchain;.*${tail} 13$`));
+  });
+
+  it('missed stacks are counted, shown and reported, never dropped (a stack map of one stack)', async () => {
+    // the kernel stack takes the only bucket; every user stack then fails with -EEXIST
+    const c = await chain(23);
+    const folded = await startTool('stackcount', ['--stack-storage-size', '1', '-p', String(c.pid), '--format', 'folded', TP]);
+    const json = await startTool('stackcount', ['--stack-storage-size', '1', '--json', '-p', String(c.pid), TP]);
+    await c.go();
+    await folded.stop('SIGINT');
+    await json.stop('SIGINT');
+    await c.end();
+    expect(folded.lines().filter(Boolean)).toEqual([expect.stringMatching(/^callchain;\[missed user stack\];entry_SYSCALL_64[^ ]*;do_syscall_64;.* 23$/)]);
+    expect(folded.stderr()).toMatch(/stackcount: 0 kernel and 23 user stacks could not be stored/);
+    const [j] = json.lines().map((l) => JSON.parse(l));
+    expect(j.missed).toEqual({ kernel_stacks: 0, user_stacks: 23, counts: 0 });
+    expect(j.stacks).toHaveLength(1);
+    expect(j.stacks[0]).toMatchObject({ comm: 'callchain', count: 23, user: ['[missed user stack]'] });
+  });
+
+  it('names JavaScript frames from the perf map of node --perf-basic-prof', async () => {
+    const c = await chain(150, [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(here, 'fixtures', 'jit.js')]);
+    const perfMap = `/tmp/perf-${c.pid}.map`;
+    try {
+      const tool = await startTool('stackcount', ['-U', '-p', String(c.pid), '--format', 'folded', TP]);
+      await c.go();
+      await tool.stop('SIGINT');
+      const lines = tool.lines().filter(Boolean);
+      // every getppid of the loop has recipeJsOuter (interpreted `~` or optimized `*`) on its stack
+      const ours = lines.filter((l) => /;JS:[~*]?recipeJsOuter [^;]*jit\.js:\d+:\d+;/.test(l));
+      expect(ours.length, lines.join('\n')).toBeGreaterThan(0);
+      expect(ours.reduce((n, l) => n + Number(/ (\d+)$/.exec(l)![1]), 0)).toBe(150);
+      expect(lines.some((l) => /;JS:[~*]?recipeJsLeaf [^;]*jit\.js:/.test(l))).toBe(true);
+    } finally {
+      await c.end();
+      rmSync(perfMap, { force: true });
+    }
+  });
+
+  cliConformance({
+    tool: 'stackcount',
+    args: ['-K', '-i', '0.2', '--format', 'folded', 'sched:sched_switch'],
+    programs: 1,
+    drive: () => new Promise((r) => setTimeout(r, 100)),
+    badInput: [
+      [],
+      ['sched'],
+      ['nosuchcategory:nosuchevent'],
+      ['sched:sched_switch', 'sched:sched_wakeup'],
+      ['-K', '-U', 'sched:sched_switch'],
+      ['--format', 'svg', 'sched:sched_switch'],
+      ['-i', 'x', 'sched:sched_switch'],
+      ['--stack-storage-size', '0', 'sched:sched_switch'],
+    ],
+  });
+});
