@@ -220,9 +220,15 @@ export class BpfObject {
     return m;
   }
 
+  /** Is this map (from map() or a skeleton) one of this object's? */
+  owns(map: BpfMap): boolean {
+    return this.maps.get(map.name) === map;
+  }
+
   /** Read a ring buffer map in place; call start() on the result to follow it. */
-  ringBuffer(name: string, onRecord: RecordHandler, hooks?: DrainHooks): RingBuffer {
-    const rb = new RingBuffer(this.map(name), onRecord, hooks);
+  ringBuffer(map: string | BpfMap, onRecord: RecordHandler, hooks?: DrainHooks): RingBuffer {
+    if (typeof map !== 'string' && !this.owns(map)) throw new RecipesError(`map ${map.name} is not one of ${this.path}'s`);
+    const rb = new RingBuffer(typeof map === 'string' ? this.map(map) : map, onRecord, hooks);
     this.rings.push(rb);
     return rb;
   }
