@@ -96,7 +96,7 @@ export function readLayout(objectPath: string, btf = Btf.fromObject(objectPath),
   const elf = parseElf(readFileSync(objectPath));
   const structs: StructLayout[] = [];
   for (const t of btf.byId.values()) {
-    if (t.kind !== 'VAR' || !t.name.startsWith('__recipes_export_')) continue;
+    if (t.kind !== 'VAR' || !t.name.startsWith('__recipes_export_') || t.name.startsWith('__recipes_export_enum_')) continue;
     const ptr = btf.resolve(t.type_id!);
     const st = ptr.kind === 'PTR' ? btf.resolve(ptr.type_id!) : ptr;
     if (st.kind !== 'STRUCT') throw new Error(`${t.name} does not name a struct`);

@@ -98,6 +98,7 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
     ]);
     expect(layout.enums).toEqual([
       { name: 'skelfix_kind', values: [{ name: 'SKELFIX_KIND_READ', value: 1 }, { name: 'SKELFIX_KIND_WRITE', value: 2 }, { name: 'SKELFIX_KIND_OTHER', value: 10 }] },
+      { name: 'skelfix_dir', values: [{ name: 'SKELFIX_DIR_IN', value: 16 }, { name: 'SKELFIX_DIR_OUT', value: 32 }] },
     ]);
     expect(Object.fromEntries(layout.defines!.map((d) => [d.name, d.value]))).toEqual({
       SKELFIX_SLOTS: 16n, SKELFIX_F_A: 1n, SKELFIX_F_B: 8n, SKELFIX_MASK: 9n, SKELFIX_BIG: 1n << 40n, SKELFIX_NEG: -2n, SKELFIX_HEX: 127n,
