@@ -217,9 +217,11 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       return obj as never;
     },
     loadAndAttach(target, opts = {}) {
-      const obj = target instanceof BpfObject ? target : target.obj;
+      // a skeleton wraps its object (no instanceof: a tool and this library may load core twice, ESM and CommonJS)
+      const isSkel = 'progs' in target;
+      const obj = isSkel ? (target as Skeleton<never>).obj : (target as BpfObject);
       if (opts.lost) lostMaps.set(obj, opts.lost);
-      else if (!(target instanceof BpfObject)) lostMaps.set(obj, null); // a skeleton without a counter has none
+      else if (isSkel) lostMaps.set(obj, null); // a skeleton without a counter has none
       if (opts.ring && args['buffer-size'] !== undefined) obj.setMaxEntries(opts.ring, parseSize(args['buffer-size']));
       for (const s of obj.skipMissingTracepoints()) ctx.verbose(`skipping ${s.program}: ${s.reason}`);
       obj.load();
@@ -234,11 +236,12 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       let obj: BpfObject;
       let map: string | BpfMap;
       let onRecord: RecordHandler;
-      if (a instanceof BpfObject) [obj, map, onRecord] = [a, b as string, c!];
+      if (typeof b === 'string') [obj, map, onRecord] = [a as BpfObject, b, c!];
       else {
-        const owner = objects.find((o) => o.owns(a));
-        if (!owner) throw new RecipesError(`ring buffer ${a.name} is not a map of an object this tool opened`);
-        [obj, map, onRecord] = [owner, a, b as RecordHandler];
+        const ring = a as BpfMap;
+        const owner = objects.find((o) => o.owns(ring));
+        if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this tool opened`);
+        [obj, map, onRecord] = [owner, ring, b];
       }
       const rb = obj.ringBuffer(map, onRecord, { before: () => out.beginBatch(), after: () => out.endBatch() });
       rb.start();
