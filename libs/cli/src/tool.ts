@@ -7,7 +7,7 @@ import { readlinkSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   BpfObject, RECIPES_LOST, RECIPES_RING, RecipesError, UsageError, preflight, recipesConfig,
-  type BpfMap, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+  type BpfMap, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, type OptionSpec } from './args.js';
@@ -63,7 +63,7 @@ export interface ToolContext<A> {
    * Preflight, open the object through its generated skeleton, write the common filters and the
    * tool's typed config; returns the skeleton unloaded.
    */
-  open<S extends Skeleton<C>, C>(skeleton: SkeletonClass<S, C>, objectPath: string | URL, config?: C): S;
+  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S;
   /** The same for an object opened by path, with its config by name (tools not yet on a skeleton). */
   open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
   /**

@@ -112,11 +112,11 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
     expect(src).toBe(readFileSync(golden, 'utf8'));
   });
 
-  it('generates TypeScript that type-checks, and a renamed map does not', async () => {
+  it('generates TypeScript that type-checks, and neither a renamed map nor a misspelt config variable does', async () => {
     const ts = await import('typescript');
-    const check = (src: string) => {
+    const check = (src: string, extra = 's.setConfig({ cfg_kind: SkelfixKind.SKELFIX_KIND_OTHER });') => {
       const file = '/virtual/skel.ts';
-      const use = `${src}\ndeclare const s: SkelfixSkel;\nexport const used = [s.maps.counts, s.maps.events, s.progs.skelfix_exit, SkelfixKind.SKELFIX_KIND_WRITE, SKELFIX_MASK];\n`;
+      const use = `${src}\ndeclare const s: SkelfixSkel;\nexport const used = [s.maps.counts, s.maps.events, s.progs.skelfix_exit, SkelfixKind.SKELFIX_KIND_WRITE, SKELFIX_MASK];\n${extra}\n`;
       const host = ts.createCompilerHost({});
       const orig = host.getSourceFile.bind(host);
       host.getSourceFile = (name, lang) => (name === file ? ts.createSourceFile(name, use, lang) : orig(name, lang));
@@ -127,6 +127,7 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
     expect(check(src)).toEqual([]);
     const renamed = generateTs({ ...layout, maps: layout.maps!.map((m) => (m.name === 'counts' ? { ...m, name: 'totals' } : m)) });
     expect(check(renamed).join('\n')).toMatch(/Property 'counts' does not exist/);
+    expect(check(src, 's.setConfig({ cfg_knid: 1 });').join('\n')).toMatch(/'cfg_knid' does not exist in type 'Config'/);
   }, 120_000);
 });
 

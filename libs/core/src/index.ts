@@ -11,4 +11,4 @@ export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
 export { recipesConfig, RECIPES_RING, RECIPES_LOST, type CommonFilters } from './recipes.js';
-export type { Skeleton, SkeletonClass } from './skeleton.js';
+export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';

@@ -13,3 +13,6 @@ export interface SkeletonClass<S extends Skeleton<C>, C = unknown> {
   readonly rodata: RodataLayout;
   open(path: string, opts?: OpenOptions): S;
 }
+
+/** The typed config of a skeleton (the argument of its setConfig). */
+export type ConfigOf<S> = S extends { setConfig(config: infer C): void } ? C : never;
