@@ -276,7 +276,10 @@ export function generateTs(layout: ObjectLayout): string {
   const body = out.join('\n');
   const used = ['u64', 's64', 'cstr', 'bytes'].filter((h) => new RegExp(`\\b${h}\\(b,`).test(body));
   const imports = [`import { ${[...used, 'type RodataLayout'].join(', ')} } from '@bpf-recipes/core/decode';`];
-  if (skel) imports.push(`import { BpfObject, type BpfMap, type OpenOptions, type Program } from '@bpf-recipes/core';`);
+  if (skel) {
+    const names = ['BpfObject', ...(layout.maps!.length ? ['type BpfMap'] : []), 'type OpenOptions', ...(layout.programs!.length ? ['type Program'] : [])];
+    imports.push(`import { ${names.join(', ')} } from '@bpf-recipes/core';`);
+  }
   out.splice(importAt, 0, ...imports);
   return out.join('\n');
 }

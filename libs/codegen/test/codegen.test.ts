@@ -114,13 +114,14 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
 
   it('generates TypeScript that type-checks, and neither a renamed map nor a misspelt config variable does', async () => {
     const ts = await import('typescript');
-    const check = (src: string, extra = 's.setConfig({ cfg_kind: SkelfixKind.SKELFIX_KIND_OTHER });') => {
+    const uses = 'export const used = [s.maps.counts, s.maps.events, s.progs.skelfix_exit, SkelfixKind.SKELFIX_KIND_WRITE, SKELFIX_MASK];';
+    const check = (src: string, extra = `${uses}\ns.setConfig({ cfg_kind: SkelfixKind.SKELFIX_KIND_OTHER });`) => {
       const file = '/virtual/skel.ts';
-      const use = `${src}\ndeclare const s: SkelfixSkel;\nexport const used = [s.maps.counts, s.maps.events, s.progs.skelfix_exit, SkelfixKind.SKELFIX_KIND_WRITE, SKELFIX_MASK];\n${extra}\n`;
+      const use = `${src}\ndeclare const s: SkelfixSkel;\n${extra}\n`;
       const host = ts.createCompilerHost({});
       const orig = host.getSourceFile.bind(host);
       host.getSourceFile = (name, lang) => (name === file ? ts.createSourceFile(name, use, lang) : orig(name, lang));
-      const program = ts.createProgram([file], { noEmit: true, strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, baseUrl: join(here, '..'), paths: { '@bpf-recipes/core': ['../core/src/index.ts'], '@bpf-recipes/core/decode': ['../core/src/decode.ts'] }, types: ['node'] }, host);
+      const program = ts.createProgram([file], { noEmit: true, strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, baseUrl: join(here, '..'), paths: { '@bpf-recipes/core': ['../core/src/index.ts'], '@bpf-recipes/core/decode': ['../core/src/decode.ts'] }, types: ['node'] }, host);
       return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
     };
     const src = generateTs(layout);
@@ -128,6 +129,8 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
     const renamed = generateTs({ ...layout, maps: layout.maps!.map((m) => (m.name === 'counts' ? { ...m, name: 'totals' } : m)) });
     expect(check(renamed).join('\n')).toMatch(/Property 'counts' does not exist/);
     expect(check(src, 's.setConfig({ cfg_knid: 1 });').join('\n')).toMatch(/'cfg_knid' does not exist in type 'Config'/);
+    // an object without maps (or programs) imports nothing it does not use (noUnusedLocals)
+    expect(check(generateTs({ ...layout, maps: [], programs: [] }), 'export const o = s.obj;')).toEqual([]);
   }, 120_000);
 });
 
