@@ -59,7 +59,6 @@ for (const src of sources) {
     '-c', join(srcDir, src), '-o', obj,
   ]);
   run(strip, ['-g', obj]); // DWARF off, BTF stays
-  const header = join(srcDir, `${name}.h`);
-  run(process.execPath, [join(root, 'libs', 'codegen', 'dist', 'cli.js'), obj, join(genDir, `${name}.ts`), ...(existsSync(header) ? [header] : [])]);
+  run(process.execPath, [join(root, 'libs', 'codegen', 'dist', 'cli.js'), obj, join(genDir, `${name}.ts`)]);
   console.log(`build-bpf: ${basename(tool)}/${src} -> dist/bpf/${name}.bpf.o (${statSync(obj).size} bytes), src/generated/${name}.ts`);
 }

@@ -3,8 +3,8 @@
  * interface and a decoder at fixed offsets, and for `.rodata` (the `const volatile` config)
  * a typed layout that the core library writes before load.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { Btf, type BtfType } from './btf.js';
 import { parseElf } from './elf.js';
 import { parseHeader, type HeaderDefine } from './header.js';
@@ -89,10 +89,20 @@ function fieldsOf(btf: Btf, t: BtfType, where: string): Field[] {
 }
 
 /**
- * The layout of a compiled object. With `headerText` (the tool's own `<name>.h`), also the enums
- * and integer `#define`s that header declares.
+ * Where a tool's own header is, for an object built by scripts/build-bpf.mjs:
+ * tools/<tool>/dist/bpf/<name>.bpf.o → tools/<tool>/bpf/<name>.h.
+ */
+export function headerOf(objectPath: string): string {
+  const name = basename(objectPath).replace(/\.bpf\.o$/, '').replace(/\.o$/, '');
+  return join(dirname(objectPath), '..', '..', 'bpf', `${name}.h`);
+}
+
+/**
+ * The layout of a compiled object. With the tool's own header (`headerText`, or else the file
+ * headerOf() names, when it exists), also the enums and integer `#define`s that header declares.
  */
 export function readLayout(objectPath: string, btf = Btf.fromObject(objectPath), headerText?: string): ObjectLayout {
+  if (headerText === undefined && existsSync(headerOf(objectPath))) headerText = readFileSync(headerOf(objectPath), 'utf8');
   const elf = parseElf(readFileSync(objectPath));
   const structs: StructLayout[] = [];
   for (const t of btf.byId.values()) {

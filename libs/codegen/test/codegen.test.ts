@@ -1,6 +1,7 @@
 // codegen reads real BTF: it compiles the core tests' fixture (needs clang and bpftool, not root).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +104,23 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
     expect(Object.fromEntries(layout.defines!.map((d) => [d.name, d.value]))).toEqual({
       SKELFIX_SLOTS: 16n, SKELFIX_F_A: 1n, SKELFIX_F_B: 8n, SKELFIX_MASK: 9n, SKELFIX_BIG: 1n << 40n, SKELFIX_NEG: -2n, SKELFIX_HEX: 127n,
     });
+  });
+
+  it('finds the header where build-bpf leaves the object: tools/<tool>/dist/bpf/<name>.bpf.o → tools/<tool>/bpf/<name>.h', () => {
+    const tool = mkdtempSync(join(tmpdir(), 'bpf-recipes-codegen-'));
+    try {
+      mkdirSync(join(tool, 'dist', 'bpf'), { recursive: true });
+      mkdirSync(join(tool, 'bpf'));
+      copyFileSync(buildFixture('skelfix', fixtures), join(tool, 'dist', 'bpf', 'skelfix.bpf.o'));
+      copyFileSync(join(fixtures, 'skelfix.h'), join(tool, 'bpf', 'skelfix.h'));
+      const found = readLayout(join(tool, 'dist', 'bpf', 'skelfix.bpf.o'));
+      expect(found.defines).toEqual(layout.defines);
+      expect(found.enums).toEqual(layout.enums);
+      rmSync(join(tool, 'bpf', 'skelfix.h'));
+      expect(readLayout(join(tool, 'dist', 'bpf', 'skelfix.bpf.o')).defines).toBeUndefined();
+    } finally {
+      rmSync(tool, { recursive: true, force: true });
+    }
   });
 
   it('generates the text in golden/skelfix.ts (UPDATE_GOLDEN=1 rewrites it)', () => {
