@@ -24,6 +24,10 @@
  * ignored by libbpf at load time. */
 #define RECIPES_EXPORT(NAME) \
 	struct NAME *__recipes_export_##NAME __attribute__((unused, section(".export")))
+/* The same for `enum NAME`, whose values codegen then emits (when the tool's header declares it):
+ * an enum reaches BTF only when something in the object has its type. */
+#define RECIPES_EXPORT_ENUM(NAME) \
+	enum NAME *__recipes_export_enum_##NAME __attribute__((unused, section(".export")))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

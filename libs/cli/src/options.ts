@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
-import { UsageError } from '@bpf-recipes/core';
+import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
 export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size';
 
@@ -165,31 +165,27 @@ export interface CommonArgs {
 }
 
 /** The kernel config (recipes.h cfg_*) that the common filters ask for. */
-export function commonConfig(a: CommonArgs): Record<string, unknown> {
-  const cfg: Record<string, unknown> = {};
-  if (a.pid !== undefined) {
-    const pids = parsePids(a.pid);
-    cfg.cfg_pids = pids;
-    cfg.cfg_npids = pids.length;
-  }
-  if (a.tid !== undefined) cfg.cfg_tid = parseIntArg('tid', a.tid, 'a thread ID', 1, 4194304);
-  if (a.uid !== undefined) {
-    cfg.cfg_filter_uid = true;
-    cfg.cfg_uid = parseIntArg('uid', a.uid, 'a user ID');
-  }
+/** The common options as filters (recipes.h's, by meaning; core names their config). */
+export function commonFilters(a: CommonArgs): CommonFilters {
+  const f: CommonFilters = {};
+  if (a.pid !== undefined) f.pids = parsePids(a.pid);
+  if (a.tid !== undefined) f.tid = parseIntArg('tid', a.tid, 'a thread ID', 1, 4194304);
+  if (a.uid !== undefined) f.uid = parseIntArg('uid', a.uid, 'a user ID');
   if (a.name !== undefined) {
     const n = Buffer.from(a.name, 'utf8');
     if (n.length === 0 || n.length > 15) throw new UsageError(`--name: '${a.name}' must be 1 to 15 bytes (a comm is at most 15)`);
-    cfg.cfg_comm = a.name;
-    cfg.cfg_comm_len = n.length;
+    f.comm = a.name;
   }
   if (a.cgroup !== undefined) {
     const c = parseCgroup(a.cgroup);
-    cfg.cfg_cgroup_id = c.id;
-    cfg.cfg_cgroup_level = c.level;
-    if (!c.levelKnown) cfg.cfg_cgroup_level_unknown = true;
+    f.cgroup = { id: c.id, level: c.level, levelKnown: c.levelKnown };
   }
-  return cfg;
+  return f;
+}
+
+/** The common options as the kernel config of recipes.h. */
+export function commonConfig(a: CommonArgs): Record<string, unknown> {
+  return recipesConfig(commonFilters(a));
 }
 
 /** The version in the nearest package.json above a module (works from src/ and dist/ alike). */

@@ -4,10 +4,14 @@
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
 import { readlinkSync, writeSync } from 'node:fs';
-import { BpfObject, RecipesError, UsageError, preflight, type RecordHandler, type RodataLayout } from '@bpf-recipes/core';
+import { fileURLToPath } from 'node:url';
+import {
+  BpfObject, RECIPES_LOST, RECIPES_RING, RecipesError, UsageError, preflight, recipesConfig,
+  type BpfMap, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+} from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
-import { COMMON_OPTIONS, commonConfig, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, commonFilters, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
 export interface ToolSpec {
@@ -55,11 +59,20 @@ export interface ToolContext<A> {
   clock: Clock;
   /** wall-clock ms at start */
   startMs: number;
-  /** preflight, open the object, write common + tool config; returns it unloaded */
+  /**
+   * Preflight, open the object through its generated skeleton, write the common filters and the
+   * tool's typed config; returns the skeleton unloaded.
+   */
+  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S;
+  /** The same for an object opened by path, with its config by name (tools not yet on a skeleton). */
   open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
-  /** skip missing tracepoints (noted under -v), load, attach every auto-attachable program */
-  loadAndAttach(obj: BpfObject, opts?: { attach?: boolean }): void;
-  /** follow a ring buffer; output written during one drain goes out in one write */
+  /**
+   * Skip missing tracepoints (noted under -v), load, attach every auto-attachable program. A
+   * skeleton hands over its ring buffer (sized by --buffer-size) and lost-event counter (reported).
+   */
+  loadAndAttach(target: BpfObject | Skeleton<never>, opts?: { attach?: boolean; ring?: BpfMap; lost?: BpfMap }): void;
+  /** follow a ring buffer (a skeleton's map); output written during one drain goes out in one write */
+  follow(ring: BpfMap, onRecord: RecordHandler): void;
   follow(obj: BpfObject, map: string, onRecord: RecordHandler): void;
   /** every `ms`, with output flushed after */
   every(ms: number, fn: () => void): void;
@@ -103,6 +116,20 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   const exitHandlers: (() => Promise<void>)[] = [];
   const timers: NodeJS.Timeout[] = [];
   const lostSeen = new Map<BpfObject, number>();
+  // the lost-event counter of each object: handed over by a skeleton, or recipes.h's by name
+  const lostMaps = new Map<BpfObject, BpfMap | null>();
+  const lostMap = (obj: BpfObject): BpfMap | null => {
+    if (!lostMaps.has(obj)) {
+      let m: BpfMap | null = null;
+      try {
+        m = obj.map(RECIPES_LOST);
+      } catch {
+        /* an object without one */
+      }
+      lostMaps.set(obj, m);
+    }
+    return lostMaps.get(obj)!;
+  };
   let stopping = false;
   const verbose = Boolean(args.verbose);
 
@@ -110,7 +137,9 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     for (const obj of objects) {
       let total: number;
       try {
-        total = obj.map('lost_events').sumU64(Buffer.alloc(4));
+        const m = lostMap(obj);
+        if (!m) continue;
+        total = m.sumU64(Buffer.alloc(4));
       } catch {
         continue;
       }
@@ -162,24 +191,38 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     out,
     clock: new Clock(),
     startMs: Date.now(),
-    open(objectPath, layout, config = {}) {
+    open(target: string | SkeletonClass<Skeleton<unknown>, unknown>, second: string | URL | RodataLayout, config: unknown = {}): never {
       preflight();
       mark('preflight done');
-      const obj = BpfObject.open(objectPath, { verbose });
+      const skelClass = typeof target === 'string' ? undefined : target;
+      const path = typeof target === 'string' ? target : second instanceof URL ? fileURLToPath(second) : (second as string);
+      const layout = skelClass ? skelClass.rodata : (second as RodataLayout);
+      const skel = skelClass?.open(path, { verbose });
+      const obj = skel ? skel.obj : BpfObject.open(path, { verbose });
       mark('object opened');
       objects.push(obj);
-      if (args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries('events', parseSize(args['buffer-size']));
+      if (!skel && args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries(RECIPES_RING, parseSize(args['buffer-size']));
       // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
       const ns = pidNamespace();
       if (ns && procPidOf() !== process.pid) {
         note(`${spec.name}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
       }
-      const common = { ...commonConfig(args), cfg_self_tgid: process.pid, ...(ns && { cfg_pidns_dev: ns.dev, cfg_pidns_ino: ns.ino }) };
+      const common = recipesConfig({ ...commonFilters(args), selfTgid: process.pid, ...(ns && { pidns: ns }) });
       const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
-      obj.setConfig(layout, { ...present, ...config });
-      return obj;
+      if (skel) {
+        skel.setConfig({ ...present, ...(config as object) });
+        return skel as never;
+      }
+      obj.setConfig(layout, { ...present, ...(config as Record<string, unknown>) });
+      return obj as never;
     },
-    loadAndAttach(obj, opts = {}) {
+    loadAndAttach(target, opts = {}) {
+      // a skeleton wraps its object (no instanceof: a tool and this library may load core twice, ESM and CommonJS)
+      const isSkel = 'progs' in target;
+      const obj = isSkel ? (target as Skeleton<never>).obj : (target as BpfObject);
+      if (opts.lost) lostMaps.set(obj, opts.lost);
+      else if (isSkel) lostMaps.set(obj, null); // a skeleton without a counter has none
+      if (opts.ring && args['buffer-size'] !== undefined) obj.setMaxEntries(opts.ring, parseSize(args['buffer-size']));
       for (const s of obj.skipMissingTracepoints()) ctx.verbose(`skipping ${s.program}: ${s.reason}`);
       obj.load();
       mark('loaded');
@@ -189,7 +232,17 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
         ctx.verbose(`attached ${attached.join(', ')}`);
       }
     },
-    follow(obj, map, onRecord) {
+    follow(a: BpfObject | BpfMap, b: string | RecordHandler, c?: RecordHandler) {
+      let obj: BpfObject;
+      let map: string | BpfMap;
+      let onRecord: RecordHandler;
+      if (typeof b === 'string') [obj, map, onRecord] = [a as BpfObject, b, c!];
+      else {
+        const ring = a as BpfMap;
+        const owner = objects.find((o) => o.owns(ring));
+        if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this tool opened`);
+        [obj, map, onRecord] = [owner, ring, b];
+      }
       const rb = obj.ringBuffer(map, onRecord, { before: () => out.beginBatch(), after: () => out.endBatch() });
       rb.start();
       // deliver what arrived between attach and start

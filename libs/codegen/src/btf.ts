@@ -13,6 +13,8 @@ export interface BtfType {
   nr_elems?: number;
   members?: BtfMember[];
   vars?: { type_id: number; offset: number; size: number }[];
+  values?: { name: string; val: number }[];
+  linkage?: string;
 }
 
 export class Btf {

@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-/** bpf-recipes-codegen OBJECT.bpf.o OUT.ts — write the TypeScript view of a BPF object's BTF. */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+/**
+ * bpf-recipes-codegen OBJECT.bpf.o OUT.ts [HEADER.h] — write the TypeScript view of a BPF object's
+ * BTF: decoders, config, skeleton, and with the tool's own header its enums and #defines.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Btf } from './btf.js';
 import { generateTs, readLayout } from './generate.js';
 
-const [obj, out] = process.argv.slice(2);
+const [obj, out, header] = process.argv.slice(2);
 if (!obj || !out) {
-  process.stderr.write('usage: bpf-recipes-codegen OBJECT.bpf.o OUT.ts\n');
+  process.stderr.write('usage: bpf-recipes-codegen OBJECT.bpf.o OUT.ts [HEADER.h]\n');
   process.exit(2);
 }
 try {
-  const ts = generateTs(readLayout(obj));
+  if (header && !existsSync(header)) throw new Error(`no header ${header}`);
+  const ts = generateTs(readLayout(obj, Btf.fromObject(obj), header ? readFileSync(header, 'utf8') : undefined));
   mkdirSync(dirname(out), { recursive: true });
   let old = '';
   try { old = readFileSync(out, 'utf8'); } catch { /* first build */ }

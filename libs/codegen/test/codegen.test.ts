@@ -1,8 +1,14 @@
 // codegen reads real BTF: it compiles the core tests' fixture (needs clang and bpftool, not root).
 import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFixture } from '../../core/test/build-fixture.js';
-import { generateTs, readLayout, type ObjectLayout } from '../src/index.js';
+import { evalInt, generateTs, parseHeader, readLayout, type ObjectLayout } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const tools = (() => {
   try {
@@ -42,7 +48,7 @@ describe.skipIf(!tools)('codegen from BTF', () => {
   });
 
   it('generates a decoder that reads what C wrote', async () => {
-    const src = generateTs(layout);
+    const src = generateTs({ ...layout, maps: undefined, programs: undefined });
     expect(src).toContain('export interface CorefixEvent {');
     expect(src).toContain('export const COREFIX_EVENT_SIZE = 72;');
     // run the generated decoder on bytes laid out like the kernel's struct
@@ -74,5 +80,95 @@ describe.skipIf(!tools)('codegen from BTF', () => {
 
   it('refuses what it cannot map rather than guessing', () => {
     expect(() => generateTs({ object: 'x', rodata: [], rodataSize: 0, structs: [{ name: 'big', size: 400, fields: [{ name: 'a', offset: 0, size: 400, type: { kind: 'array', elem: 'u32', count: 100 } }] }] })).toThrow(/over 32 elements/);
+  });
+});
+
+describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (golden)', () => {
+  const fixtures = join(here, 'fixtures');
+  let layout: ObjectLayout;
+  beforeAll(() => {
+    layout = { ...readLayout(buildFixture('skelfix', fixtures), undefined, readFileSync(join(fixtures, 'skelfix.h'), 'utf8')), object: 'skelfix.bpf.o' };
+  });
+
+  // the header's anonymous enum has no typed use in the object, so it is not in BTF and not emitted
+  it('finds the maps, programs, enums and #defines of the object and its header', () => {
+    expect(layout.maps!.map((m) => [m.name, m.type])).toEqual([['counts', 2], ['events', 27], ['lost_events', 6]]);
+    expect(layout.programs).toEqual([
+      { name: 'skelfix_enter', section: 'tracepoint/syscalls/sys_enter_getppid' },
+      { name: 'skelfix_exit', section: 'raw_tp/sys_exit' },
+    ]);
+    expect(layout.enums).toEqual([
+      { name: 'skelfix_kind', values: [{ name: 'SKELFIX_KIND_READ', value: 1 }, { name: 'SKELFIX_KIND_WRITE', value: 2 }, { name: 'SKELFIX_KIND_OTHER', value: 10 }] },
+      { name: 'skelfix_dir', values: [{ name: 'SKELFIX_DIR_IN', value: 16 }, { name: 'SKELFIX_DIR_OUT', value: 32 }] },
+    ]);
+    expect(Object.fromEntries(layout.defines!.map((d) => [d.name, d.value]))).toEqual({
+      SKELFIX_SLOTS: 16n, SKELFIX_F_A: 1n, SKELFIX_F_B: 8n, SKELFIX_MASK: 9n, SKELFIX_BIG: 1n << 40n, SKELFIX_NEG: -2n, SKELFIX_HEX: 127n,
+    });
+  });
+
+  it('finds the header where build-bpf leaves the object: tools/<tool>/dist/bpf/<name>.bpf.o → tools/<tool>/bpf/<name>.h', () => {
+    const tool = mkdtempSync(join(tmpdir(), 'bpf-recipes-codegen-'));
+    try {
+      mkdirSync(join(tool, 'dist', 'bpf'), { recursive: true });
+      mkdirSync(join(tool, 'bpf'));
+      copyFileSync(buildFixture('skelfix', fixtures), join(tool, 'dist', 'bpf', 'skelfix.bpf.o'));
+      copyFileSync(join(fixtures, 'skelfix.h'), join(tool, 'bpf', 'skelfix.h'));
+      const found = readLayout(join(tool, 'dist', 'bpf', 'skelfix.bpf.o'));
+      expect(found.defines).toEqual(layout.defines);
+      expect(found.enums).toEqual(layout.enums);
+      rmSync(join(tool, 'bpf', 'skelfix.h'));
+      expect(readLayout(join(tool, 'dist', 'bpf', 'skelfix.bpf.o')).defines).toBeUndefined();
+    } finally {
+      rmSync(tool, { recursive: true, force: true });
+    }
+  });
+
+  it('generates the text in golden/skelfix.ts (UPDATE_GOLDEN=1 rewrites it)', () => {
+    const src = generateTs(layout);
+    const golden = join(here, 'golden', 'skelfix.ts.txt');
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, src);
+    expect(src).toBe(readFileSync(golden, 'utf8'));
+  });
+
+  it('generates TypeScript that type-checks, and neither a renamed map nor a misspelt config variable does', async () => {
+    const ts = await import('typescript');
+    const uses = 'export const used = [s.maps.counts, s.maps.events, s.progs.skelfix_exit, SkelfixKind.SKELFIX_KIND_WRITE, SKELFIX_MASK];';
+    const check = (src: string, extra = `${uses}\ns.setConfig({ cfg_kind: SkelfixKind.SKELFIX_KIND_OTHER });`) => {
+      const file = '/virtual/skel.ts';
+      const use = `${src}\ndeclare const s: SkelfixSkel;\n${extra}\n`;
+      const host = ts.createCompilerHost({});
+      const orig = host.getSourceFile.bind(host);
+      host.getSourceFile = (name, lang) => (name === file ? ts.createSourceFile(name, use, lang) : orig(name, lang));
+      const program = ts.createProgram([file], { noEmit: true, strict: true, noUnusedLocals: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, baseUrl: join(here, '..'), paths: { '@bpf-recipes/core': ['../core/src/index.ts'], '@bpf-recipes/core/decode': ['../core/src/decode.ts'] }, types: ['node'] }, host);
+      return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    };
+    const src = generateTs(layout);
+    expect(check(src)).toEqual([]);
+    const renamed = generateTs({ ...layout, maps: layout.maps!.map((m) => (m.name === 'counts' ? { ...m, name: 'totals' } : m)) });
+    expect(check(renamed).join('\n')).toMatch(/Property 'counts' does not exist/);
+    expect(check(src, 's.setConfig({ cfg_knid: 1 });').join('\n')).toMatch(/'cfg_knid' does not exist in type 'Config'/);
+    // an object without maps (or programs) imports nothing it does not use (noUnusedLocals)
+    expect(check(generateTs({ ...layout, maps: [], programs: [] }), 'export const o = s.obj;')).toEqual([]);
+  }, 120_000);
+});
+
+describe('header constants', () => {
+  it('evaluates C integer expressions as the preprocessor does, and refuses the rest', () => {
+    const known = new Map([['A', 4n]]);
+    expect(evalInt('(A << 2) | 1', known)).toBe(17n);
+    expect(evalInt('~0', known)).toBe(-1n);
+    expect(evalInt('010', known)).toBe(8n);
+    expect(evalInt('7 / 2 - 1', known)).toBe(2n);
+    expect(evalInt('2 + 3 * 4', known)).toBe(14n);
+    expect(evalInt('B + 1', known)).toBeUndefined();
+    expect(evalInt('"x"', known)).toBeUndefined();
+    expect(evalInt('1 +', known)).toBeUndefined();
+    expect(evalInt('sizeof(int)', known)).toBeUndefined();
+  });
+
+  it('reads #defines and enumerators, not function-like macros, guards or enums of other headers', () => {
+    const h = parseHeader('#ifndef G\n#define G\n#define N 3 /* c */\n#define F(x) (x)\n#define M (N \\\n  + 1)\nenum e { X = 1, Y };\n');
+    expect(h.defines).toEqual([{ name: 'N', value: 3n }, { name: 'M', value: 4n }]);
+    expect([...h.enumerators]).toEqual(['X', 'Y']);
   });
 });

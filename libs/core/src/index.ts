@@ -2,11 +2,13 @@ export { BpfObject, type Program, type UprobeTarget, type Skipped, type OpenOpti
 export { BpfMap, MapType, possibleCpus } from './map.js';
 export { RingBuffer, type RecordHandler, type DrainHooks } from './ringbuf.js';
 export { preflight, hasBpfPrivileges, effectiveCaps, type PreflightOptions } from './preflight.js';
-export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists, setTracefsRoot } from './tracefs.js';
+export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists, setTracefsRoot, Tracefs, defaultTracefs } from './tracefs.js';
 export { RecipesError, PreflightError, UsageError, BpfError, hintFor } from './errors.js';
 export { errnoName, errnoNumber, errnoMessage } from './errno.js';
 export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
-export { setLibbpfLog, takeLibbpfWarnings } from './log.js';
+export { setLibbpfLog, takeLibbpfWarnings, LibbpfLog, defaultLibbpfLog } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
+export { recipesConfig, RECIPES_RING, RECIPES_LOST, type CommonFilters } from './recipes.js';
+export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';

@@ -9,22 +9,37 @@ export function possibleCpus(): number {
   return (cpus ??= libbpf().libbpf_num_possible_cpus());
 }
 
+/**
+ * A map of an object, from open on: its type and sizes are known before load; its fd and final
+ * size (libbpf may round a ring buffer's, a tool may resize it) are read once it is loaded.
+ */
 export class BpfMap {
-  readonly fd: number;
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
-  readonly maxEntries: number;
   readonly perCpu: boolean;
+  private loadedFd = -1;
+  private loadedMaxEntries = -1;
 
   constructor(readonly name: string, readonly ptr: Ptr) {
     const l = libbpf();
-    this.fd = l.bpf_map__fd(ptr);
     this.type = l.bpf_map__type(ptr);
     this.keySize = l.bpf_map__key_size(ptr);
     this.valueSize = l.bpf_map__value_size(ptr);
-    this.maxEntries = l.bpf_map__max_entries(ptr);
     this.perCpu = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH].includes(this.type as 5 | 6 | 10);
+  }
+
+  /** The map's fd (negative before the object is loaded). */
+  get fd(): number {
+    if (this.loadedFd < 0) {
+      this.loadedFd = libbpf().bpf_map__fd(this.ptr);
+      if (this.loadedFd >= 0) this.loadedMaxEntries = libbpf().bpf_map__max_entries(this.ptr);
+    }
+    return this.loadedFd;
+  }
+
+  get maxEntries(): number {
+    return this.fd >= 0 ? this.loadedMaxEntries : libbpf().bpf_map__max_entries(this.ptr);
   }
 
   /** Bytes of one lookup's value: per-CPU maps return one 8-aligned slot per possible CPU. */

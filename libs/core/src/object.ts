@@ -6,10 +6,10 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import type { RodataLayout } from './decode.js';
 import { BpfError, PreflightError, RecipesError, hintFor } from './errors.js';
 import { errno, isNull, libbpf, view, type Ptr } from './ffi.js';
-import { setLibbpfLog, takeLibbpfWarnings } from './log.js';
+import { LibbpfLog } from './log.js';
 import { BpfMap } from './map.js';
 import { RingBuffer, type DrainHooks, type RecordHandler } from './ringbuf.js';
-import { rawTracepointExists, tracepointExists } from './tracefs.js';
+import { defaultTracefs, type Tracefs } from './tracefs.js';
 
 export interface Program {
   name: string;
@@ -33,7 +33,12 @@ export interface UprobeTarget {
 export interface Skipped { program: string; reason: string }
 
 export interface OpenOptions {
+  /** stream libbpf's log of this object to stderr (else its warnings are kept for error reports) */
   verbose?: boolean;
+  /** the log this object's libbpf calls print to (default: a new one, verbose as above) */
+  log?: LibbpfLog;
+  /** where to look for tracepoints (default: the process's tracefs) */
+  tracefs?: Tracefs;
 }
 
 export class BpfObject {
@@ -45,7 +50,7 @@ export class BpfObject {
   private ptr: Ptr | null;
   private loaded = false;
 
-  private constructor(readonly path: string, ptr: Ptr) {
+  private constructor(readonly path: string, ptr: Ptr, readonly log: LibbpfLog, private readonly tracefs: Tracefs | undefined) {
     this.ptr = ptr;
     const l = libbpf();
     for (let p = l.bpf_object__next_program(ptr, null); !isNull(p); p = l.bpf_object__next_program(ptr, p)) {
@@ -55,10 +60,10 @@ export class BpfObject {
 
   static open(path: string, opts: OpenOptions = {}): BpfObject {
     if (!existsSync(path)) throw new PreflightError(`BPF object ${path} is missing: reinstall the package (or run npm run build)`);
-    setLibbpfLog({ verbose: Boolean(opts.verbose) });
-    const ptr = libbpf().bpf_object__open_file(path, null) as Ptr | null;
-    if (isNull(ptr)) throw new BpfError(`open ${path}`, errno(), hintFor('open', errno()), takeLibbpfWarnings().join('\n'));
-    return new BpfObject(path, ptr!);
+    const log = opts.log ?? new LibbpfLog({ verbose: opts.verbose });
+    const ptr = log.run(() => libbpf().bpf_object__open_file(path, null) as Ptr | null);
+    if (isNull(ptr)) throw new BpfError(`open ${path}`, errno(), hintFor('open', errno()), log.take().join('\n'));
+    return new BpfObject(path, ptr!, log, opts.tracefs);
   }
 
   private get obj(): Ptr {
@@ -98,10 +103,12 @@ export class BpfObject {
     return libbpf().bpf_program__autoload(this.program(name).ptr);
   }
 
-  setMaxEntries(mapName: string, n: number): void {
-    const m = libbpf().bpf_object__find_map_by_name(this.obj, mapName);
+  /** Resize a map before load (a map of this object, or its name). */
+  setMaxEntries(map: string | BpfMap, n: number): void {
+    const mapName = typeof map === 'string' ? map : map.name;
+    const m = typeof map === 'string' ? libbpf().bpf_object__find_map_by_name(this.obj, mapName) : map.ptr;
     if (isNull(m)) throw new RecipesError(`no map ${mapName} in ${this.path}`);
-    const rc = libbpf().bpf_map__set_max_entries(m, n);
+    const rc = this.log.run(() => libbpf().bpf_map__set_max_entries(m, n));
     if (rc !== 0) throw new BpfError(`resize map ${mapName}`, -rc || errno());
   }
 
@@ -112,7 +119,7 @@ export class BpfObject {
   skipMissingTracepoints(): Skipped[] {
     for (const p of this.programs) {
       if (!this.autoload(p.name)) continue;
-      const missing = missingTracepoint(p.section);
+      const missing = missingTracepoint(this.tracefs ?? defaultTracefs, p.section);
       if (missing) {
         this.setAutoload(p.name, false);
         this.skipped.push({ program: p.name, reason: `tracepoint ${missing} does not exist on this kernel` });
@@ -122,11 +129,11 @@ export class BpfObject {
   }
 
   load(): void {
-    takeLibbpfWarnings();
-    const rc = libbpf().bpf_object__load(this.obj);
+    this.log.take();
+    const rc = this.log.run(() => libbpf().bpf_object__load(this.obj));
     if (rc !== 0) {
       const e = -rc || errno();
-      const log = takeLibbpfWarnings();
+      const log = this.log.take();
       throw new BpfError(`load of ${this.path.split('/').pop()}`, e, hintFor('load', e), log.join('\n'));
     }
     this.loaded = true;
@@ -135,10 +142,10 @@ export class BpfObject {
   /** Attach by section name (tracepoint, raw_tp, tp_btf, auto-attachable uprobes). */
   attach(name: string): void {
     const p = this.program(name);
-    const link = libbpf().bpf_program__attach(p.ptr) as Ptr | null;
+    const link = this.log.run(() => libbpf().bpf_program__attach(p.ptr) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
-      throw new BpfError(`attach ${name} (${p.section})`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+      throw new BpfError(`attach ${name} (${p.section})`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -158,11 +165,11 @@ export class BpfObject {
     const l = libbpf();
     const p = this.program(name);
     const opts = { sz: 40, ref_ctr_offset: 0, bpf_cookie: t.cookie ?? 0, retprobe: Boolean(t.retprobe), func_name: t.func ?? null };
-    const link = l.bpf_program__attach_uprobe_opts(p.ptr, t.pid ?? -1, t.binary, t.offset ?? 0, opts) as Ptr | null;
+    const link = this.log.run(() => l.bpf_program__attach_uprobe_opts(p.ptr, t.pid ?? -1, t.binary, t.offset ?? 0, opts) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
       const what = `${t.retprobe ? 'uretprobe' : 'uprobe'} ${t.binary}:${t.func ?? '0x' + (t.offset ?? 0).toString(16)}`;
-      throw new BpfError(`attach ${name} to ${what}`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+      throw new BpfError(`attach ${name} to ${what}`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -180,7 +187,7 @@ export class BpfObject {
 
   attachPerfEvent(name: string, perfFd: number): void {
     const p = this.program(name);
-    const link = libbpf().bpf_program__attach_perf_event(p.ptr, perfFd) as Ptr | null;
+    const link = this.log.run(() => libbpf().bpf_program__attach_perf_event(p.ptr, perfFd) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
       throw new BpfError(`attach ${name} to a perf event`, e, hintFor('attach', e));
@@ -198,10 +205,10 @@ export class BpfObject {
       throw new PreflightError(`cannot open cgroup ${cgroupPath}: ${(e as Error).message}`);
     }
     try {
-      const link = libbpf().bpf_program__attach_cgroup(p.ptr, fd) as Ptr | null;
+      const link = this.log.run(() => libbpf().bpf_program__attach_cgroup(p.ptr, fd) as Ptr | null);
       if (isNull(link)) {
         const e = errno();
-        throw new BpfError(`attach ${name} to cgroup ${cgroupPath}`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+        throw new BpfError(`attach ${name} to cgroup ${cgroupPath}`, e, hintFor('attach', e), this.log.take().join('\n'));
       }
       this.links.push({ ptr: link!, program: name });
     } finally {
@@ -224,9 +231,15 @@ export class BpfObject {
     return m;
   }
 
+  /** Is this map (from map() or a skeleton) one of this object's? */
+  owns(map: BpfMap): boolean {
+    return this.maps.get(map.name) === map;
+  }
+
   /** Read a ring buffer map in place; call start() on the result to follow it. */
-  ringBuffer(name: string, onRecord: RecordHandler, hooks?: DrainHooks): RingBuffer {
-    const rb = new RingBuffer(this.map(name), onRecord, hooks);
+  ringBuffer(map: string | BpfMap, onRecord: RecordHandler, hooks?: DrainHooks): RingBuffer {
+    if (typeof map !== 'string' && !this.owns(map)) throw new RecipesError(`map ${map.name} is not one of ${this.path}'s`);
+    const rb = new RingBuffer(typeof map === 'string' ? this.map(map) : map, onRecord, hooks);
     this.rings.push(rb);
     return rb;
   }
@@ -262,16 +275,17 @@ export class BpfObject {
     const l = libbpf();
     this.detach();
     for (const r of this.rings.splice(0)) r.close();
-    l.bpf_object__close(this.ptr);
+    const ptr = this.ptr;
+    this.log.run(() => l.bpf_object__close(ptr));
     this.ptr = null;
   }
 }
 
-function missingTracepoint(section: string): string | undefined {
+function missingTracepoint(tracefs: Tracefs, section: string): string | undefined {
   let m = /^(?:tracepoint|tp)\/([^/]+)\/(.+)$/.exec(section);
-  if (m) return tracepointExists(m[1], m[2]) ? undefined : `${m[1]}:${m[2]}`;
+  if (m) return tracefs.tracepointExists(m[1], m[2]) ? undefined : `${m[1]}:${m[2]}`;
   m = /^(?:raw_tracepoint|raw_tp|tp_btf)(?:\.w)?\/(.+)$/.exec(section);
-  if (m) return rawTracepointExists(m[1]) ? undefined : m[1];
+  if (m) return tracefs.rawTracepointExists(m[1]) ? undefined : m[1];
   return undefined;
 }
 

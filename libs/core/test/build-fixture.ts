@@ -8,12 +8,13 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..', '..', '..');
 
-export function buildFixture(name: string): string {
+/** Compile `<dir>/<name>.bpf.c` (the core tests' fixtures by default); `<dir>` is on the include path. */
+export function buildFixture(name: string, dir = join(here, 'fixtures')): string {
   const out = join(tmpdir(), 'bpf-recipes-core-test', `${name}-${process.pid}.bpf.o`);
   mkdirSync(dirname(out), { recursive: true });
   execFileSync('clang', [
     '-target', 'bpf', '-g', '-O2', `-D__TARGET_ARCH_${arch() === 'arm64' ? 'arm64' : 'x86'}`,
-    '-I', join(root, 'libs', 'bpf-headers', 'include'), '-c', join(here, 'fixtures', `${name}.bpf.c`), '-o', out,
+    '-I', join(root, 'libs', 'bpf-headers', 'include'), '-I', dir, '-c', join(dir, `${name}.bpf.c`), '-o', out,
   ]);
   return out;
 }

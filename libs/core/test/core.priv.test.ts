@@ -176,4 +176,41 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
     }
     check(err);
   });
+
+  it('the libbpf log level is the object\'s: a verbose object opened later does not make a quiet one stream', () => {
+    const quiet = openObj(bad);
+    const loud = BpfObject.open(good, { verbose: true });
+    open.push(loud);
+    let err = '';
+    let e: BpfError | undefined;
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      err += chunk.toString();
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      quiet.load();
+    } catch (x) {
+      e = x as BpfError;
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(e).toBeInstanceOf(BpfError);
+    expect(e!.log).toMatch(/invalid mem access|R\d .*null/i);
+    expect(err).toBe('');
+    // and the loud one streams its own load, while the quiet one's warnings stay its own
+    err = '';
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      err += chunk.toString();
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      loud.skipMissingTracepoints();
+      loud.load();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err).toMatch(/^libbpf\(/m);
+    expect(quiet.log.take()).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 /** Disk names from device numbers and back, through sysfs. The kernel encodes dev_t as major << 20 | minor. */
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '@bpf-recipes/core';
+import { BIO_F_FUA, BIO_F_META, BIO_F_PREFLUSH, BIO_F_RAHEAD, BIO_F_SYNC, BIO_PAT_RANDOM, BIO_PAT_SEQUENTIAL } from './generated/biosnoop.js';
 
 const names = new Map<number, string>();
 
@@ -37,21 +38,22 @@ export function diskDev(name: string): number {
 
 const OPS: Record<number, string> = { 0: 'R', 1: 'W', 2: 'F', 3: 'D', 5: 'E', 9: 'Z' };
 
+/** REQ_OP_* (the kernel's, not ours) → blktrace letter */
 /** blktrace-style RWBS: F(preflush) op F(fua) A(readahead) S(sync) M(meta), e.g. "WS", "RM", "FWFS". */
 export function rwbs(op: number, flags: number): string {
   let s = '';
-  if (flags & 8) s += 'F';
+  if (flags & BIO_F_PREFLUSH) s += 'F';
   s += OPS[op] ?? 'N';
-  if (flags & 4) s += 'F';
-  if (flags & 16) s += 'A';
-  if (flags & 1) s += 'S';
-  if (flags & 2) s += 'M';
+  if (flags & BIO_F_FUA) s += 'F';
+  if (flags & BIO_F_RAHEAD) s += 'A';
+  if (flags & BIO_F_SYNC) s += 'S';
+  if (flags & BIO_F_META) s += 'M';
   return s;
 }
 
-/** -P: enum BIO_PAT_* → the letter bcc's biosnoop shows */
+/** -P: BIO_PAT_* → the letter bcc's biosnoop shows */
 export function patternLetter(p: number): string {
-  return p === 1 ? 'S' : p === 2 ? 'R' : '?';
+  return p === BIO_PAT_SEQUENTIAL ? 'S' : p === BIO_PAT_RANDOM ? 'R' : '?';
 }
 
 /** --min-latency MS (fractions allowed) → ns */

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
-import { fileURLToPath } from 'node:url';
 import { note, pidNamespace, runTool } from '@bpf-recipes/cli';
 import { PreflightError } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
-import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/biosnoop.js';
+import { BIOSNOOP_HIST_SLOTS, BiosnoopSkel, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
 
@@ -12,18 +11,20 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
   const minNs = a['min-latency'] === undefined ? 0 : parseMinLatency(a['min-latency']);
   const dev = a.disk === undefined ? 0 : diskDev(a.disk);
-  const obj = ctx.open(fileURLToPath(new URL('../bpf/biosnoop.bpf.o', import.meta.url)), rodata, {
+  const skel = ctx.open(BiosnoopSkel, new URL('../bpf/biosnoop.bpf.o', import.meta.url), {
     cfg_dev: dev,
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
     cfg_pattern: Boolean(a.pattern) && !a.hist,
   });
-  ctx.loadAndAttach(obj);
-  const attached = new Set(obj.programs.filter((p) => !obj.skipped.some((s) => s.program === p.name)).map((p) => p.name));
-  if (!attached.has('biosnoop_rq_issue') || !attached.has('biosnoop_rq_complete')) {
+  const { maps, progs } = skel;
+  ctx.loadAndAttach(skel, { ring: maps.events, lost: maps.lost_events });
+  const skipped = new Set(skel.obj.skipped.map((s) => s.program));
+  const attached = (p: { name: string }) => !skipped.has(p.name);
+  if (!attached(progs.biosnoop_rq_issue) || !attached(progs.biosnoop_rq_complete)) {
     throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
   }
-  if (!attached.has('biosnoop_io_start')) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
   // a disk is the host's: say what a container's view leaves out
   if (pidNamespace()) note('biosnoop: in a PID namespace: only I/O its own tasks submit is shown (not the kernel\'s writeback, not other containers\' or the host\'s)');
 
@@ -63,10 +64,9 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
   if (a.hist) {
     ctx.onStop(() => {
       const byDisk = new Map<number, number[]>();
-      const m = obj.map('hists');
-      for (const [k, v] of m.entries()) {
+      for (const [k, v] of maps.hists.entries()) {
         const hk = decodeHistKey(k, 0);
-        const slots = byDisk.get(hk.dev) ?? new Array(32).fill(0);
+        const slots = byDisk.get(hk.dev) ?? new Array(BIOSNOOP_HIST_SLOTS).fill(0);
         slots[hk.slot] += Number(v.readBigUInt64LE(0));
         byDisk.set(hk.dev, slots);
       }
@@ -80,6 +80,6 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     return;
   }
   if (!a.json) ctx.out.line(cols.header());
-  ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
+  ctx.follow(maps.events, (b, off) => ctx.out.line(line(decodeEvent(b, off))));
   ctx.ready('Tracing block I/O... Hit Ctrl-C to end.');
 });

@@ -105,6 +105,30 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
     expect(slots.reduce((x, y) => x + y, 0)).toBeGreaterThanOrEqual(5);
   });
 
+  it('lost events (the counter its skeleton hands to the lifecycle) are reported: printed + lost = requests, exactly', async () => {
+    const N = 400;
+    const dd = `${dir}/ddlost`; // a name of its own: the filter sees only this workload
+    await run('cp', ['/bin/dd', dd]);
+    const target = `${dir}/lost`;
+    expect((await run(dd, ['if=/dev/zero', `of=${target}`, 'bs=4096', `count=${N}`, 'conv=fsync'])).code).toBe(0);
+    const tool = await startTool('biosnoop', ['--json', '--name', 'ddlost', '--disk', disk, '--buffer-size', '4096']);
+    tool.proc.kill('SIGSTOP'); // the reader sleeps; the 4 KiB ring (~40 events) overflows
+    // overwrite in place: one 4 KiB data write per block, no allocation, no metadata from this task
+    const w = await run(dd, ['if=/dev/zero', `of=${target}`, 'bs=4096', `count=${N}`, 'oflag=direct', 'conv=notrunc']);
+    expect(w.code).toBe(0);
+    tool.proc.kill('SIGCONT');
+    await tool.waitForLine(/"comm":"ddlost"/);
+    await new Promise((r) => setTimeout(r, 1500)); // the periodic report
+    expect(tool.stderr()).toMatch(/^biosnoop: Lost \d+ events$/m);
+    const { code } = await tool.stop('SIGINT');
+    expect(code).toBe(0);
+    const printed = (tool.lines().map((l) => JSON.parse(l)) as Ev[]).filter((e) => e.pid === w.pid && e.rwbs.startsWith('W') && e.len === 4096).length;
+    const total = Number(/Lost (\d+) events in total/.exec(tool.stderr())?.[1]);
+    expect(printed).toBeGreaterThan(0);
+    expect(total).toBeGreaterThan(0);
+    expect(printed + total).toBe(N);
+  });
+
   cliConformance({
     tool: 'biosnoop',
     programs: 4,
