@@ -177,10 +177,10 @@ export class BpfObject {
   /** Attach a tracepoint program to a tracepoint named at run time (a SEC("tracepoint") without a target). */
   attachTracepoint(name: string, category: string, event: string): void {
     const p = this.program(name);
-    const link = libbpf().bpf_program__attach_tracepoint(p.ptr, category, event) as Ptr | null;
+    const link = this.log.run(() => libbpf().bpf_program__attach_tracepoint(p.ptr, category, event) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
-      throw new BpfError(`attach ${name} to tracepoint ${category}:${event}`, e, hintFor('attach', e), takeLibbpfWarnings().join('\n'));
+      throw new BpfError(`attach ${name} to tracepoint ${category}:${event}`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
