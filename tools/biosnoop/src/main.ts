@@ -2,7 +2,7 @@
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { fileURLToPath } from 'node:url';
 import { runTool } from '@bpf-recipes/cli';
-import { PreflightError } from '@bpf-recipes/core';
+import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
 import { decodeEvent, decodeHistKey, rodata, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
@@ -17,13 +17,14 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
     cfg_pattern: Boolean(a.pattern) && !a.hist,
+    cfg_submit_at_issue: !rawTracepointExists('block_io_start'),
   });
   ctx.loadAndAttach(obj);
   const attached = new Set(obj.programs.filter((p) => !obj.skipped.some((s) => s.program === p.name)).map((p) => p.name));
   if (!attached.has('biosnoop_rq_issue') || !attached.has('biosnoop_rq_complete')) {
     throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
   }
-  if (!attached.has('biosnoop_io_start')) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+  if (!attached.has('biosnoop_io_start')) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert, or at issue for requests issued directly');
 
   const t0 = ctx.clock.monotonicNowNs();
   const cols = new Columns([
