@@ -26,3 +26,5 @@ if ! command -v node >/dev/null; then
 fi
 npm ci --no-audit --no-fund
 npm run build
+# the VM lane's kernel (Debian 12's current one): fetched and unpacked once, under ~/.cache
+node scripts/vm/run.mjs --fetch >/dev/null
