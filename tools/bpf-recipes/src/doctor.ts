@@ -24,7 +24,7 @@ const PROGRAMS: [string, string][] = [
 const INSTEAD: Record<string, string> = {
   'udplife:sock_send_length': 'bytes and peers from the cgroup skb hooks',
   'udplife:sock_recv_length': 'bytes and peers from the cgroup skb hooks',
-  'biosnoop:block_io_start': 'the submitter taken at block_rq_insert',
+  'biosnoop:block_io_start': 'the submitter taken at block_rq_insert, or block_rq_issue when issued directly',
   'syscount:sys_enter': 'the raw_syscalls tracepoints',
   'syscount:sys_exit': 'the raw_syscalls tracepoints',
 };

@@ -35,7 +35,7 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     expect(lacks.udplife).toEqual(has('sock', 'sock_send_length') ? [] : [
       { feature: 'sock_recv_length', instead: skb }, { feature: 'sock_send_length', instead: skb },
     ].sort((a, b) => (lacks.udplife.findIndex((l: { feature: string }) => l.feature === a.feature) - lacks.udplife.findIndex((l: { feature: string }) => l.feature === b.feature))));
-    expect(lacks.biosnoop).toEqual(has('block', 'block_io_start') ? [] : [{ feature: 'block_io_start', instead: 'the submitter taken at block_rq_insert' }]);
+    expect(lacks.biosnoop).toEqual(has('block', 'block_io_start') ? [] : [{ feature: 'block_io_start', instead: 'the submitter taken at block_rq_insert, or block_rq_issue when issued directly' }]);
     for (const tool of ['opensnoop', 'killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop']) expect(lacks[tool], tool).toEqual([]);
     const text = runToolSync('bpf-recipes', ['doctor']).stdout;
     expect(text).toMatch(/^What this kernel lacks, per tool$/m);
