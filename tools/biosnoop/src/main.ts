@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { note, pidNamespace, runTool } from '@bpf-recipes/cli';
-import { PreflightError } from '@bpf-recipes/core';
+import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
 import { BIOSNOOP_HIST_SLOTS, BiosnoopSkel, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
@@ -16,6 +16,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
     cfg_pattern: Boolean(a.pattern) && !a.hist,
+    cfg_submit_at_issue: !rawTracepointExists('block_io_start'),
   });
   const { maps, progs } = skel;
   ctx.loadAndAttach(skel, { ring: maps.events, lost: maps.lost_events });
@@ -24,7 +25,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
   if (!attached(progs.biosnoop_rq_issue) || !attached(progs.biosnoop_rq_complete)) {
     throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
   }
-  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert, or at issue for requests issued directly');
   // a disk is the host's: say what a container's view leaves out
   if (pidNamespace()) note('biosnoop: in a PID namespace: only I/O its own tasks submit is shown (not the kernel\'s writeback, not other containers\' or the host\'s)');
 
