@@ -8,5 +8,6 @@ export { errnoName, errnoNumber, errnoMessage } from './errno.js';
 export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
 export { setLibbpfLog, takeLibbpfWarnings } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
+export { decodeText, textBytes, hasRawBytes } from './decode.js';
 export { findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
