@@ -33,12 +33,12 @@ describe.skipIf(skipPrivileged())('killsnoop: comms that are not UTF-8', () => {
     for (const t of [json, table, sentence]) await t.waitForLine(new RegExp(`\\b${child}\\b`));
     for (const t of [json, table, sentence]) expect((await t.stop('SIGINT')).code).toBe(0);
 
-    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid);
+    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid && e.tpid === child); // pids are reused fast here (pid_max 32768)
     expect(ev).toEqual([expect.objectContaining({ sig: 15, tpid: child, comm: 'k\\xff\\\\xfe', tcomm: 't\\xfe\\xff\\\\x', result: 0 })]);
     expect(Buffer.from(ev[0].comm_b64, 'base64')).toEqual(Buffer.from([0x6b, 0xff, 0x5c, 0x78, 0x66, 0x65]));
     expect(Buffer.from(ev[0].tcomm_b64, 'base64')).toEqual(Buffer.from([0x74, 0xfe, 0xff, 0x5c, 0x78]));
 
-    const row = table.lines().find((l) => l.trim().split(/\s+/)[1] === String(py.pid));
+    const row = table.lines().find((l) => l.trim().split(/\s+/)[1] === String(py.pid) && l.includes(` ${child} `));
     expect(row?.trim().split(/\s+/).slice(1)).toEqual([String(py.pid), 'k\\xff\\\\xfe', 'SIGTERM', String(child), 't\\xfe\\xff\\\\x', '0']);
     expect(sentence.lines()).toContain(`k\\xff\\\\xfe (${py.pid}) sent signal 15 (SIGTERM) to PID ${child} (t\\xfe\\xff\\\\x)`);
     for (const t of [json, table, sentence]) expect(t.stdout()).not.toContain('\ufffd');

@@ -24,7 +24,7 @@ describe.skipIf(skipPrivileged())('udplife: comms that are not UTF-8', () => {
     expect((await table.stop()).code).toBe(0);
     expect((await json.stop()).code).toBe(0);
 
-    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid);
+    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid && e.rport === 9);
     expect(ev).toEqual([expect.objectContaining({ comm: 'u\\xff\\xfe\\\\', rport: 9, tx_bytes: 5 })]);
     expect(Buffer.from(ev[0].comm_b64, 'base64')).toEqual(Buffer.from([0x75, 0xff, 0xfe, 0x5c]));
     const row = table.lines().find((l) => l.trim().split(/\s+/)[0] === String(py.pid));
