@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { runTool, parseIntArg } from '@bpf-recipes/cli';
 import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
-import { intervalHeader, isoTime, log2Hist, table } from '@bpf-recipes/format';
+import { intervalHeader, isoTime, jsonFields, log2Hist, table, tableText } from '@bpf-recipes/format';
 import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
 import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
@@ -143,7 +143,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
         time: isoTime(now),
         ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : {}),
         syscalls: a.process ? undefined : sysRows.map(([nr, t]) => ({ name: syscallName(nr, names), id: nr, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
-        processes: procRows.map(([pid, t]) => ({ pid, comm: (t as ProcTotals).comm, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
+        processes: procRows.map(([pid, t]) => ({ pid, ...jsonFields('comm', (t as ProcTotals).comm), count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
         ...(a.hist ? { latency_hist_us: Object.fromEntries([...hists].map(([nr, s]) => [syscallName(nr, names), s])) } : {}),
       }));
       lastPrint = now;
@@ -157,7 +157,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
         ['left', 'right', 'right', 'right', 'right']));
       ctx.out.line('');
     }
-    ctx.out.line(table(['PID', 'COMM', 'COUNT', 'ERRORS', ...latCols], procRows.map(([pid, t]) => [pid, (t as ProcTotals).comm, t.count, t.errors, ...lat(t)]),
+    ctx.out.line(table(['PID', 'COMM', 'COUNT', 'ERRORS', ...latCols], procRows.map(([pid, t]) => [pid, tableText((t as ProcTotals).comm), t.count, t.errors, ...lat(t)]),
       ['right', 'left', 'right', 'right', 'right', 'right']));
     if (a.hist) {
       for (const [nr] of sysRows) {

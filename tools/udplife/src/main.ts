@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount, parseIntArg, runTool } from '@bpf-recipes/cli';
 import { PreflightError, UsageError, rawTracepointExists, type BpfObject } from '@bpf-recipes/core';
-import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
+import { Columns, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
 import { decodeEvent, rodata, type Event } from './generated/udplife.js';
 import { spec, type UdplifeArgs } from './spec.js';
 import { addrText } from './addr.js';
@@ -124,14 +124,14 @@ void runTool<UdplifeArgs>(spec, (ctx) => {
     const raddr = e.rport || e.connected ? addrText(e.family, e.raddr) : '-';
     if (a.json) {
       return JSON.stringify({
-        time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, uid: e.uid, comm: e.comm, family: e.family === 10 ? 'ipv6' : 'ipv4',
+        time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, uid: e.uid, ...jsonFields('comm', e.comm), family: e.family === 10 ? 'ipv6' : 'ipv4',
         laddr, lport: e.lport, raddr: raddr === '-' ? null : raddr, rport: e.rport || null, connected: Boolean(e.connected),
         peers: peersKnown(e) ? Math.min(e.peers, MAX_PEERS) : null, peers_more: peersKnown(e) ? e.peers > MAX_PEERS : null,
         tx_bytes: n(e.tx_bytes), rx_bytes: n(e.rx_bytes), tx_packets: n(e.tx_packets), rx_packets: n(e.rx_packets),
         duration_ms: Math.round(ms * 1000) / 1000,
       });
     }
-    return cols.row([...(a.timestamp ? [clockTime(ctx.clock.wallMs(e.ts_ns))] : []), e.pid, e.comm, laddr, e.lport, raddr, e.rport || '-', peers(e), n(e.tx_bytes) ?? '-', n(e.rx_bytes) ?? '-', ms.toFixed(2)]);
+    return cols.row([...(a.timestamp ? [clockTime(ctx.clock.wallMs(e.ts_ns))] : []), e.pid, tableText(e.comm), laddr, e.lport, raddr, e.rport || '-', peers(e), n(e.tx_bytes) ?? '-', n(e.rx_bytes) ?? '-', ms.toFixed(2)]);
   };
   if (!a.json) ctx.out.line(cols.header());
   ctx.follow(obj!, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off))));
