@@ -102,7 +102,7 @@ export function toSvg(stacks: readonly FlameStack[], opts: SvgOptions): string {
     '</style>',
     `<rect x="0" y="0" width="${width}" height="${height}" fill="rgb(250,246,238)"/>`,
     `<text id="title" x="${width / 2}" y="24">${xmlEscape(opts.title)}</text>`,
-    `<text id="sub" x="${PAD}" y="46">${total} ${xmlEscape(unit)} in ${stacks.filter((s) => s.count > 0).length} stacks. Hover: frame and share. Click: zoom. Search: box or /.</text>`,
+    `<text id="sub" x="${PAD}" y="46">${total} ${xmlEscape(unit)} in ${plural(stacks.filter((s) => s.count > 0).length, 'stack')}. Hover: frame and share. Click: zoom. Search: box or /.</text>`,
     `<text id="unzoom" class="btn h" x="${PAD}" y="${height - 10}">Reset zoom</text>`,
     `<text id="details" x="${PAD + 90}" y="${height - 10}"> </text>`,
     `<text id="matched" x="${width - PAD}" y="${height - 10}" style="text-anchor:end"> </text>`,
@@ -117,6 +117,8 @@ export function toSvg(stacks: readonly FlameStack[], opts: SvgOptions): string {
     '',
   ].join('\n');
 }
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** The name cut to what fits in w pixels at ~7 px a character, with `..` when cut. */
 function fitText(name: string, w: number): string {
