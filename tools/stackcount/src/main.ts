@@ -157,7 +157,7 @@ void runTool<StackcountArgs>(spec, (ctx) => {
       const d = total - (prev.get(id) ?? 0);
       prev.set(id, total);
       if (d <= 0) continue;
-      const group = JSON.stringify([perProcess ? key.pid : undefined, key.comm, key.kernel, key.user]);
+      const group = JSON.stringify([perProcess ? key.pid : undefined, key.comm, key.kernel?.map(nameOf), key.user?.map(nameOf)]);
       const r = rows.get(group);
       if (r) r.count += d;
       else rows.set(group, { ...(perProcess ? { pid: key.pid } : {}), comm: key.comm, kernel: key.kernel, user: key.user, count: d });
@@ -226,7 +226,9 @@ function sumAt(map: BpfMap, index: number): number {
   return map.sumU64(k);
 }
 
-const nameOf = (f: FlameFrame): string => f.name;
+function nameOf(f: FlameFrame): string {
+  return f.name;
+}
 
 /** Write all of data to fd (a file, or stdout: a reader that went away ends the write quietly). */
 function writeAll(fd: number, data: Buffer): void {
