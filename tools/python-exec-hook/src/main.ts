@@ -176,4 +176,7 @@ function readComm(pid: number): string {
     return '';
   }
 }
-const argvFields = (argv: string[] | null) => (argv ? jsonListFields('argv', argv) : { argv: null });
+// a declaration, not a const: --include-existing calls it before the end of the module has run
+function argvFields(argv: string[] | null) {
+  return argv ? jsonListFields('argv', argv) : { argv: null };
+}
