@@ -30,6 +30,15 @@ for m in $VM_MODULES; do insmod "/modules/$m.ko" || say "insmod $m failed"; done
 H=/host
 mkdir -p $H /rw
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 hostroot $H || die "cannot mount the host root over 9p"
+
+# the checkout: read-only underneath, writes land in guest memory. Made here, before the tmpfs
+# mounts below, and bound at its own path after them: a checkout under /tmp, /run or /var/tmp
+# would otherwise be hidden by them
+mount -t tmpfs rw /rw
+mkdir -p /rw/upper /rw/work /checkout
+mount -t overlay overlay -o "lowerdir=$H$VM_WORKDIR,upperdir=/rw/upper,workdir=/rw/work" /checkout \
+  || { say "no overlay on $VM_WORKDIR: the checkout stays read-only"; mount -o bind "$H$VM_WORKDIR" /checkout; } \
+  || die "cannot reach the checkout $VM_WORKDIR over 9p"
 mount -t proc proc $H/proc
 mount -t sysfs sys $H/sys
 mount -t devtmpfs dev $H/dev
@@ -51,11 +60,9 @@ if [ -b /dev/vda ]; then
   chmod 1777 $H/var/tmp
 fi
 
-# the checkout: read-only underneath, writes land in guest memory
-mount -t tmpfs rw /rw
-mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o "lowerdir=$H$VM_WORKDIR,upperdir=/rw/upper,workdir=/rw/work" "$H$VM_WORKDIR" \
-  || say "no overlay on $VM_WORKDIR: the checkout stays read-only"
+# the checkout at its own path (its directory exists on the host root, or under a tmpfs above)
+mkdir -p "$H$VM_WORKDIR" 2>/dev/null
+mount -o bind /checkout "$H$VM_WORKDIR" || die "cannot bind the checkout at $VM_WORKDIR"
 
 ip link set lo up 2>/dev/null || chroot $H ip link set lo up
 hostname bpf-recipes-vm
