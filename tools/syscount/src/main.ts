@@ -13,7 +13,7 @@ const MAX_NR = 1024;
 const HIST_SLOTS = 40;
 
 interface Totals { count: number; errors: number; total_ns: number }
-interface ProcTotals extends Totals { comm: string }
+interface ProcTotals extends Totals { comm: string; commNs: number }
 
 void runTool<SyscountArgs>(spec, (ctx) => {
   const a = ctx.args;
@@ -94,12 +94,17 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   // per-process totals = the hash + each CPU's slot for the process it is counting now
   const readProcs = (): Map<number, ProcTotals> => {
     const now = new Map<number, ProcTotals>();
-    const add = (pid: number, s: { count: number; errors: number; total_ns: number; comm: string }) => {
-      const t = now.get(pid) ?? { count: 0, errors: 0, total_ns: 0, comm: '' };
+    // a process that moved between CPUs has a slot on each: the name read last is its name now
+    // (a shell wrapper that exec()s, a prctl rename)
+    const add = (pid: number, s: { count: number; errors: number; total_ns: number; comm_ns: number; comm: string }) => {
+      const t = now.get(pid) ?? { count: 0, errors: 0, total_ns: 0, comm: '', commNs: -1 };
       t.count += s.count;
       t.errors += s.errors;
       t.total_ns += s.total_ns;
-      if (s.comm && s.count) t.comm = s.comm;
+      if (s.comm && s.count && s.comm_ns > t.commNs) {
+        t.comm = s.comm;
+        t.commNs = s.comm_ns;
+      }
       now.set(pid, t);
     };
     for (const k of procsMap.keys()) for (const v of procsMap.lookupPerCpu(k)) add(k.readUInt32LE(0), decodeProcStat(v, 0));

@@ -1,5 +1,6 @@
 // Privileged: a process whose comm is not UTF-8 (prctl PR_SET_NAME) in syscount's per-process
 // table (escaped) and --json (escaped text plus comm_b64 with the exact bytes).
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
@@ -29,5 +30,21 @@ describe.skipIf(skipPrivileged())('syscount: comms that are not UTF-8', () => {
     expect(procs[0].comm).toBe('s\\xff\\\\x');
     expect(Buffer.from(procs[0].comm_b64, 'base64')).toEqual(Buffer.from([0x73, 0xff, 0x5c, 0x78]));
     expect(procs[0].count).toBeGreaterThanOrEqual(20000);
+  });
+
+  // A shell that exec()s the renamed program, as a pyenv shim does: the shell's calls land in
+  // one CPU's slot, the program's in another's; the name shown is the one read last.
+  it.skipIf(availableParallelism() < 2)('a shell on CPU 1 that exec()s the renamed program on CPU 0: the comm shown is the new name', async () => {
+    const json = await startTool('syscount', ['-P', '--top', '100000', '--json']);
+    const script = `for i in $(seq 3000); do echo > /dev/null; done; exec taskset -c 0 python3 -c "$1"`;
+    const sh = await run('taskset', ['-c', '1', 'bash', '-c', script, 'sh', WORKLOAD]);
+    expect(sh.code, sh.stderr).toBe(0);
+    // another process on each CPU, so both CPUs' slots are spilled into the per-process hash
+    for (const cpu of ['0', '1']) expect((await run('taskset', ['-c', cpu, 'true'])).code).toBe(0);
+    expect((await json.stop()).code).toBe(0);
+    const procs = json.lines().map((l) => JSON.parse(l)).flatMap((o) => o.processes).filter((p) => p.pid === sh.pid);
+    expect(procs).toHaveLength(1);
+    expect(procs[0].comm).toBe('s\\xff\\\\x');
+    expect(procs[0].count).toBeGreaterThanOrEqual(20000 + 3000 * 3);
   });
 });
