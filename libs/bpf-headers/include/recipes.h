@@ -29,6 +29,9 @@
 #define RECIPES_EXPORT_ENUM(NAME) \
 	enum NAME *__recipes_export_enum_##NAME __attribute__((unused, section(".export")))
 
+/* An object with no event stream (its results are read from maps) defines RECIPES_NO_EVENTS before
+ * including this header: it then has neither the ring buffer nor the lost-event counter. */
+#ifndef RECIPES_NO_EVENTS
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22); /* resized by user space with --buffer-size */
@@ -40,6 +43,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost_events SEC(".maps");
+#endif
 
 /* Common filters (see libs/cli: they are filled from the common options). */
 const volatile __u32 cfg_pids[RECIPES_MAX_PIDS] = {};
@@ -65,6 +69,7 @@ const volatile __u64 cfg_pidns_ino = 0;
 #define RECIPES_MAX_CGROUP_DEPTH 32
 #define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
 
+#ifndef RECIPES_NO_EVENTS
 static __always_inline void recipes_count_lost(void)
 {
 	__u32 zero = 0;
@@ -92,6 +97,7 @@ static __always_inline void recipes_output(void *data, __u64 size)
 	if (bpf_ringbuf_output(&events, data, size, 0))
 		recipes_count_lost();
 }
+#endif /* RECIPES_NO_EVENTS */
 
 static __always_inline bool recipes_pid_allowed(__u32 tgid)
 {

@@ -12,3 +12,5 @@ export { eventStream, aggregation, type EventStream, type Aggregation } from './
 export { attachUprobeCalls, type UprobeCall } from './uprobes.js';
 // the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle
 export { default as yargs } from 'yargs/yargs';
+export { loadPreferringBtf } from './syscalls.js';
+export { splitPositionals } from './positionals.js';

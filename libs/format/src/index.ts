@@ -5,3 +5,4 @@ export { Clock, isoTime, clockTime, intervalHeader } from './time.js';
 export { signalName, signalNumber, SIGRTMIN, SIGRTMAX } from './signals.js';
 export { errnoName, errnoNumber, errnoMessage } from '@bpf-recipes/core';
 export { tableText, blockText, jsonText, jsonFields, jsonListFields } from './text.js';
+export { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from './syscalls.js';

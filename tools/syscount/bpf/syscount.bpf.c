@@ -5,29 +5,26 @@
  * Two hook sets on raw_syscalls:sys_enter/sys_exit; user space loads one:
  *   - tp_btf (5.5+): typed arguments, no trace record built — the cheapest hook;
  *   - tracepoint: the classic fallback.
- * Counting happens at sys_exit, one call per fork-like call and rt_sigreturn included (exit_nr).
+ * Counting happens at sys_exit, one call per fork-like call and rt_sigreturn included
+ * (recipes_exit_nr()); the programs, the syscall filter and the start times are recipes_syscalls.h's.
  * The hot path does: filters from read-only config (pruned by the verifier when unused), one
  * per-CPU array slot indexed by syscall number, one LRU per-CPU hash slot per process (unless
  * --no-processes), and only with -L/--hist a start time in task-local storage.
  */
 #include "vmlinux.h"
 #include "recipes.h"
+#include "recipes_syscalls.h"
 #include "syscount.h"
+
+_Static_assert(SYSCOUNT_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
 
 const volatile bool cfg_latency = false;      /* -L, --hist */
 const volatile bool cfg_hist = false;         /* --hist */
 const volatile bool cfg_failures = false;     /* -x */
 const volatile __s32 cfg_errno = 0;           /* -e: count only this error */
 const volatile bool cfg_processes = true;     /* the per-process table */
-const volatile bool cfg_filter_syscalls = false;
 const volatile __s32 cfg_nr_execve = -1;      /* a process's comm changes on these */
 const volatile __s32 cfg_nr_execveat = -1;
-const volatile __s32 cfg_nr_clone = -1;       /* fork-like: the child returns from them too */
-const volatile __s32 cfg_nr_clone3 = -1;
-const volatile __s32 cfg_nr_fork = -1;
-const volatile __s32 cfg_nr_vfork = -1;
-const volatile __s32 cfg_nr_rt_sigreturn = -1;
-const volatile __u8 cfg_syscalls[SYSCOUNT_MAX_NR / 8] = {}; /* --syscall: bitmap of numbers */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -57,38 +54,14 @@ struct {
 	__type(value, __u64);
 } hists SEC(".maps");
 
-/* start times: task-local storage for tp_btf, a hash for the classic tracepoints */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u64);
-} start_task SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start_tid SEC(".maps");
-
 RECIPES_EXPORT(sc_stat);
 RECIPES_EXPORT(proc_stat);
 RECIPES_EXPORT(proc_cache);
 RECIPES_EXPORT(hist_key);
 
-static __always_inline bool syscall_wanted(long nr)
-{
-	if (nr < 0 || nr >= SYSCOUNT_MAX_NR)
-		return false;
-	if (cfg_filter_syscalls && !(cfg_syscalls[(nr >> 3) & (SYSCOUNT_MAX_NR / 8 - 1)] & (1 << (nr & 7))))
-		return false;
-	return true;
-}
-
 static __always_inline bool wanted(long nr)
 {
-	return syscall_wanted(nr) && recipes_task_allowed();
+	return recipes_syscall_wanted(nr) && recipes_task_allowed();
 }
 
 /*
@@ -173,98 +146,19 @@ static __always_inline void account(long nr, long ret, __u64 *start)
 	}
 }
 
-/*
- * The syscall a sys_exit stands for, or -1 when it is no call of its own:
- *  - a fork-like call (clone, clone3, fork, vfork) passes sys_exit twice, in the parent (the
- *    child's id, or an error) and in the new task (0, from ret_from_fork): the zero return is
- *    the same call, not counted again. Only the new task ever sees 0, threads included.
- *  - rt_sigreturn restores the registers of the interrupted code, orig_ax with them (-1 on
- *    x86), so its sys_exit reports syscall number -1 and the restored return value: counted as
- *    rt_sigreturn, with that value (an interrupted call's -EINTR is an error, as strace has it).
- */
-static __always_inline long exit_nr(long nr, long ret)
+/* at entry: time this call (-L, --hist)? */
+static __always_inline bool timed_enter(long nr)
 {
-	if (nr == -1)
-		return cfg_nr_rt_sigreturn;
-	if (ret == 0 && (nr == cfg_nr_clone || nr == cfg_nr_clone3 || nr == cfg_nr_fork || nr == cfg_nr_vfork))
-		return -1;
-	return nr;
+	return cfg_latency && wanted(nr);
 }
 
-static __always_inline long regs_nr(struct pt_regs *regs)
+/* at exit (nr already passed the --syscall filter) */
+static __always_inline void counted_exit(long nr, long ret, __u64 *start)
 {
-#if defined(__TARGET_ARCH_x86)
-	return regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-	return ((struct user_pt_regs *)regs)->regs[8];
-#else
-	return -1;
-#endif
+	if (recipes_task_allowed())
+		account(nr, ret, start);
 }
 
-/* ---- tp_btf ---- */
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(syscount_btf_enter, struct pt_regs *regs, long id)
-{
-	__u64 *t;
-
-	if (!cfg_latency || !wanted(id))
-		return 0;
-	t = bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (t)
-		*t = bpf_ktime_get_ns();
-	return 0;
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(syscount_btf_exit, struct pt_regs *regs, long ret)
-{
-	long nr = exit_nr(regs_nr(regs), ret);
-
-	if (!wanted(nr))
-		return 0;
-	if (cfg_latency)
-		account(nr, ret, bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0, 0));
-	else
-		account(nr, ret, NULL);
-	return 0;
-}
-
-/* ---- classic tracepoints (fallback) ---- */
-
-SEC("tracepoint/raw_syscalls/sys_enter")
-int syscount_tp_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	__u32 tid;
-	__u64 now;
-
-	if (!cfg_latency || !wanted(ctx->id))
-		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	now = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start_tid, &tid, &now, BPF_ANY);
-	return 0;
-}
-
-SEC("tracepoint/raw_syscalls/sys_exit")
-int syscount_tp_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	long nr = exit_nr(ctx->id, ctx->ret);
-
-	if (!wanted(nr))
-		return 0;
-	if (cfg_latency) {
-		__u64 *t = bpf_map_lookup_elem(&start_tid, &tid);
-
-		account(nr, ctx->ret, t);
-		if (t)
-			bpf_map_delete_elem(&start_tid, &tid);
-	} else {
-		account(nr, ctx->ret, NULL);
-	}
-	return 0;
-}
+RECIPES_SYSCALL_PROGS(syscount, cfg_latency, timed_enter, counted_exit)
 
 char LICENSE[] SEC("license") = "GPL";

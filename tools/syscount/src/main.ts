@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 /** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
 import { fileURLToPath } from 'node:url';
-import { runTool, parseIntArg } from '@bpf-recipes/cli';
+import { loadPreferringBtf, runTool, parseIntArg } from '@bpf-recipes/cli';
 import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
-import { intervalHeader, isoTime, jsonFields, log2Hist, table, tableText } from '@bpf-recipes/format';
+import {
+  intervalHeader, isoTime, jsonFields, log2Hist, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable, table, tableText,
+} from '@bpf-recipes/format';
 import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
 import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
-import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
 
 const MAX_NR = 1024;
 const HIST_SLOTS = 40;
@@ -30,9 +31,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     if (!n || n > 4095) throw new UsageError(`--errno: unknown errno '${a.errno}' (a name like ENOENT or a number)`);
     errnoFilter = n;
   }
-  const bitmap = new Uint8Array(MAX_NR / 8);
-  const only = a.syscall === undefined ? undefined : parseSyscalls(a.syscall, names);
-  for (const nr of only ?? []) bitmap[nr >> 3] |= 1 << (nr & 7);
+  const only = a.syscall === undefined ? undefined : parseSyscalls(a.syscall, names, { max: MAX_NR, hint: ' (syscount -l lists them)' });
   const latency = Boolean(a.latency || a.hist);
   const config = {
     cfg_latency: latency,
@@ -41,15 +40,11 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     cfg_errno: errnoFilter,
     cfg_processes: true,
     cfg_filter_syscalls: only !== undefined,
-    cfg_syscalls: bitmap,
+    cfg_syscalls: syscallBitmap(only ?? [], MAX_NR / 8),
     cfg_nr_execve: names.indexOf('execve'),
     cfg_nr_execveat: names.indexOf('execveat'),
-    // counted once (the child's zero return is skipped); -1 where the architecture lacks one
-    cfg_nr_clone: names.indexOf('clone'),
-    cfg_nr_clone3: names.indexOf('clone3'),
-    cfg_nr_fork: names.indexOf('fork'),
-    cfg_nr_vfork: names.indexOf('vfork'),
-    cfg_nr_rt_sigreturn: names.indexOf('rt_sigreturn'),
+    // fork-like calls and rt_sigreturn counted once each
+    ...syscallExitConfig(names),
   };
 
   // BTF tracepoints first; the classic tracepoints where they cannot load
@@ -63,13 +58,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     ctx.loadAndAttach(obj);
     return obj;
   };
-  let obj: BpfObject;
-  try {
-    obj = tryLoad(true);
-  } catch (e) {
-    ctx.verbose(`BTF tracepoints unavailable (${(e as Error).message}); using raw_syscalls tracepoints`);
-    obj = tryLoad(false);
-  }
+  const obj = loadPreferringBtf(ctx.session, tryLoad);
 
   const syscallsMap = obj.map('syscalls');
   const procsMap = obj.map('processes');

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SYSCALL_NAMES } from '../src/generated/syscalls.js';
-import { parseSyscalls, syscallName } from '../src/syscalls.js';
+import { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName } from '../src/syscalls.js';
 
 describe('generated syscall tables', () => {
   it('x86_64 comes from unistd_64.h', () => {
@@ -18,5 +17,15 @@ describe('generated syscall tables', () => {
     expect(() => parseSyscalls('read,nosuchcall', SYSCALL_NAMES.x64)).toThrow(/unknown syscall 'nosuchcall'/);
     expect(syscallName(1, SYSCALL_NAMES.x64)).toBe('write');
     expect(syscallName(999, SYSCALL_NAMES.x64)).toBe('[999]');
+    expect(parseSyscalls(['pwritev', 'nanosleep,read'], SYSCALL_NAMES.x64)).toEqual([296, 35, 0]);
+    expect(() => parseSyscalls(['nope'], SYSCALL_NAMES.x64, { what: '', hint: ' (syslatency -l lists them)' }))
+      .toThrow(/^unknown syscall 'nope' \(syslatency -l lists them\)$/);
+    expect(() => parseSyscalls('1024', SYSCALL_NAMES.x64)).toThrow(/unknown syscall '1024'/);
+  });
+  it('the filter bitmap and the numbers recipes_exit_nr() needs', () => {
+    expect([...syscallBitmap([0, 9, 15], 4)]).toEqual([1, 0x82, 0, 0]);
+    expect(syscallExitConfig(SYSCALL_NAMES.x64)).toEqual({ cfg_nr_clone: 56, cfg_nr_clone3: 435, cfg_nr_fork: 57, cfg_nr_vfork: 58, cfg_nr_rt_sigreturn: 15 });
+    // arm64 has neither fork nor vfork
+    expect(syscallExitConfig(SYSCALL_NAMES.arm64)).toMatchObject({ cfg_nr_fork: -1, cfg_nr_vfork: -1, cfg_nr_clone: 220 });
   });
 });
