@@ -27,6 +27,8 @@ const INSTEAD: Record<string, string> = {
   'biosnoop:block_io_start': 'the submitter taken at block_rq_insert, or block_rq_issue when issued directly',
   'syscount:sys_enter': 'the raw_syscalls tracepoints',
   'syscount:sys_exit': 'the raw_syscalls tracepoints',
+  'syslatency:sys_enter': 'the raw_syscalls tracepoints',
+  'syslatency:sys_exit': 'the raw_syscalls tracepoints',
 };
 
 /** The tracepoint a program's section names, and whether this kernel has it (other sections: undefined). */
