@@ -1,8 +1,8 @@
 // Privileged: the real syslatency against the real kernel, with a statically linked workload that
 // makes a known number of one syscall (of a known duration where it sleeps): exact histograms.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cliConformance, fixture, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { cliConformance, fixture, runToolSync, skipPrivileged, startTool, toolBin } from '@bpf-recipes/testing';
 
 const COMM = 'syslatency-work'; // the fixture's name, as the kernel keeps it (15 characters)
 
@@ -80,6 +80,22 @@ describe.skipIf(skipPrivileged())('syslatency on the real kernel', () => {
     // the go-line's read was entered before attach: not counted; exit_group never returns
     expect(by).toEqual({ clone: 6, wait4: 6, getpid: 4, kill: 4, rt_sigreturn: 4 });
     expect(json(tool.stdout()).find((l) => l.syscall === 'clone')).toMatchObject({ id: 56 });
+  });
+
+  it('on the classic raw_syscalls tracepoints (BPF_RECIPES_SYSCALL_HOOKS=tracepoint): the same exact counts', async () => {
+    const f = await held(['fork', '5']);
+    const s = await held(['signal', '3']);
+    const n = await held(['nanosleep', '4', '20']);
+    const tool = await startTool('syslatency', ['--by', 'syscall', '--json', '-v', '-p', `${f.pid},${s.pid},${n.pid}`], { env: { BPF_RECIPES_SYSCALL_HOOKS: 'tracepoint' } });
+    expect(tool.stderr()).toMatch(/attached syslatency_tp_enter, syslatency_tp_exit/);
+    await Promise.all([f.release(), s.release(), n.release()]);
+    await tool.stop();
+    const lines = json(tool.stdout());
+    expect(Object.fromEntries(lines.map((l) => [l.syscall, l.count]))).toEqual({ clone: 5, wait4: 5, getpid: 3, kill: 3, rt_sigreturn: 3, nanosleep: 4 });
+    expect(lines.find((l) => l.syscall === 'nanosleep')!.buckets).toEqual([{ low: 16384, high: 32768, count: 4 }]);
+    const bad = spawnSync(toolBin('syslatency'), [], { encoding: 'utf8', env: { ...process.env, BPF_RECIPES_SYSCALL_HOOKS: 'kprobe' } });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^syslatency: BPF_RECIPES_SYSCALL_HOOKS=kprobe: give tp_btf or tracepoint/);
   });
 
   it('--by pid and -p: one histogram per process given, none for the other', async () => {
