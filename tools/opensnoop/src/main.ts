@@ -2,7 +2,7 @@
 /** opensnoop: user space. The kernel side is bpf/opensnoop.bpf.c; the decoder is generated from its BTF. */
 import { runTool } from '@bpf-recipes/cli';
 import { Columns, clockTime, errnoName, isoTime, jsonText, tableText } from '@bpf-recipes/format';
-import type { Event } from './generated/opensnoop.js';
+import { decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode } from './flags.js';
 import { spec, type OpensnoopArgs } from './spec.js';
 import { tableColumns } from './table.js';
@@ -32,8 +32,9 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
       `"dirfd":${e.call === 0 ? 'null' : e.dirfd},"latency_us":${latencyUs(e)},${jsonText('path', e.path)}}`;
   };
 
+  const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] });
   if (!a.json) ctx.out.line(table.header());
   const format = a.json ? json : row;
-  setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] }, (e) => ctx.out.line(format(e)));
+  ctx.follow(skel.maps.events, (b, off) => ctx.out.line(format(decodeEvent(b, off))));
   ctx.ready('Tracing open(2), openat(2) and openat2(2)... Hit Ctrl-C to end.');
 });

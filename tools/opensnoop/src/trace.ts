@@ -71,14 +71,13 @@ export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
   };
 }
 
-/** Open, configure, load and attach opensnoop's object on a session; each open is handed to onEvent. */
-export function setup(session: Session, o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>, onEvent: (e: Event) => void): OpensnoopSkel {
+/** Open, configure, load and attach opensnoop's object on a session: events wait in skel.maps.events. */
+export function setup(session: Session, o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>): OpensnoopSkel {
   const skel = session.open(OpensnoopSkel, new URL('../bpf/opensnoop.bpf.o', import.meta.url), {
     cfg_failed: Boolean(o.failed),
     ...parseFlagFilter(o.flagFilter),
   });
   session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
-  session.follow(skel.maps.events, (b, off) => onEvent(decodeEvent(b, off)));
   return skel;
 }
 
@@ -89,6 +88,7 @@ export function setup(session: Session, o: Pick<OpensnoopOptions, 'failed' | 'fl
 export function trace(options: OpensnoopOptions = {}): EventStream<OpensnoopRecord> {
   const clock = new Clock();
   return eventStream<OpensnoopRecord>(sessionOptions('opensnoop', options), (session, emit) => {
-    setup(session, options, (e) => emit(toRecord(e, clock)));
+    const skel = setup(session, options);
+    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock)));
   });
 }
