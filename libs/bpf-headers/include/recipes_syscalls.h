@@ -15,7 +15,10 @@
 #ifndef __RECIPES_SYSCALLS_H
 #define __RECIPES_SYSCALLS_H
 
-#include "recipes.h"
+/* after recipes.h (not included here: a tool's object includes each header once) */
+#ifndef __BPF_RECIPES_H
+#error "include recipes.h before recipes_syscalls.h"
+#endif
 
 #define RECIPES_MAX_SYSCALLS 1024
 
