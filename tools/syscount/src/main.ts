@@ -51,7 +51,6 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const objPath = fileURLToPath(new URL('../bpf/syscount.bpf.o', import.meta.url));
   const tryLoad = (btf: boolean): BpfObject => {
     const obj = ctx.open(objPath, rodata, config);
-    obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
     if (!a.hist) obj.setMaxEntries('hists', 1);
     if (btf || !latency) obj.setMaxEntries('start_tid', 1);
     for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
