@@ -38,6 +38,8 @@ interface ProcessEntry {
 export class UserSymbolizer {
   private readonly procs = new Map<number, ProcessEntry>();
   private readonly modules = new Map<string, ElfModule | Error>();
+  /** the module of each mapping object (a new read of the maps makes new objects) */
+  private readonly mappingModules = new WeakMap<Mapping, ElfModule | Error>();
   private readonly opts: Required<Omit<UserSymbolizerOptions, 'log' | 'cxxRuntime'>>;
   /** C++ names (`_Z…`) of ELF symbols and perf maps are shown demangled */
   readonly demangler: Demangler;
@@ -121,8 +123,14 @@ export class UserSymbolizer {
     const fileOffset = ip - m.start + m.offset;
     if (m.path.startsWith('[')) return { ip, module: m.path, moduleOffset: ip - m.start };
     const module = basename(m.path);
-    const host = m.deleted ? `${this.opts.procRoot}/${proc!.pid}/map_files/${m.range}` : proc!.root + m.path;
-    const mod = this.module(host, m.path, proc!.root);
+    // once per mapping of each read of the maps: the file is stat'ed (and its symbols found) at
+    // the mapping's first address, not at every frame
+    let mod = this.mappingModules.get(m);
+    if (!mod) {
+      const host = m.deleted ? `${this.opts.procRoot}/${proc!.pid}/map_files/${m.range}` : proc!.root + m.path;
+      mod = this.module(host, m.path, proc!.root);
+      this.mappingModules.set(m, mod);
+    }
     if (mod instanceof Error) return { ip, module, moduleOffset: fileOffset };
     const vaddr = mod.vaddr(fileOffset);
     if (vaddr === undefined) return { ip, module, moduleOffset: fileOffset };
