@@ -2,7 +2,7 @@
 // template, a const method, std types, a lambda) and the system's libstdc++, named through
 // /proc/PID/maps while they run, checked against binutils' nm + c++filt for the same symbols.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,6 +194,24 @@ describe('C++ frames of a live process', () => {
         expect(expected.get(addrs[i])!.names).toContain(f.name);
       });
     } finally {
+      await stopLive(live);
+    }
+  });
+
+  it('demangles C++ names a JIT wrote to its perf map, and leaves its other names alone', async () => {
+    const live = await startLive(bin.pie);
+    const mapFile = `/tmp/perf-${live.pid}.map`;
+    try {
+      // below mmap_min_addr: never mapped, so looked up in the perf map
+      writeFileSync(mapFile, '10000 100 _ZN3jit6Module7compileERKSsi\n10100 100 LazyCompile:*handler /srv/app.js:10\n');
+      const frames = new UserSymbolizer().symbolize(live.pid, [0x10010n, 0x10104n]);
+      expect(frames.map((f) => [f.name, f.module])).toEqual([
+        [cxxfilt(['_ZN3jit6Module7compileERKSsi'])[0], '[perf-map]'],
+        ['LazyCompile:*handler /srv/app.js:10', '[perf-map]'],
+      ]);
+      expect(frames[0].name).toBe('jit::Module::compile(std::string const&, int)');
+    } finally {
+      rmSync(mapFile, { force: true });
       await stopLive(live);
     }
   });
