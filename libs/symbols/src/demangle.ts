@@ -11,9 +11,8 @@ import type Koffi from 'koffi';
 type CxaDemangle = (mangled: string, buf: null, len: null, status: [number]) => string | null;
 
 const bound = new Map<string, CxaDemangle | Error>();
-let koffiTypes = false;
 
-/** Bind __cxa_demangle of `library` once per process (koffi type names are global, so never twice). */
+/** Bind __cxa_demangle of `library` once per process. */
 function bind(library: string): CxaDemangle | Error {
   let fn = bound.get(library);
   if (fn) return fn;
@@ -30,13 +29,12 @@ function bind(library: string): CxaDemangle | Error {
     } catch {
       throw new Error(`${library} not found: C++ names stay mangled (install libstdc++6 to demangle them)`);
     }
-    if (!koffiTypes) {
-      const free = koffi.load('libc.so.6').func('void free(void *p)');
-      // the demangler's buffer is malloc'ed: koffi copies it into a JS string, then hands it to libc's free
-      koffi.disposable('recipes_cxa_demangled', 'const char *', free);
-      koffiTypes = true;
-    }
-    fn = cxx.func('recipes_cxa_demangled __cxa_demangle(const char *mangled, void *buf, void *len, _Out_ int *status)') as CxaDemangle;
+    const free = koffi.load('libc.so.6').func('void free(void *p)');
+    // the demangler's buffer is malloc'ed: koffi copies it into a JS string, then hands it to libc's
+    // free. An anonymous type (koffi's type names are global: a second copy of this module, ESM
+    // beside CommonJS, must not collide with the first)
+    const demangled = koffi.disposable('const char *', free);
+    fn = cxx.func('__cxa_demangle', demangled, ['const char *', 'void *', 'void *', koffi.out(koffi.pointer('int'))]) as CxaDemangle;
   } catch (e) {
     fn = e instanceof Error ? e : new Error(String(e));
   }

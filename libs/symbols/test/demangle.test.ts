@@ -84,10 +84,11 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-demangle-'));
   bin.pie = join(dir, 'kitchen-pie');
   bin.nopie = join(dir, 'kitchen-nopie');
-  const flags = ['-O0', '-g', '-fno-inline', '-fno-omit-frame-pointer'];
+  const flags = ['-O0', '-fno-inline', '-fno-omit-frame-pointer'];
   execFileSync('g++', [...flags, '-fPIE', '-pie', '-o', bin.pie, source]);
   execFileSync('g++', [...flags, '-fno-pie', '-no-pie', '-o', bin.nopie, source]);
-});
+  // g++ with <string> and <vector> takes seconds, more on a busy machine
+}, 120_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -124,7 +125,7 @@ describe('Demangler', () => {
   });
 });
 
-describe('C++ frames of a live process', () => {
+describe('C++ frames of a live process', { timeout: 60_000 }, () => {
   for (const kind of ['pie', 'nopie'] as const) {
     it(`names every C++ function of a g++-built program as c++filt names its nm symbol (${kind})`, async () => {
       const path = bin[kind];
