@@ -11,7 +11,8 @@ import {
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
-import { COMMON_OPTIONS, commonFilters, parseDuration, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
+import type { ToolMetrics } from '@bpf-recipes/metrics';
+import { COMMON_OPTIONS, commonFilters, parseDuration, parseMetricsAddress, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 
 export interface ToolSpec {
@@ -34,6 +35,8 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  // every tool serves metrics (its own series where it registers collectors)
+  if (!spec.common.includes('metrics')) own.metrics = { ...COMMON_OPTIONS.metrics, group: 'Common options:' };
   return own;
 }
 
@@ -84,6 +87,11 @@ export interface ToolContext<A> {
   beforeExit(fn: () => Promise<void>): void;
   stop(code?: number): void;
   verbose(message: string): void;
+  /**
+   * With --metrics: the tool's Prometheus registry, already serving. Register collectors that read
+   * kernel maps at scrape time (ctx.metrics?.counter(...)); undefined without --metrics.
+   */
+  metrics?: ToolMetrics;
 }
 
 /** This process's PID as the namespace of the /proc mount numbers it (undefined without /proc). */
@@ -133,6 +141,19 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   let stopping = false;
   const verbose = Boolean(args.verbose);
 
+  const lostTotal = (): number => {
+    let total = 0;
+    for (const obj of objects) {
+      try {
+        total += lostMap(obj)?.sumU64(Buffer.alloc(4)) ?? 0;
+      } catch {
+        /* closed at stop */
+      }
+    }
+    return total;
+  };
+  let metrics: ToolMetrics | undefined;
+
   const reportLost = (final: boolean) => {
     for (const obj of objects) {
       let total: number;
@@ -155,6 +176,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     stopping = true;
     mark('stopping');
     for (const t of timers) clearInterval(t);
+    metrics?.close();
     try {
       await Promise.all(objects.map((o) => o.detachConcurrently()));
       out.batch(() => {
@@ -275,6 +297,18 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   try {
     if (args.duration !== undefined) parseDuration(args.duration);
     if (args['buffer-size'] !== undefined) parseSize(args['buffer-size']);
+    if (args.metrics !== undefined) {
+      // bound before anything is loaded: a port in use fails with nothing attached
+      const at = parseMetricsAddress(args.metrics);
+      const { ToolMetrics } = await import('@bpf-recipes/metrics');
+      metrics = new ToolMetrics({ tool: spec.name, version: spec.version, lost: lostTotal });
+      const bound = await metrics.listen(at.host, at.port).catch((e: Error) => {
+        throw new RecipesError(e.message);
+      });
+      ctx.metrics = metrics;
+      ctx.verbose(`metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+      mark('metrics listening');
+    }
     await main(ctx);
   } catch (e) {
     for (const o of objects) o.close();
