@@ -8,6 +8,7 @@ import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } 
 import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
 import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
+import { registerSyscountMetrics } from './metrics.js';
 
 const MAX_NR = 1024;
 const HIST_SLOTS = 40;
@@ -36,7 +37,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const latency = Boolean(a.latency || a.hist);
   const config = {
     cfg_latency: latency,
-    cfg_hist: Boolean(a.hist),
+    cfg_hist: Boolean(a.hist || (latency && a.metrics !== undefined)), // --metrics -L: a duration histogram
     cfg_failures: Boolean(a.failures),
     cfg_errno: errnoFilter,
     cfg_processes: true,
@@ -57,7 +58,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const tryLoad = (btf: boolean): BpfObject => {
     const obj = ctx.open(objPath, rodata, config);
     obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
-    if (!a.hist) obj.setMaxEntries('hists', 1);
+    if (!config.cfg_hist) obj.setMaxEntries('hists', 1);
     if (btf || !latency) obj.setMaxEntries('start_tid', 1);
     for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
     ctx.loadAndAttach(obj);
@@ -75,6 +76,8 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const procsMap = obj.map('processes');
   const cacheMap = obj.map('proc_cache');
   const histsMap = obj.map('hists');
+  const allNrs = () => only ?? Array.from({ length: Math.min(MAX_NR, Math.max(names.length + 64, 512)) }, (_, i) => i);
+  if (ctx.metrics) registerSyscountMetrics(ctx.metrics, { syscalls: syscallsMap, hists: histsMap, nrs: allNrs(), names, latency: config.cfg_hist, slots: HIST_SLOTS });
   const prevSys = new Map<number, Totals>();
   const prevProc = new Map<number, Totals>();
   const prevHist = new Map<string, number>();
@@ -83,8 +86,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const readSyscalls = (): Map<number, Totals> => {
     const now = new Map<number, Totals>();
     const key = Buffer.alloc(4);
-    const nrs = only ?? Array.from({ length: Math.min(MAX_NR, Math.max(names.length + 64, 512)) }, (_, i) => i);
-    for (const nr of nrs) {
+    for (const nr of allNrs()) {
       key.writeUInt32LE(nr);
       const t = sumPerCpu(syscallsMap, key);
       if (t.count > 0) now.set(nr, t);
