@@ -7,9 +7,7 @@
  * `bpf_recipes_events_lost_total` and prom-client's default process metrics, all under `bpf_recipes_`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import client from 'prom-client';
-
-const { Registry, collectDefaultMetrics } = client;
+import { Registry, collectDefaultMetrics } from './vendor/prom-client.js';
 
 export const PREFIX = 'bpf_recipes_';
 
@@ -101,7 +99,7 @@ export interface ToolMetricsOptions {
 }
 
 export class ToolMetrics {
-  readonly registry = new Registry();
+  private readonly registry = new Registry();
   private server?: Server;
   private scraping: Promise<unknown> = Promise.resolve();
 
