@@ -7,7 +7,9 @@
  * `bpf_recipes_events_lost_total` and prom-client's default process metrics, all under `bpf_recipes_`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Registry, collectDefaultMetrics } from './vendor/prom-client.js';
+import client from 'prom-client';
+
+const { Registry, collectDefaultMetrics } = client;
 
 export const PREFIX = 'bpf_recipes_';
 
@@ -99,7 +101,7 @@ export interface ToolMetricsOptions {
 }
 
 export class ToolMetrics {
-  private readonly registry = new Registry();
+  readonly registry = new Registry();
   private server?: Server;
   private scraping: Promise<unknown> = Promise.resolve();
 
