@@ -109,9 +109,12 @@ function compile(src, name) {
   run(strip, ['-g', tmpObj]); // DWARF off, BTF stays
   return { bytes: readFileSync(tmpObj), files: depfileInputs(readFileSync(depfile, 'utf8')) };
 }
-const decoder = (obj) => {
+// the tool's own header (its #defines become constants) is named here, not found beside the object:
+// --check compiles into a scratch directory
+const decoder = (obj, name) => {
+  const header = join(srcDir, `${name}.h`);
   try {
-    return generateTs(readLayout(obj));
+    return generateTs(readLayout(obj, undefined, existsSync(header) ? readFileSync(header, 'utf8') : undefined));
   } catch (e) {
     console.error(`build-bpf: codegen of ${obj}: ${e.message}`);
     process.exit(1);
@@ -129,7 +132,7 @@ for (const src of sources) {
     // compile from scratch, whatever the records say, and compare with what the build left
     const { bytes } = compile(src, name);
     const objCurrent = existsSync(obj) && readFileSync(obj).equals(bytes);
-    const genCurrent = existsSync(gen) && readFileSync(gen, 'utf8') === decoder(join(tmp, `${name}.bpf.o`));
+    const genCurrent = existsSync(gen) && readFileSync(gen, 'utf8') === decoder(join(tmp, `${name}.bpf.o`), name);
     if (!objCurrent || !genCurrent) stale++;
     console.log(`build-bpf --check: ${where}: dist/bpf/${name}.bpf.o ${objCurrent ? 'current' : 'STALE'}, src/generated/${name}.ts ${genCurrent ? 'current' : 'STALE'}`);
     continue;
@@ -145,7 +148,7 @@ for (const src of sources) {
     status = writeIfChanged(obj, bytes) ? 'compiled' : 'compiled, object unchanged';
     writeIfChanged(depsPath, `${JSON.stringify({ inputs: inputsHash(files), object: sha256(bytes), files }, null, 1)}\n`);
   }
-  const genStatus = writeIfChanged(gen, decoder(obj)) ? 'written' : 'unchanged';
+  const genStatus = writeIfChanged(gen, decoder(obj, name)) ? 'written' : 'unchanged';
   console.log(`build-bpf: ${where}: ${status} -> dist/bpf/${name}.bpf.o; src/generated/${name}.ts ${genStatus}`);
 }
 if (!check) {

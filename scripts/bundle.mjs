@@ -46,7 +46,10 @@ const cjs = {
   platform: 'node',
   format: 'cjs',
   target: 'node18',
-  external: ['@bpf-recipes/*', 'koffi'],
+  // prom-client (Apache-2.0, with @opentelemetry/api) stays a package of its own: never copied into
+  // our GPL-2.0-only files (see licenceCheck below)
+  external: ['@bpf-recipes/*', 'koffi', 'prom-client'],
+  metafile: true,
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [shimPlugin],
@@ -73,13 +76,14 @@ const yargsViaCache = {
 };
 
 async function bundleYargs() {
-  await build({
+  const r = await build({
     ...cjs,
     stdin: { contents: "module.exports = require('yargs/yargs');", resolveDir: process.cwd(), loader: 'js' },
     outfile: 'dist/yargs.cjs',
     define: {},
     banner: {},
   });
+  licenceCheck(r, 'dist/yargs.cjs');
   // the cache holds what V8 compiled during this run: loading yargs and parsing a tool's command line
   // (good and bad), under the flags of the launchers (V8 rejects a cache made under other flags)
   const run = `
@@ -92,10 +96,35 @@ async function bundleYargs() {
   execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
 }
 
+/**
+ * What a bundle copies from node_modules becomes part of a GPL-2.0-only file: only code under a
+ * licence that GPL-2.0 can absorb may go in. Anything else (Apache-2.0 is not GPL-2.0-compatible)
+ * must stay external, a dependency package installed beside ours.
+ */
+const COMPATIBLE = /^\(?(MIT|ISC|BSD-2-Clause|BSD-3-Clause|0BSD|Unlicense|CC0-1\.0|GPL-2\.0(-only|-or-later|\+)?|LGPL-2\.1(-or-later|\+)?)(\s+OR\s+.*)?\)?$/;
+function licenceCheck(result, outfile) {
+  const seen = new Map();
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
+    if (!m || seen.has(m[1])) continue;
+    let pkg;
+    try {
+      pkg = JSON.parse(readFileSync(join(m[1], 'package.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    seen.set(m[1], pkg.license);
+    if (!COMPATIBLE.test(String(pkg.license ?? ''))) {
+      console.error(`bundle: ${outfile} would copy in ${pkg.name} (${pkg.license ?? 'no licence'}), not GPL-2.0-compatible: add it to the externals in scripts/bundle.mjs and make it a dependency`);
+      process.exit(1);
+    }
+  }
+}
+
 async function main() {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   if (pkg.name === '@bpf-recipes/cli') {
-    await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' });
+    licenceCheck(await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' }), 'dist/index.cjs');
     await bundleYargs();
     return;
   }
@@ -106,7 +135,7 @@ async function main() {
         if (!cjsPath) throw new Error(`bundle: ${pkg.name}: every "exports" entry needs a "require" condition`);
         return [cjsPath.replace(/^\.\/dist\//, 'src/').replace(/\.cjs$/, '.ts'), cjsPath];
       });
-  for (const [entry, outfile] of entries) await build({ ...cjs, entryPoints: [entry], outfile });
+  for (const [entry, outfile] of entries) licenceCheck(await build({ ...cjs, entryPoints: [entry], outfile }), outfile);
 }
 
 // esbuild has already printed what failed, with its place in the source

@@ -28,3 +28,5 @@ npm ci --no-audit --no-fund
 npm run build
 # the oldest Node.js the packages support, from the npm registry: tests run the packaged tools on it
 node scripts/node18.mjs >/dev/null
+# the VM lane's kernel (Debian 12's current one): fetched and unpacked once, under ~/.cache
+node scripts/vm/run.mjs --fetch >/dev/null

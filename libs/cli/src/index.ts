@@ -7,6 +7,8 @@ export {
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
   type CommonArgs, type CommonOption,
 } from './options.js';
+export { Session, sessionOptions, sessionOptionsFromArgs, type SessionOptions, type CommonTraceOptions } from './session.js';
+export { eventStream, aggregation, type EventStream, type Aggregation } from './stream.js';
 export { attachUprobeCalls, type UprobeCall } from './uprobes.js';
 // the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle
 export { default as yargs } from 'yargs/yargs';

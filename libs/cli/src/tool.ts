@@ -3,17 +3,17 @@
  * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
-import { readlinkSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { writeSync } from 'node:fs';
 import {
-  BpfObject, RECIPES_LOST, RECIPES_RING, RecipesError, UsageError, preflight, recipesConfig,
-  type BpfMap, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+  RecipesError, UsageError,
+  type BpfMap, type BpfObject, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
-import type { ToolMetrics } from '@bpf-recipes/metrics';
-import { COMMON_OPTIONS, commonFilters, parseDuration, parseMetricsAddress, parseSize, pidNamespace, type CommonArgs, type CommonOption } from './options.js';
+import type { Metrics, MetricsRegistry } from '@bpf-recipes/metrics';
+import { COMMON_OPTIONS, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
+import { Session, sessionOptionsFromArgs } from './session.js';
 
 export interface ToolSpec {
   name: string;
@@ -59,6 +59,8 @@ export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice
 export interface ToolContext<A> {
   args: A & CommonArgs;
   out: Output;
+  /** the objects this run opened; what the typed API (trace(), start()) is built on too */
+  session: Session;
   clock: Clock;
   /** wall-clock ms at start */
   startMs: number;
@@ -88,19 +90,10 @@ export interface ToolContext<A> {
   stop(code?: number): void;
   verbose(message: string): void;
   /**
-   * With --metrics: the tool's Prometheus registry, already serving. Register collectors that read
-   * kernel maps at scrape time (ctx.metrics?.counter(...)); undefined without --metrics.
+   * With --metrics: where the tool registers its series (its src/metrics.ts, see
+   * libs/metrics/README.md), already serving; undefined without --metrics.
    */
-  metrics?: ToolMetrics;
-}
-
-/** This process's PID as the namespace of the /proc mount numbers it (undefined without /proc). */
-function procPidOf(): number | undefined {
-  try {
-    return Number(readlinkSync('/proc/self'));
-  } catch {
-    return undefined;
-  }
+  metrics?: Metrics;
 }
 
 /** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
@@ -112,63 +105,28 @@ function mark(what: string): void {
 export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => void | Promise<void>): Promise<void> {
   mark('modules loaded');
   let args: A & CommonArgs;
+  let session: Session;
   try {
     args = parseArgs<A>(spec);
+    if (args.duration !== undefined) parseDuration(args.duration);
+    session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);
   }
   mark(`options parsed (yargs code cache: ${yargsCodeCache()})`);
   const out = new Output();
-  const objects: BpfObject[] = [];
   const stopHandlers: (() => void)[] = [];
   const exitHandlers: (() => Promise<void>)[] = [];
   const timers: NodeJS.Timeout[] = [];
-  const lostSeen = new Map<BpfObject, number>();
-  // the lost-event counter of each object: handed over by a skeleton, or recipes.h's by name
-  const lostMaps = new Map<BpfObject, BpfMap | null>();
-  const lostMap = (obj: BpfObject): BpfMap | null => {
-    if (!lostMaps.has(obj)) {
-      let m: BpfMap | null = null;
-      try {
-        m = obj.map(RECIPES_LOST);
-      } catch {
-        /* an object without one */
-      }
-      lostMaps.set(obj, m);
-    }
-    return lostMaps.get(obj)!;
-  };
   let stopping = false;
   const verbose = Boolean(args.verbose);
-
-  const lostTotal = (): number => {
-    let total = 0;
-    for (const obj of objects) {
-      try {
-        total += lostMap(obj)?.sumU64(Buffer.alloc(4)) ?? 0;
-      } catch {
-        /* closed at stop */
-      }
-    }
-    return total;
-  };
-  let metrics: ToolMetrics | undefined;
+  let metrics: MetricsRegistry | undefined;
 
   const reportLost = (final: boolean) => {
-    for (const obj of objects) {
-      let total: number;
-      try {
-        const m = lostMap(obj);
-        if (!m) continue;
-        total = m.sumU64(Buffer.alloc(4));
-      } catch {
-        continue;
-      }
-      const seen = lostSeen.get(obj) ?? 0;
-      if (total > seen) note(`${spec.name}: Lost ${total - seen} events`);
-      lostSeen.set(obj, total);
-      if (final && total > 0) note(`${spec.name}: Lost ${total} events in total (a larger --buffer-size keeps more)`);
-    }
+    const n = session.lostSinceLastCall();
+    if (n > 0) note(`${spec.name}: Lost ${n} events`);
+    const total = final ? session.lost() : 0;
+    if (total > 0) note(`${spec.name}: Lost ${total} events in total (a larger --buffer-size keeps more)`);
   };
 
   const stop = async (code = 0): Promise<void> => {
@@ -178,18 +136,15 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     for (const t of timers) clearInterval(t);
     metrics?.close();
     try {
-      await Promise.all(objects.map((o) => o.detachConcurrently()));
-      out.batch(() => {
-        for (const o of objects) o.drainAll();
-      });
+      await session.detach((fn) => out.batch(fn));
       if (!out.closed) for (const fn of stopHandlers) out.batch(fn);
       if (!out.closed) reportLost(true);
       out.flush();
     } catch (e) {
-      for (const o of objects) o.close();
+      session.close();
       return fail(spec.name, e, verbose);
     }
-    for (const o of objects) o.close();
+    session.close();
     mark('closed');
     for (const fn of exitHandlers) {
       try {
@@ -204,71 +159,22 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   out.onClosed = () => setImmediate(() => void stop(0));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0));
   process.on('uncaughtException', (e) => {
-    for (const o of objects) o.close();
+    session.close();
     fail(spec.name, e, verbose);
   });
+  const batch = { before: () => out.beginBatch(), after: () => out.endBatch() };
 
   const ctx: ToolContext<A> = {
     args,
     out,
+    session,
     clock: new Clock(),
     startMs: Date.now(),
-    open(target: string | SkeletonClass<Skeleton<unknown>, unknown>, second: string | URL | RodataLayout, config: unknown = {}): never {
-      preflight();
-      mark('preflight done');
-      const skelClass = typeof target === 'string' ? undefined : target;
-      const path = typeof target === 'string' ? target : second instanceof URL ? fileURLToPath(second) : (second as string);
-      const layout = skelClass ? skelClass.rodata : (second as RodataLayout);
-      const skel = skelClass?.open(path, { verbose });
-      const obj = skel ? skel.obj : BpfObject.open(path, { verbose });
-      mark('object opened');
-      objects.push(obj);
-      if (!skel && args['buffer-size'] !== undefined && obj.programs.length) obj.setMaxEntries(RECIPES_RING, parseSize(args['buffer-size']));
-      // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
-      const ns = pidNamespace();
-      if (ns && procPidOf() !== process.pid) {
-        note(`${spec.name}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
-      }
-      const common = recipesConfig({ ...commonFilters(args), selfTgid: process.pid, ...(ns && { pidns: ns }) });
-      const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
-      if (skel) {
-        skel.setConfig({ ...present, ...(config as object) });
-        return skel as never;
-      }
-      obj.setConfig(layout, { ...present, ...(config as Record<string, unknown>) });
-      return obj as never;
-    },
-    loadAndAttach(target, opts = {}) {
-      // a skeleton wraps its object (no instanceof: a tool and this library may load core twice, ESM and CommonJS)
-      const isSkel = 'progs' in target;
-      const obj = isSkel ? (target as Skeleton<never>).obj : (target as BpfObject);
-      if (opts.lost) lostMaps.set(obj, opts.lost);
-      else if (isSkel) lostMaps.set(obj, null); // a skeleton without a counter has none
-      if (opts.ring && args['buffer-size'] !== undefined) obj.setMaxEntries(opts.ring, parseSize(args['buffer-size']));
-      for (const s of obj.skipMissingTracepoints()) ctx.verbose(`skipping ${s.program}: ${s.reason}`);
-      obj.load();
-      mark('loaded');
-      if (opts.attach !== false) {
-        const attached = obj.attachAll();
-        mark('attached');
-        ctx.verbose(`attached ${attached.join(', ')}`);
-      }
-    },
+    open: ((a: never, b: never, c: never) => session.open(a, b, c)) as ToolContext<A>['open'],
+    loadAndAttach: (target, opts) => session.loadAndAttach(target, opts),
     follow(a: BpfObject | BpfMap, b: string | RecordHandler, c?: RecordHandler) {
-      let obj: BpfObject;
-      let map: string | BpfMap;
-      let onRecord: RecordHandler;
-      if (typeof b === 'string') [obj, map, onRecord] = [a as BpfObject, b, c!];
-      else {
-        const ring = a as BpfMap;
-        const owner = objects.find((o) => o.owns(ring));
-        if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this tool opened`);
-        [obj, map, onRecord] = [owner, ring, b];
-      }
-      const rb = obj.ringBuffer(map, onRecord, { before: () => out.beginBatch(), after: () => out.endBatch() });
-      rb.start();
-      // deliver what arrived between attach and start
-      rb.drain();
+      if (typeof b === 'string') session.follow(a as BpfObject, b, c!, batch);
+      else session.follow(a as BpfMap, b, batch);
     },
     every(ms, fn) {
       timers.push(setInterval(() => out.batch(fn), ms));
@@ -289,30 +195,42 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       exitHandlers.push(fn);
     },
     stop: (code?: number) => void stop(code),
-    verbose(message) {
-      if (verbose) note(`${spec.name}: ${message}`);
-    },
+    verbose: (message) => session.verbose(message),
   };
 
   try {
-    if (args.duration !== undefined) parseDuration(args.duration);
-    if (args['buffer-size'] !== undefined) parseSize(args['buffer-size']);
     if (args.metrics !== undefined) {
       // bound before anything is loaded: a port in use fails with nothing attached
       const at = parseMetricsAddress(args.metrics);
-      const { ToolMetrics } = await import('@bpf-recipes/metrics');
-      metrics = new ToolMetrics({ tool: spec.name, version: spec.version, lost: lostTotal });
+      metrics = new (await loadMetrics()).MetricsRegistry();
+      ctx.metrics = metrics.addTool({ tool: spec.name, version: spec.version, lost: () => (session.isClosed ? 0 : session.lost()) });
       const bound = await metrics.listen(at.host, at.port).catch((e: Error) => {
         throw new RecipesError(e.message);
       });
-      ctx.metrics = metrics;
       ctx.verbose(`metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
       mark('metrics listening');
     }
     await main(ctx);
   } catch (e) {
-    for (const o of objects) o.close();
+    session.close();
     return fail(spec.name, e, verbose);
+  }
+}
+
+/**
+ * @bpf-recipes/metrics (and prom-client) are an optional peer of every tool: `npx opensnoop` does
+ * not install them (issue 11's size limit); the umbrella package and the .deb do. Loaded only here.
+ */
+export async function loadMetrics(): Promise<typeof import('@bpf-recipes/metrics')> {
+  try {
+    return await import('@bpf-recipes/metrics');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /@bpf-recipes\/metrics|prom-client/.test((e as Error).message)) {
+      // exit 1: the command line is right, this installation lacks a package
+      throw new RecipesError('--metrics needs the @bpf-recipes/metrics package: npm install -g @bpf-recipes/metrics (or use the bpf-recipes bundle)');
+    }
+    throw e;
   }
 }
 

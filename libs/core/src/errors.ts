@@ -19,7 +19,7 @@ export class UsageError extends RecipesError {
 
 /** A libbpf call failed. */
 export class BpfError extends RecipesError {
-  override readonly name = 'BpfError';
+  override readonly name: string = 'BpfError';
   readonly errno: number;
   readonly code: string;
   constructor(readonly op: string, errno: number, readonly hint?: string, readonly log?: string) {
@@ -28,6 +28,16 @@ export class BpfError extends RecipesError {
     this.errno = n;
     this.code = errnoName(n);
   }
+}
+
+/** The kernel refused to load an object (the verifier's log is in `log`). */
+export class LoadError extends BpfError {
+  override readonly name: string = 'LoadError';
+}
+
+/** A program could not be attached where it was asked to be. */
+export class AttachError extends BpfError {
+  override readonly name: string = 'AttachError';
 }
 
 /** A hint for the common reasons a load or attach fails. */

@@ -4,7 +4,7 @@
  */
 import { closeSync, existsSync, openSync } from 'node:fs';
 import type { RodataLayout } from './decode.js';
-import { BpfError, PreflightError, RecipesError, hintFor } from './errors.js';
+import { AttachError, BpfError, LoadError, PreflightError, RecipesError, hintFor } from './errors.js';
 import { errno, isNull, libbpf, view, type Ptr } from './ffi.js';
 import { LibbpfLog } from './log.js';
 import { BpfMap } from './map.js';
@@ -134,7 +134,7 @@ export class BpfObject {
     if (rc !== 0) {
       const e = -rc || errno();
       const log = this.log.take();
-      throw new BpfError(`load of ${this.path.split('/').pop()}`, e, hintFor('load', e), log.join('\n'));
+      throw new LoadError(`load of ${this.path.split('/').pop()}`, e, hintFor('load', e), log.join('\n'));
     }
     this.loaded = true;
   }
@@ -145,7 +145,7 @@ export class BpfObject {
     const link = this.log.run(() => libbpf().bpf_program__attach(p.ptr) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
-      throw new BpfError(`attach ${name} (${p.section})`, e, hintFor('attach', e), this.log.take().join('\n'));
+      throw new AttachError(`attach ${name} (${p.section})`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -169,7 +169,7 @@ export class BpfObject {
     if (isNull(link)) {
       const e = errno();
       const what = `${t.retprobe ? 'uretprobe' : 'uprobe'} ${t.binary}:${t.func ?? '0x' + (t.offset ?? 0).toString(16)}`;
-      throw new BpfError(`attach ${name} to ${what}`, e, hintFor('attach', e), this.log.take().join('\n'));
+      throw new AttachError(`attach ${name} to ${what}`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -180,7 +180,7 @@ export class BpfObject {
     const link = this.log.run(() => libbpf().bpf_program__attach_tracepoint(p.ptr, category, event) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
-      throw new BpfError(`attach ${name} to tracepoint ${category}:${event}`, e, hintFor('attach', e), this.log.take().join('\n'));
+      throw new AttachError(`attach ${name} to tracepoint ${category}:${event}`, e, hintFor('attach', e), this.log.take().join('\n'));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -190,7 +190,7 @@ export class BpfObject {
     const link = this.log.run(() => libbpf().bpf_program__attach_perf_event(p.ptr, perfFd) as Ptr | null);
     if (isNull(link)) {
       const e = errno();
-      throw new BpfError(`attach ${name} to a perf event`, e, hintFor('attach', e));
+      throw new AttachError(`attach ${name} to a perf event`, e, hintFor('attach', e));
     }
     this.links.push({ ptr: link!, program: name });
   }
@@ -208,7 +208,7 @@ export class BpfObject {
       const link = this.log.run(() => libbpf().bpf_program__attach_cgroup(p.ptr, fd) as Ptr | null);
       if (isNull(link)) {
         const e = errno();
-        throw new BpfError(`attach ${name} to cgroup ${cgroupPath}`, e, hintFor('attach', e), this.log.take().join('\n'));
+        throw new AttachError(`attach ${name} to cgroup ${cgroupPath}`, e, hintFor('attach', e), this.log.take().join('\n'));
       }
       this.links.push({ ptr: link!, program: name });
     } finally {

@@ -161,17 +161,13 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
 
     // -v: libbpf's messages go to stderr as they come, whole
     let err = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      err += chunk.toString();
-      return true;
-    }) as typeof process.stderr.write;
     try {
-      const obj = BpfObject.open(long, { verbose: true });
-      open.push(obj);
-      loadErr(obj);
+      err = captureStderr(() => {
+        const obj = BpfObject.open(long, { verbose: true });
+        open.push(obj);
+        loadErr(obj);
+      });
     } finally {
-      process.stderr.write = write;
       open.push(BpfObject.open(good)); // back to quiet
     }
     check(err);
@@ -181,36 +177,39 @@ describe.skipIf(skipPrivileged())('core on the real kernel', () => {
     const quiet = openObj(bad);
     const loud = BpfObject.open(good, { verbose: true });
     open.push(loud);
-    let err = '';
     let e: BpfError | undefined;
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      err += chunk.toString();
-      return true;
-    }) as typeof process.stderr.write;
-    try {
-      quiet.load();
-    } catch (x) {
-      e = x as BpfError;
-    } finally {
-      process.stderr.write = write;
-    }
+    const err = captureStderr(() => {
+      try {
+        quiet.load();
+      } catch (x) {
+        e = x as BpfError;
+      }
+    });
     expect(e).toBeInstanceOf(BpfError);
     expect(e!.log).toMatch(/invalid mem access|R\d .*null/i);
     expect(err).toBe('');
     // and the loud one streams its own load, while the quiet one's warnings stay its own
-    err = '';
-    process.stderr.write = ((chunk: string | Uint8Array) => {
-      err += chunk.toString();
-      return true;
-    }) as typeof process.stderr.write;
-    try {
+    const loudErr = captureStderr(() => {
       loud.skipMissingTracepoints();
       loud.load();
-    } finally {
-      process.stderr.write = write;
-    }
-    expect(err).toMatch(/^libbpf\(/m);
+    });
+    expect(loudErr).toMatch(/^libbpf\(/m);
     expect(quiet.log.take()).toEqual([]);
   });
 });
+
+/** What fn writes to this process's stderr (libbpf's streamed log goes through it), kept from the terminal. */
+function captureStderr(fn: () => void): string {
+  let err = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    err += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  return err;
+}

@@ -4,3 +4,4 @@ export { log2Hist, slotLabel, slotOf } from './hist.js';
 export { Clock, isoTime, clockTime, intervalHeader } from './time.js';
 export { signalName, signalNumber, SIGRTMIN, SIGRTMAX } from './signals.js';
 export { errnoName, errnoNumber, errnoMessage } from '@bpf-recipes/core';
+export { tableText, blockText, jsonText, jsonFields, jsonListFields } from './text.js';

@@ -93,24 +93,51 @@ class CollectedMetric {
 
 const promLe = (le: number) => (le === Infinity ? '+Inf' : String(le));
 
-export interface ToolMetricsOptions {
+/** One tool whose series a registry serves (the command: itself; the exporter: each it runs). */
+export interface ToolInfo {
   tool: string;
   version: string;
-  /** events lost so far (the tool's lost-event counters), read at scrape time */
+  /** events lost so far (the tool's lost-event counters, Session.lost()), read at scrape time */
   lost: () => number;
 }
 
-export class ToolMetrics {
+/**
+ * Where a tool registers its series: the contract of every tool's src/metrics.ts (README.md).
+ * Names are given without the `bpf_recipes_` prefix; the callbacks run at scrape time and read
+ * the kernel's maps (totals since attach), never anything kept per event in user space.
+ */
+export interface Metrics {
+  /** a counter family (name ends in _total) */
+  counter(name: string, help: string, collect: () => Sample[]): void;
+  gauge(name: string, help: string, collect: () => Sample[]): void;
+  /** a histogram from kernel log2 slots (log2Buckets gives the bounds) */
+  log2Histogram(name: string, help: string, scale: Log2Scale, collect: () => Log2Snapshot[]): void;
+}
+
+/**
+ * A process's Prometheus registry (prom-client): default process metrics, `build_info` and
+ * `events_lost_total` for each tool added, the tools' own series, and the HTTP endpoint.
+ */
+export class MetricsRegistry implements Metrics {
   readonly registry = new Registry();
+  private readonly tools: ToolInfo[] = [];
   private server?: Server;
   private scraping: Promise<unknown> = Promise.resolve();
 
-  constructor(o: ToolMetricsOptions) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     // gauges named like counters (promtool flags them); the per-type gauges without _total remain
     for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(PREFIX + n);
-    this.gauge('build_info', 'the tool and its version (always 1)', () => [{ labels: { tool: o.tool, version: o.version }, value: 1 }]);
-    this.counter('events_lost_total', 'events the kernel could not hand to the tool (ring buffer full)', () => [{ labels: { tool: o.tool }, value: o.lost() }]);
+    this.gauge('build_info', 'the tool and its version (always 1)', () => this.tools.map((t) => ({ labels: { tool: t.tool, version: t.version }, value: 1 })));
+    this.counter('events_lost_total', 'events the kernel could not hand to the tool (ring buffer full)', () =>
+      this.tools.map((t) => ({ labels: { tool: t.tool }, value: t.lost() })));
+  }
+
+  /** Serve a tool's build_info and lost events; its own series go to the returned Metrics. */
+  addTool(t: ToolInfo): Metrics {
+    if (this.tools.some((x) => x.tool === t.tool)) throw new Error(`metrics: ${t.tool} is already served`);
+    this.tools.push(t);
+    return this;
   }
 
   private add(m: CollectedMetric): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { log2Buckets, ToolMetrics } from '../src/index.js';
+import { log2Buckets, MetricsRegistry } from '../src/index.js';
 
 describe('log2Buckets', () => {
   it('makes cumulative buckets with le = 2^k units - 1 resolution, the last slot +Inf, no count lost', () => {
@@ -29,13 +29,14 @@ describe('log2Buckets', () => {
   });
 });
 
-describe('ToolMetrics', () => {
+describe('MetricsRegistry', () => {
   it('writes a log2 histogram with _sum and _count, counters, build_info and the lost count', async () => {
     let lost = 3;
-    const m = new ToolMetrics({ tool: 'demo', version: '1.2.3', lost: () => lost });
+    const reg = new MetricsRegistry();
+    const m = reg.addTool({ tool: 'demo', version: '1.2.3', lost: () => lost });
     m.counter('things_total', 'things', () => [{ labels: { kind: 'a' }, value: 7 }]);
     m.log2Histogram('wait_seconds', 'waits', { unit: 1e-6, resolution: 1e-9 }, () => [{ labels: { op: 'x' }, slots: [1, 2, 0, 4], sum: 0.5 }]);
-    const { body, contentType } = await m.scrape(false);
+    const { body, contentType } = await reg.scrape(false);
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(body).toContain('bpf_recipes_things_total{kind="a"} 7\n');
     expect(body).toContain('bpf_recipes_build_info{tool="demo",version="1.2.3"} 1\n');
@@ -49,12 +50,12 @@ describe('ToolMetrics', () => {
       'bpf_recipes_wait_seconds_count{op="x"} 7',
     ].join('\n'));
     lost = 5; // read at scrape time
-    const om = await m.scrape(true);
+    const om = await reg.scrape(true);
     expect(om.contentType).toMatch(/^application\/openmetrics-text/);
     expect(om.body).toContain('# TYPE bpf_recipes_things counter\n');
     expect(om.body).toContain('bpf_recipes_events_lost_total{tool="demo"} 5\n');
     expect(om.body.endsWith('# EOF\n')).toBe(true);
     // the names are the Prometheus text's again after an OpenMetrics scrape
-    expect((await m.scrape(false)).body).toContain('# TYPE bpf_recipes_things_total counter\n');
+    expect((await reg.scrape(false)).body).toContain('# TYPE bpf_recipes_things_total counter\n');
   });
 });

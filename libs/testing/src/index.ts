@@ -102,6 +102,8 @@ export interface RunningTool {
 export async function startTool(tool: string, args: string[] = [], opts: { readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTool> {
   // the command itself, as a user runs it (its shebang carries the runtime flags)
   const proc = spawn(toolBin(tool), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+  proc.stdout!.setEncoding('utf8'); // a character split across two reads stays one character
+  proc.stderr!.setEncoding('utf8');
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];

@@ -4,7 +4,9 @@
  * tracepoints only (no kprobes, no fentry).
  *   block_io_start (6.5+): accounting start, in the submitter's context: pid, comm, filters
  *   block_rq_insert:       into the I/O scheduler (queue time starts); before 6.5 also the submitter
- *   block_rq_issue:        to the driver (device time starts)
+ *   block_rq_issue:        to the driver (device time starts); before 6.5, for a request that was
+ *                          never inserted (no I/O scheduler: NVMe, multi-queue virtio), also the
+ *                          submitter: such a request is issued directly, in the submitter's context
  *   block_rq_complete:     done: one event (or, with --hist, one histogram slot); with -P the
  *                          disk's last completed sector, over all its requests (filtered or not)
  * Requests are keyed by their address. Filters run at submit; --min-latency at completion.
@@ -17,6 +19,7 @@ const volatile __u32 cfg_dev = 0;             /* --disk: the disk's dev_t, 0 = a
 const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
 const volatile bool cfg_hist = false;         /* --hist: aggregate, send no events */
 const volatile bool cfg_pattern = false;      /* -P: sequential or random */
+const volatile bool cfg_submit_at_issue = false; /* no block_io_start (before 6.5) */
 
 struct reqinfo {
 	__u64 start_ns;
@@ -109,8 +112,9 @@ int BPF_PROG(biosnoop_rq_insert, struct request *rq)
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(biosnoop_rq_issue, struct request *rq)
 {
-	/* a request we never saw submitted (tracing started later): its submitter is unknown */
-	struct reqinfo *r = track(rq, false);
+	/* a request we never saw submitted (tracing started later): its submitter is unknown;
+	 * before 6.5 a request issued directly is seen first here, in its submitter's context */
+	struct reqinfo *r = track(rq, cfg_submit_at_issue);
 
 	if (!r) {
 		struct reqinfo fresh = { .pid = 0, .comm = "?" };

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { note, pidNamespace, runTool } from '@bpf-recipes/cli';
-import { PreflightError } from '@bpf-recipes/core';
-import { Columns, clockTime, isoTime, log2Hist } from '@bpf-recipes/format';
+import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
+import { Columns, clockTime, isoTime, jsonFields, log2Hist, tableText } from '@bpf-recipes/format';
 import { BIOSNOOP_HIST_SLOTS, BiosnoopSkel, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
@@ -16,6 +16,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
     cfg_pattern: Boolean(a.pattern) && !a.hist,
+    cfg_submit_at_issue: !rawTracepointExists('block_io_start'),
   });
   const { maps, progs } = skel;
   ctx.loadAndAttach(skel, { ring: maps.events, lost: maps.lost_events });
@@ -24,7 +25,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
   if (!attached(progs.biosnoop_rq_issue) || !attached(progs.biosnoop_rq_complete)) {
     throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
   }
-  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert');
+  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert, or at issue for requests issued directly');
   // a disk is the host's: say what a container's view leaves out
   if (pidNamespace()) note('biosnoop: in a PID namespace: only I/O its own tasks submit is shown (not the kernel\'s writeback, not other containers\' or the host\'s)');
 
@@ -47,7 +48,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     const lat = (e.ts_ns - e.issue_ns) / 1e6;
     if (a.json) {
       return JSON.stringify({
-        time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, comm: e.comm, disk: diskName(e.dev), rwbs: rwbs(e.op, e.flags),
+        time: isoTime(ctx.clock.wallMs(e.ts_ns)), pid: e.pid, ...jsonFields('comm', e.comm), disk: diskName(e.dev), rwbs: rwbs(e.op, e.flags),
         offset: e.sector * 512, len: e.len, queue_ms: Math.round(queueMs(e) * 1000) / 1000, latency_ms: Math.round(lat * 1000) / 1000,
         sector: e.sector, dev: `${e.dev >>> 20}:${e.dev & 0xfffff}`, error: e.error,
         ...(a.pattern ? { pattern: patternLetter(e.pattern) } : {}),
@@ -55,7 +56,7 @@ void runTool<BiosnoopArgs>(spec, (ctx) => {
     }
     return cols.row([
       ...(a.timestamp ? [clockTime(ctx.clock.wallMs(e.ts_ns))] : []),
-      ((e.ts_ns - t0) / 1e6).toFixed(3), e.comm, e.pid, diskName(e.dev), rwbs(e.op, e.flags), e.sector * 512, e.len,
+      ((e.ts_ns - t0) / 1e6).toFixed(3), tableText(e.comm), e.pid, diskName(e.dev), rwbs(e.op, e.flags), e.sector * 512, e.len,
       ...(a.pattern ? [patternLetter(e.pattern)] : []),
       ...(a.queued ? [queueMs(e).toFixed(3)] : []), lat.toFixed(3),
     ]);

@@ -29,4 +29,7 @@ int doctor_perf_event(void *ctx) { return 0; }
 SEC("cgroup/sock_create")
 int doctor_cgroup_sock(struct bpf_sock *ctx) { return 1; }
 
+SEC("cgroup_skb/egress")
+int doctor_cgroup_skb(struct __sk_buff *skb) { return 1; }
+
 char LICENSE[] SEC("license") = "GPL";

@@ -7,7 +7,8 @@ import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount } from '@bpf-recipes/cli';
 import {
-  BpfError, BpfObject, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, takeLibbpfWarnings,
+  BpfError, BpfObject, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, rawTracepointExists,
+  takeLibbpfWarnings, tracepointExists,
 } from '@bpf-recipes/core';
 import { TOOLS, toolObject } from './tools.js';
 
@@ -16,7 +17,26 @@ export interface Check { name: string; ok: boolean; detail: string }
 const PROGRAMS: [string, string][] = [
   ['tracepoint', 'doctor_tracepoint'], ['raw_tp', 'doctor_raw_tp'], ['tp_btf', 'doctor_tp_btf'], ['uprobe', 'doctor_uprobe'],
   ['kprobe', 'doctor_kprobe'], ['fentry', 'doctor_fentry'], ['perf_event', 'doctor_perf_event'], ['cgroup_sock', 'doctor_cgroup_sock'],
+  ['cgroup_skb', 'doctor_cgroup_skb'],
 ];
+
+/** What a tool does where this kernel lacks a tracepoint it prefers (see each tool's README). */
+const INSTEAD: Record<string, string> = {
+  'udplife:sock_send_length': 'bytes and peers from the cgroup skb hooks',
+  'udplife:sock_recv_length': 'bytes and peers from the cgroup skb hooks',
+  'biosnoop:block_io_start': 'the submitter taken at block_rq_insert, or block_rq_issue when issued directly',
+  'syscount:sys_enter': 'the raw_syscalls tracepoints',
+  'syscount:sys_exit': 'the raw_syscalls tracepoints',
+};
+
+/** The tracepoint a program's section names, and whether this kernel has it (other sections: undefined). */
+function sectionTracepoint(section: string): { name: string; exists: boolean } | undefined {
+  let m = /^(?:tracepoint|tp)\/([^/]+)\/(.+)$/.exec(section);
+  if (m) return { name: `${m[1]}:${m[2]}`, exists: tracepointExists(m[1], m[2]) };
+  m = /^(?:raw_tracepoint|raw_tp|tp_btf)(?:\.w)?\/(.+)$/.exec(section);
+  if (m) return { name: m[1], exists: rawTracepointExists(m[1]) };
+  return undefined;
+}
 
 export function sectionType(section: string): string {
   if (/^(tracepoint|tp)\//.test(section)) return 'tracepoint';
@@ -27,6 +47,7 @@ export function sectionType(section: string): string {
   if (/^f(entry|exit)/.test(section)) return 'fentry';
   if (/^perf_event/.test(section)) return 'perf_event';
   if (/^cgroup\/sock/.test(section)) return 'cgroup_sock';
+  if (/^cgroup_skb\//.test(section)) return 'cgroup_skb';
   return section.split('/')[0];
 }
 
@@ -46,7 +67,8 @@ function tryType(obj: string, type: string, prog: string): Check {
       case 'perf_event':
         o.attachPerfEvent(prog, openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSwConfig.TASK_CLOCK, period: 1_000_000, pid: process.pid }));
         break;
-      case 'cgroup_sock': {
+      case 'cgroup_sock':
+      case 'cgroup_skb': {
         const root = cgroup2Mount();
         if (!root) return { name: type, ok: false, detail: 'no cgroup v2 hierarchy mounted' };
         o.attachCgroup(prog, root);
@@ -68,7 +90,9 @@ function tryType(obj: string, type: string, prog: string): Check {
 export interface DoctorReport {
   machine: Check[];
   programTypes: Check[];
-  tools: { tool: string; ok: boolean; needs: string[]; missing: string[] }[];
+  /** needs: program types of the programs this kernel can attach; missing: those types that fail;
+   *  lacks: tracepoints the tool names that this kernel does not have, each with what is used instead */
+  tools: { tool: string; ok: boolean; needs: string[]; missing: string[]; lacks: { feature: string; instead: string }[] }[];
 }
 
 export function doctor(): DoctorReport {
@@ -112,15 +136,26 @@ export function doctor(): DoctorReport {
   const works = new Map(programTypes.map((c) => [c.name, c.ok]));
   const tools = TOOLS.map((tool) => {
     let needs: string[] = [];
+    const lacks: { feature: string; instead: string }[] = [];
     try {
       const o = BpfObject.open(toolObject(tool));
-      needs = [...new Set(o.programs.map((p) => sectionType(p.section)))].sort();
+      const types = new Set<string>();
+      for (const p of o.programs) {
+        const tp = tracefs ? sectionTracepoint(p.section) : undefined;
+        if (tp && !tp.exists) {
+          const short = tp.name.split(':').pop()!;
+          if (!lacks.some((l) => l.feature === tp.name)) lacks.push({ feature: tp.name, instead: INSTEAD[`${tool}:${short}`] ?? 'nothing: that part of the tool is off' });
+        } else {
+          types.add(sectionType(p.section));
+        }
+      }
+      needs = [...types].sort();
       o.close();
     } catch (e) {
-      return { tool, ok: false, needs: [], missing: [(e as Error).message] };
+      return { tool, ok: false, needs: [], missing: [(e as Error).message], lacks };
     }
     const missing = needs.filter((n) => !works.get(n));
-    return { tool, ok: missing.length === 0, needs, missing };
+    return { tool, ok: missing.length === 0, needs, missing, lacks };
   });
   return { machine, programTypes, tools };
 }

@@ -20,7 +20,7 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     const m = Object.fromEntries(d.machine.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
     expect(m).toMatchObject({ privileges: true, BTF: existsSync('/sys/kernel/btf/vmlinux'), libbpf: true, tracefs: true });
     const t = Object.fromEntries(d.programTypes.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
-    expect(t).toMatchObject({ tracepoint: true, raw_tp: true, tp_btf: true, uprobe: true, perf_event: true });
+    expect(t).toMatchObject({ tracepoint: true, raw_tp: true, tp_btf: true, uprobe: true, perf_event: true, cgroup_sock: true, cgroup_skb: true });
     // kprobes attach exactly when the kernel has them
     const kprobes = existsSync('/sys/kernel/tracing/kprobe_events') || existsSync('/sys/kernel/debug/tracing/kprobe_events');
     expect(t.kprobe).toBe(kprobes);
@@ -28,7 +28,18 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     if (!kprobes) expect(t.fentry).toBe(false);
     for (const tool of d.tools) expect(tool.ok, `${tool.tool} needs ${tool.needs} (missing ${tool.missing})`).toBe(true);
     expect(d.tools.map((x: { tool: string }) => x.tool).sort()).toEqual([...TOOLS].sort());
+    // what the kernel lacks, per tool: the newer tracepoints, with what the tool uses instead
+    const has = (cat: string, name: string) => existsSync(`/sys/kernel/tracing/events/${cat}/${name}`);
+    const lacks = Object.fromEntries(d.tools.map((x: { tool: string; lacks: unknown[] }) => [x.tool, x.lacks]));
+    const skb = 'bytes and peers from the cgroup skb hooks';
+    expect(lacks.udplife).toEqual(has('sock', 'sock_send_length') ? [] : [
+      { feature: 'sock_recv_length', instead: skb }, { feature: 'sock_send_length', instead: skb },
+    ].sort((a, b) => (lacks.udplife.findIndex((l: { feature: string }) => l.feature === a.feature) - lacks.udplife.findIndex((l: { feature: string }) => l.feature === b.feature))));
+    expect(lacks.biosnoop).toEqual(has('block', 'block_io_start') ? [] : [{ feature: 'block_io_start', instead: 'the submitter taken at block_rq_insert, or block_rq_issue when issued directly' }]);
+    for (const tool of ['opensnoop', 'killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop']) expect(lacks[tool], tool).toEqual([]);
     const text = runToolSync('bpf-recipes', ['doctor']).stdout;
+    expect(text).toMatch(/^What this kernel lacks, per tool$/m);
+    if (!has('sock', 'sock_send_length')) expect(text).toMatch(/^udplife\s+sock_send_length\s+bytes and peers from the cgroup skb hooks$/m);
     expect(text).toMatch(/^kprobe\s+(yes|NO)\s/m);
     expect(text).toMatch(/^opensnoop\s+yes\s+tracepoint\s+-$/m);
   });

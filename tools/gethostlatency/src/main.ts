@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { attachUprobeCalls, parsePids, runTool } from '@bpf-recipes/cli';
 import { PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
-import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
+import { Columns, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
 import { EVENT_OFFSETS, decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
 import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from './names.js';
 import { spec, type GhlArgs } from './spec.js';
@@ -62,12 +62,12 @@ void runTool<GhlArgs>(spec, (ctx) => {
     const ms = ctx.clock.wallMs(e.ts_ns);
     if (a.json) {
       return JSON.stringify({
-        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, func: FUNCS[e.func] ?? e.func,
-        latency_ms: Math.round(e.lat_ns / 1000) / 1000, host: hostOf(e, b, off), ret: e.ret, ret_name: resultName(e.func, e.ret, e.herrno),
+        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, ...jsonFields('comm', e.comm), func: FUNCS[e.func] ?? e.func,
+        latency_ms: Math.round(e.lat_ns / 1000) / 1000, ...jsonFields('host', hostOf(e, b, off)), ret: e.ret, ret_name: resultName(e.func, e.ret, e.herrno),
         ...(a.extended ? { addrs: addrs(e) } : {}),
       });
     }
-    return cols.row([clockTime(ms), e.pid, e.comm, (e.lat_ns / 1e6).toFixed(3), resultName(e.func, e.ret, e.herrno), hostOf(e, b, off), ...(a.extended ? [addrs(e).join(',')] : [])]);
+    return cols.row([clockTime(ms), e.pid, tableText(e.comm), (e.lat_ns / 1e6).toFixed(3), resultName(e.func, e.ret, e.herrno), tableText(hostOf(e, b, off)), ...(a.extended ? [addrs(e).join(',')] : [])]);
   };
   if (!a.json) ctx.out.line(cols.header());
   ctx.follow(obj, 'events', (b, off) => ctx.out.line(line(decodeEvent(b, off), b, off)));

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseIntArg, runTool } from '@bpf-recipes/cli';
-import { UsageError } from '@bpf-recipes/core';
-import { Columns, clockTime, errnoName, isoTime, signalName, signalNumber } from '@bpf-recipes/format';
+import { UsageError, decodeText } from '@bpf-recipes/core';
+import { Columns, clockTime, errnoName, isoTime, jsonFields, signalName, signalNumber, tableText } from '@bpf-recipes/format';
 import { codeName, generateResult, SOURCES } from './codes.js';
 import { decodeEvent, rodata, type Event } from './generated/killsnoop.js';
 import { spec, type KillsnoopArgs } from './spec.js';
@@ -38,7 +38,7 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
 
   const procComm = (pid: number): string | undefined => {
     try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      return decodeText(readFileSync(`/proc/${pid}/comm`)).replace(/\n$/, ''); // bytes kept, as the kernel's comm
     } catch {
       return undefined;
     }
@@ -61,8 +61,8 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
     const t = targetOf(e, procComm);
     if (a.json) {
       return JSON.stringify({
-        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, sig: e.sig, sig_name: signalName(e.sig),
-        tpid: t.tpid, tgid: e.source === 2 || e.source === 4 ? e.tpid : undefined, tcomm: t.tcomm,
+        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, ...jsonFields('comm', e.comm), sig: e.sig, sig_name: signalName(e.sig),
+        tpid: t.tpid, tgid: e.source === 2 || e.source === 4 ? e.tpid : undefined, ...jsonFields('tcomm', t.tcomm),
         result: e.source === GENERATE ? generateResult(e.ret) : e.ret,
         errno: e.source !== GENERATE && e.ret < 0 ? errnoName(-e.ret) : undefined,
         syscall: SOURCES[e.source], pidfd: e.source === 5 ? e.pidfd : undefined,
@@ -70,11 +70,11 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
       });
     }
     if (a.sentence) {
-      const what = `${e.comm} (${e.pid}) sent signal ${e.sig} (${signalName(e.sig)}) to ${t.phrase}`;
+      const what = `${tableText(e.comm)} (${e.pid}) sent signal ${e.sig} (${signalName(e.sig)}) to ${tableText(t.phrase)}`;
       if (e.source === GENERATE) return `${what}: ${codeName(e.sig, e.code)}, ${generateResult(e.ret)}`;
       return e.ret < 0 ? `${what}: failed with ${errnoName(-e.ret)}` : what;
     }
-    return cols.row([clockTime(ms), e.pid, e.comm, signalName(e.sig), t.tpid ?? '?', t.tcomm, ...(all ? [codeName(e.sig, e.code)] : []), result(e)]);
+    return cols.row([clockTime(ms), e.pid, tableText(e.comm), signalName(e.sig), t.tpid ?? '?', tableText(t.tcomm), ...(all ? [codeName(e.sig, e.code)] : []), result(e)]);
   };
 
   if (!a.json && !a.sentence) ctx.out.line(cols.header());

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount, commonConfig, note, parseIntArg, runTool } from '@bpf-recipes/cli';
-import { isoTime } from '@bpf-recipes/format';
+import { decodeText } from '@bpf-recipes/core';
+import { isoTime, jsonFields, jsonListFields } from '@bpf-recipes/format';
 import { decodeEvent, rodata } from './generated/python-exec-hook.js';
 import { existingAllowed, type ExistingFilter } from './existing.js';
 import { commandFor, compileMatch, literalPrefix } from './match.js';
@@ -84,10 +85,10 @@ void runTool<PyExecArgs>(spec, (ctx) => {
       pid: e.pid,
       ppid: e.ppid,
       uid: e.uid,
-      comm: e.comm,
-      exe: readExe(e.pid) ?? e.exe,
-      filename: e.filename,
-      argv: readArgv(e.pid),
+      ...jsonFields('comm', e.comm),
+      ...jsonFields('exe', readExe(e.pid) ?? e.exe),
+      ...jsonFields('filename', e.filename),
+      ...argvFields(readArgv(e.pid)),
     }));
   });
 
@@ -103,7 +104,7 @@ void runTool<PyExecArgs>(spec, (ctx) => {
       const pid = Number(d);
       const exe = readExe(pid);
       if (!exe || pid === process.pid || !re.test(basename(exe.replace(/ \(deleted\)$/, ''))) || !existingAllowed(pid, filter)) continue;
-      emit(pid, () => ({ time: isoTime(Date.now()), pid, ppid: readPpid(pid), uid: readUid(pid), comm: readComm(pid), exe, filename: null, argv: readArgv(pid), existing: true }));
+      emit(pid, () => ({ time: isoTime(Date.now()), pid, ppid: readPpid(pid), uid: readUid(pid), ...jsonFields('comm', readComm(pid)), ...jsonFields('exe', exe), filename: null, ...argvFields(readArgv(pid)), existing: true }));
     }
   }
 
@@ -136,9 +137,10 @@ function startTime(pid: number): number | undefined {
   }
 }
 
+// names from /proc are bytes: decodeText keeps those that are not UTF-8 (jsonFields then adds <key>_b64)
 function readExe(pid: number): string | undefined {
   try {
-    return readlinkSync(`/proc/${pid}/exe`);
+    return decodeText(readlinkSync(`/proc/${pid}/exe`, { encoding: 'buffer' }));
   } catch {
     return undefined;
   }
@@ -146,7 +148,7 @@ function readExe(pid: number): string | undefined {
 
 function readArgv(pid: number): string[] | null {
   try {
-    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const raw = decodeText(readFileSync(`/proc/${pid}/cmdline`));
     return raw ? raw.replace(/\0$/, '').split('\0') : null;
   } catch {
     return null; // already gone
@@ -169,8 +171,12 @@ function readUid(pid: number): number {
 }
 function readComm(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return decodeText(readFileSync(`/proc/${pid}/comm`)).replace(/\n$/, '');
   } catch {
     return '';
   }
+}
+// a declaration, not a const: --include-existing calls it before the end of the module has run
+function argvFields(argv: string[] | null) {
+  return argv ? jsonListFields('argv', argv) : { argv: null };
 }

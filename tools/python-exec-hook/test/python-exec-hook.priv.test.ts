@@ -106,7 +106,7 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
   });
 
   it('--include-existing emits Python that was running before the start', async () => {
-    const before = spawn(PY, ['-c', 'import time; time.sleep(5)'], { stdio: 'ignore' });
+    const before = spawn(PY, ['-c', 'import time; time.sleep(120)'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
     const tool = await startTool('python-exec-hook', ['--include-existing']);
     await tool.waitForLine(new RegExp(`^${before.pid}$`));
@@ -116,10 +116,10 @@ describe.skipIf(skipPrivileged())('python-exec-hook on the real kernel', () => {
   });
 
   it('--include-existing applies -u, -n and -c to the processes already running, as the kernel does to new ones', async () => {
-    const asNobody = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PY, '-c', 'import time; time.sleep(5)'], { stdio: 'ignore' });
-    const named = script('existing-named.py', '#!/usr/bin/python3\nimport time\ntime.sleep(5)\n');
+    const asNobody = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', PY, '-c', 'import time; time.sleep(120)'], { stdio: 'ignore' });
+    const named = script('existing-named.py', '#!/usr/bin/python3\nimport time\ntime.sleep(120)\n');
     const byName = spawn(named, [], { stdio: 'ignore' });
-    const asRoot = spawn(PY, ['-c', 'import time; time.sleep(5)'], { stdio: 'ignore' });
+    const asRoot = spawn(PY, ['-c', 'import time; time.sleep(120)'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 400));
     try {
       const u = await startTool('python-exec-hook', ['--include-existing', '-u', '65534']);

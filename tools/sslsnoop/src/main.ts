@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { attachUprobeCalls, note, parseIntArg, parsePids, runTool } from '@bpf-recipes/cli';
-import { PreflightError, UsageError, findProcessLibrary, findSystemLibrary } from '@bpf-recipes/core';
-import { Columns, clockTime, isoTime } from '@bpf-recipes/format';
+import { PreflightError, UsageError, decodeText, findProcessLibrary, findSystemLibrary } from '@bpf-recipes/core';
+import { Columns, blockText, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
 import { EVENT_SIZE, decodeEvent, rodata, type Event } from './generated/sslsnoop.js';
 import { FUNC_NAMES, HANDSHAKE, LIBRARIES, OPENSSL, OPENSSL_HANDSHAKE, WRITES, type Probe } from './probes.js';
 import { blockHead, hexdump, printable } from './render.js';
@@ -53,19 +53,20 @@ void runTool<SslArgs>(spec, (ctx) => {
     const truncated = e.copied < e.len;
     if (a.json) {
       return JSON.stringify({
-        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, func,
+        time: isoTime(ms), pid: e.pid, tid: e.tid, uid: e.uid, ...jsonFields('comm', e.comm), func,
         direction: e.func === HANDSHAKE ? 'handshake' : WRITES.has(e.func) ? 'write' : 'read',
         len: e.len, data: data.toString('base64'), truncated, latency_us: Math.round(e.lat_ns / 10) / 100,
         ...(e.func === HANDSHAKE ? { ret: e.ret } : {}),
       });
     }
-    if (a.columns) return cols.row([func, clockTime(ms), e.comm, e.pid, ...(a.extra ? [e.uid, e.tid] : []), e.len, ...(a.latency ? [(e.lat_ns / 1e6).toFixed(3)] : []), '']).trimEnd();
+    if (a.columns) return cols.row([func, clockTime(ms), tableText(e.comm), e.pid, ...(a.extra ? [e.uid, e.tid] : []), e.len, ...(a.latency ? [(e.lat_ns / 1e6).toFixed(3)] : []), '']).trimEnd();
     const head = blockHead(
-      { dir: e.func === HANDSHAKE ? 'handshake' : WRITES.has(e.func) ? '>' : '<', pid: e.pid, tid: e.tid, uid: e.uid, comm: e.comm, len: e.len, ret: e.ret, func },
+      { dir: e.func === HANDSHAKE ? 'handshake' : WRITES.has(e.func) ? '>' : '<', pid: e.pid, tid: e.tid, uid: e.uid, comm: tableText(e.comm), len: e.len, ret: e.ret, func },
       { extra: a.extra, time: a.timestamp ? clockTime(ms) : undefined, latMs: a.latency ? e.lat_ns / 1e6 : undefined },
     );
     if (e.func === HANDSHAKE) return head;
-    const body = a.hexdump || !printable(data) ? hexdump(data) : data.toString('utf8').replace(/\n$/, '');
+    // text as it is, but a byte that is not UTF-8 shows as \xNN and a backslash as \\ (blockText)
+    const body = a.hexdump || !printable(data) ? hexdump(data) : blockText(decodeText(data)).replace(/\n$/, '');
     return `${head}\n${body}${truncated ? `\n[truncated: ${e.len} bytes, ${e.copied} shown]` : ''}`;
   };
 

@@ -4,11 +4,13 @@
  * this attaches it to the tracepoint named on the command line, names the stacks (libs/symbols)
  * and prints them.
  */
+import { openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runTool, note, parseIntArg } from '@bpf-recipes/cli';
-import { UsageError, tracefsRoot, tracepointExists, type BpfMap } from '@bpf-recipes/core';
+import { runTool, note, parseIntArg, Output } from '@bpf-recipes/cli';
+import { RecipesError, UsageError, tracefsRoot, tracepointExists, type BpfMap } from '@bpf-recipes/core';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
 import { Symbolizer, frameLabel, type Frame } from '@bpf-recipes/symbols';
+import { toPprof, toSpeedscope, toSvg, totalCount, type FlameFrame, type FlameStack } from '@bpf-recipes/flame';
 import { decodeStackKey, decodeStackVal, rodata } from './generated/stackcount.js';
 import { parseInterval, parseTracepoint, splitPositionals } from './args.js';
 import { spec, type StackcountArgs } from './spec.js';
@@ -21,9 +23,13 @@ const MISSED_COUNTS = 2;
 interface Named {
   pid: number;
   comm: string;
-  kernel: string[] | undefined; // leaf first; undefined when not captured
-  user: string[] | undefined;
+  kernel: FlameFrame[] | undefined; // leaf first; undefined when not captured
+  user: FlameFrame[] | undefined;
 }
+
+const FORMATS = ['text', 'folded', 'speedscope', 'pprof', 'svg'];
+/** formats that are one file for the whole run, written at the end */
+const FILE_FORMATS = ['speedscope', 'pprof', 'svg'];
 
 // the parser takes no positionals: CATEGORY:EVENT is taken out first
 const split = splitPositionals(spec, process.argv.slice(2));
@@ -34,9 +40,13 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const tp = parseTracepoint(split.positionals);
   if (a.kernel && a.user) throw new UsageError('-K and -U exclude each other: give one, or neither for both stacks');
   const format = a.format ?? 'text';
-  if (format !== 'text' && format !== 'folded') throw new UsageError(`--format: '${format}' is not text or folded`);
+  if (!FORMATS.includes(format)) throw new UsageError(`--format: '${format}' is not one of ${FORMATS.join(', ')}`);
   if (a.json && a.format !== undefined) throw new UsageError('--json and --format exclude each other');
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
+  const fileFormat = FILE_FORMATS.includes(format);
+  if (fileFormat && intervalS !== undefined) throw new UsageError(`--format ${format} writes one profile for the whole run: drop --interval (or use --format folded with it)`);
+  if (a.output === '') throw new UsageError('-o/--output: give a file name');
+  if (format === 'pprof' && a.output === undefined && process.stdout.isTTY) throw new UsageError('--format pprof is gzipped binary: write it to a file with -o FILE (or redirect stdout)');
   const wantKernel = !a.user;
   const wantUser = !a.kernel;
   const perProcess = Boolean(a['per-process']);
@@ -48,6 +58,17 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   if (!tracepointExists(tp.category, tp.event)) {
     throw new UsageError(`no tracepoint ${tp.category}:${tp.event} on this kernel (list them: ls ${tracefsRoot() ?? '/sys/kernel/tracing'}/events/${tp.category}/)`);
   }
+  // -o: the file is created once the arguments are known good, before anything is attached
+  let outFd: number | undefined;
+  if (a.output !== undefined) {
+    try {
+      outFd = openSync(a.output, 'w');
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new RecipesError(`-o ${a.output}: cannot create it (${err.code ?? err.message}): name a writable file`);
+    }
+  }
+  const out = outFd !== undefined ? new Output(outFd) : ctx.out;
   obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
   obj.setMaxEntries('stacks', storage);
   obj.setMaxEntries('counts', countsMax);
@@ -60,10 +81,11 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const missed = obj.map('missed');
   const sym = new Symbolizer();
   const named = new Map<string, Named>(); // counts key (hex) → names, fixed once read
-  const userNames = new Map<string, string[]>(); // `${pid}:${ustack}` → names
+  const userNames = new Map<string, FlameFrame[]>(); // `${pid}:${ustack}` → names
   const prev = new Map<string, number>();
   const prevMissed = [0, 0, 0];
   let lastPrint = Date.now();
+  const startedAt = lastPrint;
   let kernelHiddenSaid = false;
 
   const readStack = (id: number): bigint[] => {
@@ -79,25 +101,26 @@ void runTool<StackcountArgs>(spec, (ctx) => {
     }
     return out;
   };
-  const kernelNames = (id: number): string[] | undefined => {
+  const named_ = (f: Frame): FlameFrame => (f.module !== undefined ? { name: frameLabel(f), module: f.module } : { name: frameLabel(f) });
+  const kernelNames = (id: number): FlameFrame[] | undefined => {
     if (!wantKernel) return undefined;
-    if (id === -2) return ['[missed kernel stack]'];
+    if (id === -2) return [{ name: '[missed kernel stack]' }];
     if (id < 0) return [];
     const k = sym.kernel();
     if (k.hidden && !kernelHiddenSaid) {
       kernelHiddenSaid = true;
       note(`stackcount: ${k.hidden}`);
     }
-    return sym.kernelStack(readStack(id)).map(frameLabel);
+    return sym.kernelStack(readStack(id)).map(named_);
   };
-  const userNamesOf = (pid: number, id: number): string[] | undefined => {
+  const userNamesOf = (pid: number, id: number): FlameFrame[] | undefined => {
     if (!wantUser) return undefined;
-    if (id === -2) return ['[missed user stack]'];
+    if (id === -2) return [{ name: '[missed user stack]' }];
     if (id < 0) return [];
     const cacheKey = `${pid}:${id}`;
     let names = userNames.get(cacheKey);
     if (!names) {
-      names = sym.userStack(pid, readStack(id)).map((f: Frame) => frameLabel(f));
+      names = sym.userStack(pid, readStack(id)).map(named_);
       userNames.set(cacheKey, names);
     }
     return names;
@@ -129,12 +152,12 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const print = () => {
     const now = Date.now();
     // since the last print, merged by what is printed (comm or pid, and the named frames)
-    const rows = new Map<string, { pid?: number; comm: string; kernel?: string[]; user?: string[]; count: number }>();
+    const rows = new Map<string, { pid?: number; comm: string; kernel?: FlameFrame[]; user?: FlameFrame[]; count: number }>();
     for (const [id, { key, total }] of nameNew()) {
       const d = total - (prev.get(id) ?? 0);
       prev.set(id, total);
       if (d <= 0) continue;
-      const group = JSON.stringify([perProcess ? key.pid : undefined, key.comm, key.kernel, key.user]);
+      const group = JSON.stringify([perProcess ? key.pid : undefined, key.comm, key.kernel?.map(nameOf), key.user?.map(nameOf)]);
       const r = rows.get(group);
       if (r) r.count += d;
       else rows.set(group, { ...(perProcess ? { pid: key.pid } : {}), comm: key.comm, kernel: key.kernel, user: key.user, count: d });
@@ -145,31 +168,43 @@ void runTool<StackcountArgs>(spec, (ctx) => {
     m.forEach((v, i) => (prevMissed[i] = v));
 
     if (a.json) {
-      ctx.out.line(JSON.stringify({
+      out.line(JSON.stringify({
         time: isoTime(now),
         ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : {}),
         tracepoint: `${tp.category}:${tp.event}`,
-        stacks: sorted.map((r) => ({ ...(r.pid !== undefined ? { pid: r.pid } : {}), comm: r.comm, count: r.count, ...(r.kernel ? { kernel: r.kernel } : {}), ...(r.user ? { user: r.user } : {}) })),
+        stacks: sorted.map((r) => ({ ...(r.pid !== undefined ? { pid: r.pid } : {}), comm: r.comm, count: r.count, ...(r.kernel ? { kernel: r.kernel.map(nameOf) } : {}), ...(r.user ? { user: r.user.map(nameOf) } : {}) })),
         missed: { kernel_stacks: dm[0], user_stacks: dm[1], counts: dm[2] },
       }));
-    } else if (format === 'folded') {
-      for (const r of sorted) {
-        // root first: user frames outermost, then kernel frames
-        const frames = [...(r.user ?? []).slice().reverse(), ...(r.kernel ?? []).slice().reverse()];
-        const head = r.pid !== undefined ? `${r.comm}-${r.pid}` : r.comm;
-        ctx.out.line(`${[head, ...frames].map(foldedFrame).join(';')} ${r.count}`);
+    } else if (format === 'folded' || fileFormat) {
+      // root first: the comm (and PID), user frames outermost, then kernel frames
+      const flame: FlameStack[] = sorted.map((r) => ({
+        frames: [{ name: r.pid !== undefined ? `${r.comm}-${r.pid}` : r.comm }, ...(r.user ?? []).slice().reverse(), ...(r.kernel ?? []).slice().reverse()],
+        count: r.count,
+      }));
+      if (format === 'folded') {
+        for (const s of flame) out.line(`${s.frames.map((f) => foldedFrame(f.name)).join(';')} ${s.count}`);
+      } else {
+        const meta = { name: `stackcount ${tp.category}:${tp.event}`, startMs: startedAt, durationMs: now - startedAt };
+        const data =
+          format === 'pprof'
+            ? toPprof(flame, meta)
+            : Buffer.from(format === 'speedscope' ? JSON.stringify(toSpeedscope(flame, meta, 'bpf-recipes stackcount')) + '\n' : toSvg(flame, { title: meta.name, countName: 'counts' }));
+        out.flush();
+        writeAll(outFd ?? 1, data);
+        if (outFd !== undefined) note(`stackcount: wrote ${flame.length} stack${flame.length === 1 ? '' : 's'} (${totalCount(flame)} counts) to ${a.output} (${format})`);
       }
     } else {
-      if (intervalS !== undefined) ctx.out.line(intervalHeader(now));
+      if (intervalS !== undefined) out.line(intervalHeader(now));
       for (const r of sorted) {
-        for (const f of r.kernel ?? []) ctx.out.line(`  ${f}`);
-        if (r.kernel && r.user?.length) ctx.out.line('  --');
-        for (const f of r.user ?? []) ctx.out.line(`  ${f}`);
-        ctx.out.line(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
-        ctx.out.line(`    ${r.count}`);
-        ctx.out.line('');
+        for (const f of r.kernel ?? []) out.line(`  ${f.name}`);
+        if (r.kernel && r.user?.length) out.line('  --');
+        for (const f of r.user ?? []) out.line(`  ${f.name}`);
+        out.line(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
+        out.line(`    ${r.count}`);
+        out.line('');
       }
     }
+    if (out !== ctx.out) out.flush();
     if (dm[0] || dm[1]) {
       note(`stackcount: ${dm[0]} kernel and ${dm[1]} user stacks could not be stored (stack map full or a hash collision: a larger --stack-storage-size helps); counted as [missed ... stack]`);
     }
@@ -189,6 +224,29 @@ function sumAt(map: BpfMap, index: number): number {
   const k = Buffer.alloc(4);
   k.writeUInt32LE(index);
   return map.sumU64(k);
+}
+
+function nameOf(f: FlameFrame): string {
+  return f.name;
+}
+
+/** Write all of data to fd (a file, or stdout: a reader that went away ends the write quietly). */
+function writeAll(fd: number, data: Buffer): void {
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, data.length - off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(wait, 0, 0, 1);
+        continue;
+      }
+      if (code === 'EPIPE') return;
+      throw new RecipesError(`writing the profile: ${code ?? (e as Error).message}`);
+    }
+  }
 }
 
 /** A frame in a folded line: `;` separates frames and the last space the count, so neither may hide in a name. */

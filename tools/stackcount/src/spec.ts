@@ -4,7 +4,7 @@ import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
 export const spec: ToolSpec = {
   name: 'stackcount',
   version: packageVersion(import.meta.url),
-  summary: 'Count the distinct stacks (kernel and user) that reach a tracepoint, with the process that ran them; as text or folded lines for flame graphs.',
+  summary: 'Count the distinct stacks (kernel and user) that reach a tracepoint, with the process that ran them; as text, folded lines, speedscope, pprof or an SVG flame graph.',
   usage: 'CATEGORY:EVENT [options]',
   examples: [
     ['stackcount sched:sched_switch', 'kernel and user stacks that switch tasks out, printed at Ctrl-C'],
@@ -12,6 +12,8 @@ export const spec: ToolSpec = {
     ['stackcount -U -p 181 syscalls:sys_enter_write', 'user stacks of PID 181 that write'],
     ['stackcount -P block:block_io_start', 'split per process (PID) instead of per program name'],
     ['stackcount --format folded sched:sched_switch -d 10 > out.folded', 'folded lines for flamegraph.pl or speedscope'],
+    ['stackcount --format svg -o switch.svg sched:sched_switch -d 10', 'an interactive flame graph: open switch.svg in a browser'],
+    ['stackcount --format pprof -o openat.pb.gz -U syscalls:sys_enter_openat', 'for go tool pprof, Pyroscope or Parca'],
     ['stackcount -i 5 syscalls:sys_enter_getppid', 'every 5 seconds, the stacks since the last print'],
     ['stackcount --stack-storage-size 65536 -K sched:sched_switch', 'room for more distinct stacks (fewer missed)'],
   ],
@@ -21,7 +23,15 @@ export const spec: ToolSpec = {
     'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
     'stack-storage-size': { type: 'string', arg: 'N', describe: 'how many distinct stacks the kernel keeps (default 16384; ~1 KB each); more when stacks are reported missed' },
-    format: { type: 'string', arg: 'text|folded', describe: 'text: frames one per line, leaf first, with comm and count (default); folded: `comm;root;...;leaf count` per line' },
+    format: {
+      type: 'string',
+      arg: 'text|folded|speedscope|pprof|svg',
+      describe:
+        'text: frames one per line, leaf first, with comm and count (default); folded: `comm;root;...;leaf count` per line (flamegraph.pl); ' +
+        'speedscope: its JSON file (speedscope.app); pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca); ' +
+        'svg: an interactive flame graph in one file (hover, click to zoom, search). The last three are one profile written at the end',
+    },
+    output: { alias: 'o', type: 'string', arg: 'FILE', describe: 'write the stacks to FILE instead of stdout' },
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
@@ -42,4 +52,5 @@ export interface StackcountArgs {
   'stack-storage-size'?: string;
   interval?: string;
   format?: string;
+  output?: string;
 }

@@ -1,10 +1,12 @@
 // Privileged: the real stackcount on the real kernel, with a C program whose call chain is known
 // (main → recipe_a → recipe_b → recipe_c → getppid(2), N times).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliConformance, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
@@ -77,6 +79,69 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
     expect(kernel).toContain('do_syscall_64');
     expect(kernel.filter((f) => /^(bpf_|__bpf_|perf_|trace_call_bpf)/.test(f))).toEqual([]);
     expect(m[1]).not.toContain('[unknown]');
+  });
+
+  it('-o FILE with --format pprof, speedscope and svg: each file holds the stack main;recipe_a;recipe_b;recipe_c with exactly N counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stackcount-files-'));
+    try {
+      const c = await chain(29);
+      const files = { pprof: join(dir, 'p.pb.gz'), speedscope: join(dir, 's.json'), svg: join(dir, 'f.svg'), folded: join(dir, 'f.folded') };
+      const tools = await Promise.all(Object.entries(files).map(([fmt, f]) => startTool('stackcount', ['-p', String(c.pid), '--format', fmt, '-o', f, TP])));
+      await c.go();
+      for (const t of tools) await t.stop('SIGINT');
+      await c.end();
+      for (const [i, [fmt, f]] of Object.entries(files).entries()) {
+        expect(tools[i].stdout(), fmt).toBe('');
+        if (fmt !== 'folded') expect(tools[i].stderr()).toContain(`stackcount: wrote 1 stack (29 counts) to ${f} (${fmt})`);
+        expect(existsSync(f)).toBe(true);
+      }
+      const chainOf = (names: string[]) => {
+        const at = names.indexOf('recipe_a');
+        expect(at, names.join(';')).toBeGreaterThan(0);
+        return names.slice(at - 1, at + 3);
+      };
+      const want = ['main', 'recipe_a', 'recipe_b', 'recipe_c'];
+
+      // pprof: decoded back, one sample (leaf first) of value 29, the user frames in the fixture's mapping
+      const p = Profile.decode(gunzipSync(readFileSync(files.pprof)));
+      const str = (i: number | bigint) => p.stringTable.strings[Number(i)];
+      expect(p.sampleType.map((t) => str(t.type))).toEqual(['count']);
+      expect(p.sample).toHaveLength(1);
+      expect(p.sample[0].value.map(Number)).toEqual([29]);
+      const loc = new Map(p.location.map((l) => [Number(l.id), l]));
+      const fn = new Map(p.function.map((f) => [Number(f.id), f]));
+      const mapping = new Map(p.mapping.map((m) => [Number(m.id), str(m.filename)]));
+      const frames = p.sample[0].locationId.map((id) => loc.get(Number(id))!).reverse();
+      const names = frames.map((l) => str(fn.get(Number(l.line[0].functionId))!.name));
+      expect(names[0]).toBe('callchain');
+      expect(chainOf(names)).toEqual(want);
+      const recipeC = frames[names.indexOf('recipe_c')];
+      expect(mapping.get(Number(recipeC.mappingId))).toBe('callchain');
+      expect(mapping.get(Number(frames.at(-1)!.mappingId))).toBe('[kernel]');
+      expect(names.at(-1)).not.toBe('recipe_c'); // kernel frames follow: the syscall entry
+      expect(names).toContain('do_syscall_64');
+
+      // speedscope: one sampled profile, one sample of weight 29
+      const s = JSON.parse(readFileSync(files.speedscope, 'utf8'));
+      expect(s.$schema).toBe('https://www.speedscope.app/file-format-schema.json');
+      expect(s.profiles).toHaveLength(1);
+      expect(s.profiles[0]).toMatchObject({ type: 'sampled', name: `stackcount ${TP}`, startValue: 0, endValue: 29, weights: [29] });
+      const sNames = s.profiles[0].samples[0].map((i: number) => s.shared.frames[i].name);
+      expect(sNames).toEqual(names);
+
+      // svg: the same frames, each with all 29 counts (100%)
+      const svg = readFileSync(files.svg, 'utf8');
+      expect(svg).toMatch(/^<\?xml /);
+      expect(svg).toContain('</svg>');
+      for (const n of want) expect(svg).toContain(`<title>${n} (29 counts, 100.00%)</title>`);
+      expect(svg).toContain('<title>all (29 counts, 100.00%)</title>');
+
+      // folded to a file: the line stdout would have had
+      const folded = readFileSync(files.folded, 'utf8').trim().split('\n');
+      expect(folded).toEqual([`${names.join(';')} 29`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('-U: user frames only, leaf first (text); -K --json: kernel frames only', async () => {
@@ -176,7 +241,9 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
       ['nosuchcategory:nosuchevent'],
       ['sched:sched_switch', 'sched:sched_wakeup'],
       ['-K', '-U', 'sched:sched_switch'],
-      ['--format', 'svg', 'sched:sched_switch'],
+      ['--format', 'flame', 'sched:sched_switch'],
+      ['--format', 'svg', '-i', '1', 'sched:sched_switch'],
+      ['-o', '', 'sched:sched_switch'],
       ['-i', 'x', 'sched:sched_switch'],
       ['--stack-storage-size', '0', 'sched:sched_switch'],
     ],

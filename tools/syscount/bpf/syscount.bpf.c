@@ -111,6 +111,7 @@ static __always_inline void account_process(long nr, bool failed, __u64 lat)
 				p->count += c->stat.count;
 				p->errors += c->stat.errors;
 				p->total_ns += c->stat.total_ns;
+				p->comm_ns = c->stat.comm_ns;
 				__builtin_memcpy(p->comm, c->stat.comm, sizeof(p->comm));
 			} else {
 				bpf_map_update_elem(&processes, &c->pid, &c->stat, BPF_ANY);
@@ -120,9 +121,13 @@ static __always_inline void account_process(long nr, bool failed, __u64 lat)
 		c->stat.count = 0;
 		c->stat.errors = 0;
 		c->stat.total_ns = 0;
+		c->stat.comm_ns = bpf_ktime_get_ns();
 		bpf_get_current_comm(c->stat.comm, sizeof(c->stat.comm));
-	} else if (!failed && (nr == cfg_nr_execve || nr == cfg_nr_execveat)) {
-		bpf_get_current_comm(c->stat.comm, sizeof(c->stat.comm)); /* the new program's name */
+	} else if ((!failed && (nr == cfg_nr_execve || nr == cfg_nr_execveat)) || (c->stat.count & 1023) == 1023) {
+		/* the new program's name after exec; and every 1024 calls, a name set since
+		 * (prctl(PR_SET_NAME), a write to /proc/self/comm) for a process that keeps the CPU */
+		c->stat.comm_ns = bpf_ktime_get_ns();
+		bpf_get_current_comm(c->stat.comm, sizeof(c->stat.comm));
 	}
 	c->stat.count++;
 	c->stat.errors += failed;

@@ -18,6 +18,7 @@ struct proc_stat {
 	__u64 count;
 	__u64 errors;
 	__u64 total_ns;
+	__u64 comm_ns; /* when comm was read: a process's slots on several CPUs keep the newest name */
 	char comm[16];
 };
 

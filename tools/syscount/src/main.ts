@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 /** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
-import { fileURLToPath } from 'node:url';
 import { runTool, parseIntArg } from '@bpf-recipes/cli';
-import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
-import { intervalHeader, isoTime, log2Hist, table } from '@bpf-recipes/format';
-import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
+import { UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
+import { intervalHeader, isoTime, jsonFields, log2Hist, table, tableText } from '@bpf-recipes/format';
+import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat } from './generated/syscount.js';
 import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
 import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
-import { registerSyscountMetrics } from './metrics.js';
-
-const MAX_NR = 1024;
-const HIST_SLOTS = 40;
+import { register } from './metrics.js';
+import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
 
 interface Totals { count: number; errors: number; total_ns: number }
-interface ProcTotals extends Totals { comm: string }
+interface ProcTotals extends Totals { comm: string; commNs: number }
 
 void runTool<SyscountArgs>(spec, (ctx) => {
   const a = ctx.args;
@@ -31,53 +28,17 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     if (!n || n > 4095) throw new UsageError(`--errno: unknown errno '${a.errno}' (a name like ENOENT or a number)`);
     errnoFilter = n;
   }
-  const bitmap = new Uint8Array(MAX_NR / 8);
   const only = a.syscall === undefined ? undefined : parseSyscalls(a.syscall, names);
-  for (const nr of only ?? []) bitmap[nr >> 3] |= 1 << (nr & 7);
   const latency = Boolean(a.latency || a.hist);
-  const config = {
-    cfg_latency: latency,
-    cfg_hist: Boolean(a.hist || (latency && a.metrics !== undefined)), // --metrics -L: a duration histogram
-    cfg_failures: Boolean(a.failures),
-    cfg_errno: errnoFilter,
-    cfg_processes: true,
-    cfg_filter_syscalls: only !== undefined,
-    cfg_syscalls: bitmap,
-    cfg_nr_execve: names.indexOf('execve'),
-    cfg_nr_execveat: names.indexOf('execveat'),
-    // counted once (the child's zero return is skipped); -1 where the architecture lacks one
-    cfg_nr_clone: names.indexOf('clone'),
-    cfg_nr_clone3: names.indexOf('clone3'),
-    cfg_nr_fork: names.indexOf('fork'),
-    cfg_nr_vfork: names.indexOf('vfork'),
-    cfg_nr_rt_sigreturn: names.indexOf('rt_sigreturn'),
-  };
-
-  // BTF tracepoints first; the classic tracepoints where they cannot load
-  const objPath = fileURLToPath(new URL('../bpf/syscount.bpf.o', import.meta.url));
-  const tryLoad = (btf: boolean): BpfObject => {
-    const obj = ctx.open(objPath, rodata, config);
-    obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
-    if (!config.cfg_hist) obj.setMaxEntries('hists', 1);
-    if (btf || !latency) obj.setMaxEntries('start_tid', 1);
-    for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
-    ctx.loadAndAttach(obj);
-    return obj;
-  };
-  let obj: BpfObject;
-  try {
-    obj = tryLoad(true);
-  } catch (e) {
-    ctx.verbose(`BTF tracepoints unavailable (${(e as Error).message}); using raw_syscalls tracepoints`);
-    obj = tryLoad(false);
-  }
+  // --metrics -L: a duration histogram
+  const obj = openSyscount(ctx.session, { latency, hist: Boolean(a.hist || (latency && ctx.metrics)), failures: a.failures, errno: errnoFilter, only, names });
 
   const syscallsMap = obj.map('syscalls');
   const procsMap = obj.map('processes');
   const cacheMap = obj.map('proc_cache');
   const histsMap = obj.map('hists');
-  const allNrs = () => only ?? Array.from({ length: Math.min(MAX_NR, Math.max(names.length + 64, 512)) }, (_, i) => i);
-  if (ctx.metrics) registerSyscountMetrics(ctx.metrics, { syscalls: syscallsMap, hists: histsMap, nrs: allNrs(), names, latency: config.cfg_hist, slots: HIST_SLOTS });
+  const allNrs = () => syscallNrs(only, names);
+  if (ctx.metrics) register(ctx.metrics, { obj, nrs: allNrs(), names, latency: Boolean(a.hist || (latency && ctx.metrics)) });
   const prevSys = new Map<number, Totals>();
   const prevProc = new Map<number, Totals>();
   const prevHist = new Map<string, number>();
@@ -96,12 +57,17 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   // per-process totals = the hash + each CPU's slot for the process it is counting now
   const readProcs = (): Map<number, ProcTotals> => {
     const now = new Map<number, ProcTotals>();
-    const add = (pid: number, s: { count: number; errors: number; total_ns: number; comm: string }) => {
-      const t = now.get(pid) ?? { count: 0, errors: 0, total_ns: 0, comm: '' };
+    // a process that moved between CPUs has a slot on each: the name read last is its name now
+    // (a shell wrapper that exec()s, a prctl rename)
+    const add = (pid: number, s: { count: number; errors: number; total_ns: number; comm_ns: number; comm: string }) => {
+      const t = now.get(pid) ?? { count: 0, errors: 0, total_ns: 0, comm: '', commNs: -1 };
       t.count += s.count;
       t.errors += s.errors;
       t.total_ns += s.total_ns;
-      if (s.comm && s.count) t.comm = s.comm;
+      if (s.comm && s.count && s.comm_ns > t.commNs) {
+        t.comm = s.comm;
+        t.commNs = s.comm_ns;
+      }
       now.set(pid, t);
     };
     for (const k of procsMap.keys()) for (const v of procsMap.lookupPerCpu(k)) add(k.readUInt32LE(0), decodeProcStat(v, 0));
@@ -145,7 +111,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
         time: isoTime(now),
         ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : {}),
         syscalls: a.process ? undefined : sysRows.map(([nr, t]) => ({ name: syscallName(nr, names), id: nr, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
-        processes: procRows.map(([pid, t]) => ({ pid, comm: (t as ProcTotals).comm, count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
+        processes: procRows.map(([pid, t]) => ({ pid, ...jsonFields('comm', (t as ProcTotals).comm), count: t.count, errors: t.errors, total_ns: latency ? t.total_ns : undefined })),
         ...(a.hist ? { latency_hist_us: Object.fromEntries([...hists].map(([nr, s]) => [syscallName(nr, names), s])) } : {}),
       }));
       lastPrint = now;
@@ -159,7 +125,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
         ['left', 'right', 'right', 'right', 'right']));
       ctx.out.line('');
     }
-    ctx.out.line(table(['PID', 'COMM', 'COUNT', 'ERRORS', ...latCols], procRows.map(([pid, t]) => [pid, (t as ProcTotals).comm, t.count, t.errors, ...lat(t)]),
+    ctx.out.line(table(['PID', 'COMM', 'COUNT', 'ERRORS', ...latCols], procRows.map(([pid, t]) => [pid, tableText((t as ProcTotals).comm), t.count, t.errors, ...lat(t)]),
       ['right', 'left', 'right', 'right', 'right', 'right']));
     if (a.hist) {
       for (const [nr] of sysRows) {

@@ -7,6 +7,9 @@
  *                       a receive's peer is read at the syscall's exit: the kernel copies the
  *                       sender's address to user memory only after sock_recv_length
  *   cgroup/sock_release: death — close, or the exit of the last process holding it — and the record
+ * Kernels before 6.3 have no sock_send_length/sock_recv_length: there user space loads, instead of
+ * those and the syscall tracepoints, cgroup_skb/egress and cgroup_skb/ingress (root cgroup v2):
+ * bytes and datagrams from each packet's length, peers from its IP and UDP headers.
  * Sockets are keyed by their struct sock address (the context of the cgroup programs is that sock).
  */
 #include "vmlinux.h"
@@ -17,6 +20,8 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_UDP 17
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
 
 const volatile __u16 cfg_family = 0;          /* -4 / -6 */
 const volatile __u16 cfg_lports[8] = {};      /* -L */
@@ -96,10 +101,28 @@ static __always_inline __u32 hash_peer(struct peer *p)
 	return h | 1;
 }
 
+/* one more peer; past UDPLIFE_MAX_PEERS distinct ones npeers says UDPLIFE_MAX_PEERS + 1 ("more") */
+static __always_inline void add_peer(struct life *l, struct peer *p)
+{
+	__u32 h;
+
+	l->last = *p;
+	h = hash_peer(p);
+	for (int i = 0; i < UDPLIFE_MAX_PEERS; i++) {
+		if (l->peer_hash[i] == h)
+			return;
+		if (l->peer_hash[i] == 0) {
+			l->peer_hash[i] = h;
+			l->npeers = i + 1;
+			return;
+		}
+	}
+	l->npeers = UDPLIFE_MAX_PEERS + 1;
+}
+
 static __always_inline void note_peer(struct life *l, void *uaddr)
 {
 	struct peer p = {};
-	__u32 h;
 
 	if (!uaddr)
 		return;
@@ -113,17 +136,7 @@ static __always_inline void note_peer(struct life *l, void *uaddr)
 	} else {
 		return;
 	}
-	l->last = p;
-	h = hash_peer(&p);
-	for (int i = 0; i < UDPLIFE_MAX_PEERS; i++) {
-		if (l->peer_hash[i] == h)
-			return;
-		if (l->peer_hash[i] == 0) {
-			l->peer_hash[i] = h;
-			l->npeers = i + 1;
-			return;
-		}
-	}
+	add_peer(l, &p);
 }
 
 static __always_inline void *msg_name(void *msg)
@@ -250,6 +263,86 @@ SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int udplife_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	return received(ctx->ret);
+}
+
+/*
+ * Kernels without sock_send_length/sock_recv_length: the packets themselves, at the cgroup skb
+ * hooks (the data starts at the network header). Egress: a datagram the socket sent, before any
+ * IP fragmentation; ingress: one delivered to the socket (reassembled), read or not. Bytes are the
+ * UDP payload; the peer is the destination (egress) or the source (ingress).
+ */
+static __always_inline int skb_count(struct __sk_buff *skb, bool ingress)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct peer p = {};
+	struct life *l;
+	__u32 off, len;
+	__u64 key;
+	__u8 nexthdr, b[2];
+
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_UDP)
+		return 1;
+	key = (__u64)sk;
+	l = bpf_map_lookup_elem(&socks, &key);
+	if (!l)
+		return 1;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, b, 1) || bpf_skb_load_bytes(skb, 9, &nexthdr, 1) || nexthdr != IPPROTO_UDP)
+			return 1;
+		off = (b[0] & 0xf) * 4;
+		/* an IPv6 socket talking IPv4 names its peers as ::ffff:a.b.c.d */
+		p.family = l->family;
+		if (l->family == AF_INET6) {
+			p.addr[10] = p.addr[11] = 0xff;
+			bpf_skb_load_bytes(skb, ingress ? 12 : 16, &p.addr[12], 4);
+		} else {
+			bpf_skb_load_bytes(skb, ingress ? 12 : 16, p.addr, 4);
+		}
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, &nexthdr, 1))
+			return 1;
+		off = 40;
+		/* hop-by-hop, routing and destination options headers may come before UDP */
+		for (int i = 0; i < 4 && (nexthdr == 0 || nexthdr == 43 || nexthdr == 60); i++) {
+			if (bpf_skb_load_bytes(skb, off, b, 2))
+				return 1;
+			nexthdr = b[0];
+			off += (b[1] + 1) * 8;
+		}
+		if (nexthdr != IPPROTO_UDP)
+			return 1;
+		p.family = AF_INET6;
+		bpf_skb_load_bytes(skb, ingress ? 8 : 24, p.addr, 16);
+	} else {
+		return 1;
+	}
+	if (bpf_skb_load_bytes(skb, off + (ingress ? 0 : 2), &p.port, 2))
+		return 1;
+	len = skb->len > off + 8 ? skb->len - off - 8 : 0;
+	if (ingress) {
+		__sync_fetch_and_add(&l->rx_bytes, len);
+		__sync_fetch_and_add(&l->rx_packets, 1);
+	} else {
+		__sync_fetch_and_add(&l->tx_bytes, len);
+		__sync_fetch_and_add(&l->tx_packets, 1);
+	}
+	add_peer(l, &p);
+	return 1; /* allow */
+}
+
+SEC("cgroup_skb/egress")
+int udplife_egress(struct __sk_buff *skb)
+{
+	return skb_count(skb, false);
+}
+
+SEC("cgroup_skb/ingress")
+int udplife_ingress(struct __sk_buff *skb)
+{
+	return skb_count(skb, true);
 }
 
 static __always_inline bool port_in(__u16 port, const volatile __u16 *list, __u32 n)

@@ -18,7 +18,7 @@ struct event {
 	__u16 lport;
 	__u16 rport;       /* the connected peer, else the last one sent to / received from */
 	__u16 connected;
-	__u32 peers;       /* distinct peers seen (capped at UDPLIFE_MAX_PEERS) */
+	__u32 peers;       /* distinct peers seen; UDPLIFE_MAX_PEERS + 1: more than UDPLIFE_MAX_PEERS */
 	__u8 laddr[16];
 	__u8 raddr[16];
 	char comm[16];

@@ -23,7 +23,8 @@ export const spec: ToolSpec = {
   notes:
     'Columns: PID and COMM of the process that created the socket, LADDR LPORT local, RADDR RPORT the connected peer or, for ' +
     'an unconnected socket, the last peer it sent to or received from (PEERS counts distinct ones, "8+" past 8), TX_B RX_B ' +
-    'payload bytes, MS the lifetime. A socket is reported when it is released: closed, or its last holder exited.',
+    'payload bytes, MS the lifetime. A socket is reported when it is released: closed, or its last holder exited. Before Linux ' +
+    '6.3 bytes and peers come from the cgroup skb hooks (-v says which source is used); a kernel that gives none prints -.',
 };
 
 export interface UdplifeArgs {

@@ -1,0 +1,251 @@
+/**
+ * A tracing session: the BPF objects one use of a tool opened, loaded and attached, and the ring
+ * buffers it follows. Library-safe: it installs no signal handler, prints nothing, never exits —
+ * the command (runTool) and the typed API (trace(), start()) are both built on it.
+ */
+import { readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  BpfObject, RECIPES_LOST, RECIPES_RING, RecipesError, preflight, recipesConfig,
+  type BpfMap, type CommonFilters, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+} from '@bpf-recipes/core';
+import { commonFilters, parseSize, pidNamespace, type CommonArgs } from './options.js';
+
+/** The common filters of every tool, as the typed API takes them (the command's option names). */
+export interface CommonTraceOptions {
+  /** only these processes (`--pid`) */
+  pid?: number[];
+  /** only this thread (`--tid`) */
+  tid?: number;
+  /** only this user (`--uid`) */
+  uid?: number;
+  /** only processes whose comm contains this (`--name`) */
+  name?: string;
+  /** only tasks in this cgroup v2 directory (`--cgroup`) */
+  cgroup?: string;
+  /** ring buffer size in bytes, or with a suffix ('8M'); a power of two (`--buffer-size`) */
+  bufferSize?: number | string;
+  /** libbpf's log and probe-selection details, handed to `log` */
+  verbose?: boolean;
+}
+
+export interface SessionOptions {
+  /** the tool's name, in messages */
+  tool: string;
+  /** kernel-side filters, already parsed */
+  filters?: CommonFilters;
+  /** ring buffer size in bytes (recipes.h's default when undefined) */
+  bufferSize?: number;
+  verbose?: boolean;
+  /** where verbose lines and notes go (nowhere when undefined) */
+  log?: (message: string) => void;
+  /** progress marks for BPF_RECIPES_TIMING */
+  mark?: (what: string) => void;
+}
+
+/** The typed API's options as the command's: validated by the same parsers (UsageError on bad input). */
+export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (message: string) => void): SessionOptions {
+  const args: CommonArgs = {
+    ...(o.pid !== undefined && { pid: o.pid.join(',') }),
+    ...(o.tid !== undefined && { tid: String(o.tid) }),
+    ...(o.uid !== undefined && { uid: String(o.uid) }),
+    ...(o.name !== undefined && { name: o.name }),
+    ...(o.cgroup !== undefined && { cgroup: o.cgroup }),
+  };
+  return {
+    tool,
+    filters: commonFilters(args),
+    bufferSize: o.bufferSize === undefined ? undefined : parseSize(String(o.bufferSize)),
+    verbose: Boolean(o.verbose),
+    log,
+  };
+}
+
+/** The command line's common options as session options (UsageError on bad input). */
+export function sessionOptionsFromArgs(tool: string, a: CommonArgs, log: (message: string) => void, mark?: (what: string) => void): SessionOptions {
+  return {
+    tool,
+    filters: commonFilters(a),
+    bufferSize: a['buffer-size'] === undefined ? undefined : parseSize(a['buffer-size']),
+    verbose: Boolean(a.verbose),
+    log,
+    mark,
+  };
+}
+
+/** This process's PID as the namespace of the /proc mount numbers it (undefined without /proc). */
+function procPidOf(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/self'));
+  } catch {
+    return undefined;
+  }
+}
+
+export class Session {
+  readonly objects: BpfObject[] = [];
+  private readonly lostMaps = new Map<BpfObject, BpfMap | null>();
+  private readonly lostSeen = new Map<BpfObject, number>();
+  private closed = false;
+
+  constructor(readonly options: SessionOptions) {}
+
+  /** a line for -v (dropped unless verbose) */
+  verbose(message: string): void {
+    if (this.options.verbose) this.options.log?.(`${this.options.tool}: ${message}`);
+  }
+
+  /** a line the user should see whatever -v says (e.g. what a container's view leaves out) */
+  note(message: string): void {
+    this.options.log?.(message);
+  }
+
+  private mark(what: string): void {
+    this.options.mark?.(what);
+  }
+
+  /**
+   * Preflight, open the object through its generated skeleton, write the common filters and the
+   * tool's typed config; returns the skeleton unloaded.
+   */
+  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S;
+  /** The same for an object opened by path, with its config by name (objects without a skeleton). */
+  open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
+  open(target: string | SkeletonClass<Skeleton<unknown>, unknown>, second: string | URL | RodataLayout, config: unknown = {}): never {
+    if (this.closed) throw new RecipesError('this trace is closed');
+    preflight();
+    this.mark('preflight done');
+    const skelClass = typeof target === 'string' ? undefined : target;
+    const path = typeof target === 'string' ? target : second instanceof URL ? fileURLToPath(second) : (second as string);
+    const layout = skelClass ? skelClass.rodata : (second as RodataLayout);
+    const verbose = Boolean(this.options.verbose);
+    const skel = skelClass?.open(path, { verbose });
+    const obj = skel ? skel.obj : BpfObject.open(path, { verbose });
+    this.mark('object opened');
+    this.objects.push(obj);
+    if (!skel && this.options.bufferSize !== undefined && obj.programs.length) obj.setMaxEntries(RECIPES_RING, this.options.bufferSize);
+    // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
+    const ns = pidNamespace();
+    if (ns && procPidOf() !== process.pid) {
+      this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
+    }
+    const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }) });
+    const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
+    if (skel) {
+      skel.setConfig({ ...present, ...(config as object) });
+      return skel as never;
+    }
+    obj.setConfig(layout, { ...present, ...(config as Record<string, unknown>) });
+    return obj as never;
+  }
+
+  /**
+   * Skip missing tracepoints (noted under -v), load, attach every auto-attachable program. A
+   * skeleton hands over its ring buffer (sized by bufferSize) and lost-event counter (reported).
+   */
+  loadAndAttach(target: BpfObject | Skeleton<never>, opts: { attach?: boolean; ring?: BpfMap; lost?: BpfMap } = {}): void {
+    // a skeleton wraps its object (no instanceof: a tool and this library may load core twice, ESM and CommonJS)
+    const isSkel = 'progs' in target;
+    const obj = isSkel ? (target as Skeleton<never>).obj : (target as BpfObject);
+    if (opts.lost) this.lostMaps.set(obj, opts.lost);
+    else if (isSkel) this.lostMaps.set(obj, null); // a skeleton without a counter has none
+    if (opts.ring && this.options.bufferSize !== undefined) obj.setMaxEntries(opts.ring, this.options.bufferSize);
+    for (const s of obj.skipMissingTracepoints()) this.verbose(`skipping ${s.program}: ${s.reason}`);
+    obj.load();
+    this.mark('loaded');
+    if (opts.attach !== false) {
+      const attached = obj.attachAll();
+      this.mark('attached');
+      this.verbose(`attached ${attached.join(', ')}`);
+    }
+  }
+
+  /**
+   * Follow a ring buffer (a skeleton's map): records are handed over as they arrive; `batch`
+   * brackets each drain (the command writes a drain's output in one write).
+   */
+  follow(ring: BpfMap, onRecord: RecordHandler, batch?: { before: () => void; after: () => void }): void;
+  follow(obj: BpfObject, map: string, onRecord: RecordHandler, batch?: { before: () => void; after: () => void }): void;
+  follow(a: BpfObject | BpfMap, b: string | RecordHandler, c?: RecordHandler | { before: () => void; after: () => void }, d?: { before: () => void; after: () => void }): void {
+    let obj: BpfObject;
+    let map: string | BpfMap;
+    let onRecord: RecordHandler;
+    let batch: { before: () => void; after: () => void } | undefined;
+    if (typeof b === 'string') [obj, map, onRecord, batch] = [a as BpfObject, b, c as RecordHandler, d];
+    else {
+      const ring = a as BpfMap;
+      const owner = this.objects.find((o) => o.owns(ring));
+      if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this session opened`);
+      [obj, map, onRecord, batch] = [owner, ring, b, c as { before: () => void; after: () => void } | undefined];
+    }
+    const rb = obj.ringBuffer(map, onRecord, batch);
+    rb.start();
+    // deliver what arrived between attach and start
+    rb.drain();
+  }
+
+  private lostMap(obj: BpfObject): BpfMap | null {
+    if (!this.lostMaps.has(obj)) {
+      let m: BpfMap | null = null;
+      try {
+        m = obj.map(RECIPES_LOST);
+      } catch {
+        /* an object without one */
+      }
+      this.lostMaps.set(obj, m);
+    }
+    return this.lostMaps.get(obj)!;
+  }
+
+  /** Events lost so far (ring buffer full), over every object. */
+  lost(): number {
+    let n = 0;
+    for (const obj of this.objects) {
+      try {
+        const m = this.lostMap(obj);
+        if (m) n += m.sumU64(Buffer.alloc(4));
+      } catch {
+        /* a closed object */
+      }
+    }
+    return n;
+  }
+
+  /** Events lost since the last call (the first call: since the start). */
+  lostSinceLastCall(): number {
+    let n = 0;
+    for (const obj of this.objects) {
+      try {
+        const m = this.lostMap(obj);
+        if (!m) continue;
+        const total = m.sumU64(Buffer.alloc(4));
+        n += total - (this.lostSeen.get(obj) ?? 0);
+        this.lostSeen.set(obj, total);
+      } catch {
+        /* a closed object */
+      }
+    }
+    return n;
+  }
+
+  /** Detach every program (concurrently: detaching costs an RCU grace period each), then deliver what is left in the ring buffers. */
+  async detach(batch?: (fn: () => void) => void): Promise<void> {
+    await Promise.all(this.objects.map((o) => o.detachConcurrently()));
+    const drain = () => {
+      for (const o of this.objects) o.drainAll();
+    };
+    if (batch) batch(drain);
+    else drain();
+  }
+
+  /** Free everything: links, maps, ring buffers (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const o of this.objects) o.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The typed API's shapes: a tool's events as an async iterable (`trace()`), a tool's in-kernel
+ * aggregation as snapshots (`start()`). Both own a Session and detach on close().
+ */
+import { Session, type SessionOptions } from './session.js';
+
+/** A tool's events as they happen: `for await (const e of t)`; `break` (or close()) detaches. */
+export interface EventStream<E> extends AsyncIterableIterator<E> {
+  /** events the kernel dropped because the ring buffer was full */
+  readonly lost: number;
+  /** detach, deliver what is left to the iterator, free the objects; the iteration then ends */
+  close(): Promise<void>;
+}
+
+/** A tool's in-kernel aggregation, read on demand. */
+export interface Aggregation<S> {
+  /** what the kernel counted since start (totals, not deltas) */
+  snapshot(): S;
+  readonly lost: number;
+  /** detach and free; snapshot() after close() throws */
+  close(): Promise<void>;
+}
+
+/**
+ * Build a tool's EventStream: `setup` opens, configures, attaches and follows on the session and
+ * hands each decoded record to `emit`. Errors of setup (PreflightError, UsageError, LoadError,
+ * AttachError) are thrown here, with nothing left attached.
+ */
+export function eventStream<E>(options: SessionOptions, setup: (session: Session, emit: (e: E) => void) => void): EventStream<E> {
+  const session = new Session(options);
+  const queue: E[] = [];
+  const waiting: ((r: IteratorResult<E>) => void)[] = [];
+  let ended = false;
+  let closing: Promise<void> | undefined;
+  let finalLost = 0;
+  const emit = (e: E) => {
+    if (ended) return;
+    const w = waiting.shift();
+    if (w) w({ value: e, done: false });
+    else queue.push(e);
+  };
+  try {
+    setup(session, emit);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await session.detach();
+      } finally {
+        finalLost = session.lost();
+        session.close();
+        ended = true;
+        for (const w of waiting.splice(0)) w({ value: undefined, done: true });
+      }
+    })();
+    return closing;
+  };
+  const stream: EventStream<E> = {
+    get lost() {
+      return session.isClosed ? finalLost : session.lost();
+    },
+    close,
+    next(): Promise<IteratorResult<E>> {
+      if (queue.length) return Promise.resolve({ value: queue.shift()!, done: false });
+      if (ended) return Promise.resolve({ value: undefined, done: true });
+      return new Promise((res) => waiting.push(res));
+    },
+    async return(): Promise<IteratorResult<E>> {
+      await close();
+      queue.length = 0;
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return stream;
+    },
+  };
+  return stream;
+}
+
+/**
+ * Build a tool's Aggregation: `setup` opens, configures and attaches on the session and returns
+ * the function that reads the maps.
+ */
+export function aggregation<S>(options: SessionOptions, setup: (session: Session) => () => S): Aggregation<S> {
+  const session = new Session(options);
+  let read: () => S;
+  try {
+    read = setup(session);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
+  let closing: Promise<void> | undefined;
+  let finalLost = 0;
+  return {
+    snapshot() {
+      if (session.isClosed) throw new Error('snapshot() after close()');
+      return read();
+    },
+    get lost() {
+      return session.isClosed ? finalLost : session.lost();
+    },
+    close() {
+      closing ??= session.detach().finally(() => {
+        finalLost = session.lost();
+        session.close();
+      });
+      return closing;
+    },
+  };
+}

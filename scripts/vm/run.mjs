@@ -1,0 +1,271 @@
+#!/usr/bin/env node
+// npm run test:vm [KERNEL_VERSION] [-- options] — run the privileged tests under another kernel.
+//
+// Boots a Debian kernel (default: the one Debian's linux-image-<arch> metapackage points at, i.e.
+// Debian 12's current 6.1) in QEMU with a busybox initramfs (scripts/vm/init.sh) that mounts this
+// machine's root read-only over 9p and runs the tests from this checkout, with node and everything
+// else from this machine's root. Output comes over the serial console; the guest's exit status comes
+// back over a virtio serial port and becomes ours (125: the VM could not run the command, 124: timeout).
+//
+// The kernel package is fetched with `apt-get download` and unpacked under the cache directory
+// (~/.cache/bpf-recipes/vm, or $BPF_RECIPES_VM_CACHE): nothing is installed into /boot.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '..', '..');
+
+const USAGE = `usage: npm run test:vm [KERNEL] [-- [options] [-- COMMAND...]]
+  KERNEL            a Debian kernel ABI (6.1.0-50), a package name (linux-image-6.1.0-50-amd64-unsigned),
+                    or nothing for Debian's current one (what linux-image-<arch> depends on)
+  --arch ARCH       Debian architecture of the guest: amd64 (default: this machine's) or arm64
+  --accel A         auto (default: KVM when /dev/kvm works for this arch, else TCG), kvm, tcg
+  --cpus N          guest CPUs (default 2)      --mem MB   guest memory (default 3072)
+  --timeout SEC     kill the VM after SEC seconds (default 3600): exit 124
+  --list FILE       test files to run, one per line (default scripts/vm/tests.txt)
+  --fetch           only download and unpack the kernel, then exit
+  COMMAND           run this in the checkout instead of the tests (e.g. -- sh -c 'uname -r')`;
+
+// what differs per architecture; everything else is the same
+const ARCHES = {
+  amd64: { qemu: 'qemu-system-x86_64', machine: ['-M', 'pc'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyS0', flavour: 'amd64', hostArch: 'x64' },
+  arm64: { qemu: 'qemu-system-aarch64', machine: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyAMA0', flavour: 'arm64', hostArch: 'arm64' },
+};
+// modules the guest needs before it can see the host root, and the ones the tests use
+const MODULES = ['virtio_pci', 'virtio_blk', 'virtio_console', 'virtio_rng', '9pnet_virtio', '9p', 'overlay', 'ext4', 'crc32c_generic'];
+
+function fail(msg, code = 2) {
+  process.stderr.write(`test:vm: ${msg}\n`);
+  process.exit(code);
+}
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.error) fail(`${cmd}: ${r.error.message}${r.error.code === 'ENOENT' ? ' (run scripts/setup.sh)' : ''}`, 1);
+  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} failed:\n${r.stderr ?? ''}`, 1);
+  return r.stdout;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      arch: { type: 'string' }, accel: { type: 'string', default: 'auto' }, cpus: { type: 'string', default: '2' },
+      mem: { type: 'string', default: '3072' }, timeout: { type: 'string', default: '3600' }, list: { type: 'string' },
+      fetch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (e) {
+  fail(`${e.message}\n${USAGE}`);
+}
+const { values: opt, positionals } = parsed;
+if (opt.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+// `npm run test:vm 6.1.0-50 -- --arch arm64 -- uname -r`: the first positional that looks like a
+// kernel is the kernel; the rest is the command
+let kernelArg;
+let command = positionals;
+if (positionals.length && /^(linux-image-)?\d+\.\d+/.test(positionals[0])) [kernelArg, ...command] = positionals;
+const hostDebArch = sh('dpkg', ['--print-architecture']).trim();
+const arch = opt.arch ?? hostDebArch;
+const A = ARCHES[arch];
+if (!A) fail(`--arch ${arch}: not one of ${Object.keys(ARCHES).join(', ')}`);
+for (const k of ['cpus', 'mem', 'timeout']) if (!/^\d+$/.test(opt[k]) || +opt[k] < 1) fail(`--${k} ${opt[k]}: give a positive whole number`);
+if (!['auto', 'kvm', 'tcg'].includes(opt.accel)) fail(`--accel ${opt.accel}: give auto, kvm or tcg`);
+
+// ---- the kernel: resolve the package, fetch and unpack it (once) ----
+const cacheRoot = process.env.BPF_RECIPES_VM_CACHE ?? join(homedir(), '.cache', 'bpf-recipes', 'vm');
+const archSuffix = arch === hostDebArch ? '' : `:${arch}`;
+function resolvePackage() {
+  if (kernelArg?.startsWith('linux-image-')) return kernelArg;
+  if (kernelArg) return `linux-image-${kernelArg}-${A.flavour}-unsigned`;
+  // Debian's current kernel: the metapackage's dependency (linux-image-6.1.0-N-amd64), unsigned
+  const show = sh('apt-cache', ['show', '--no-all-versions', `linux-image-${A.flavour}${archSuffix}`]);
+  const dep = show.match(/^Depends:.*?\b(linux-image-[\d.]+-\d+-[\w-]+?)\b(?: \(|,|$)/m)?.[1];
+  if (!dep) fail(`cannot tell Debian's current kernel from linux-image-${A.flavour} (apt-get update?)`, 1);
+  return `${dep.replace(/-unsigned$/, '')}-unsigned`;
+}
+const pkg = resolvePackage();
+const kdir = join(cacheRoot, `${pkg}_${arch}`);
+if (!existsSync(join(kdir, '.complete'))) {
+  const policy = spawnSync('apt-cache', ['show', '--no-all-versions', `${pkg}${archSuffix}`], { encoding: 'utf8' });
+  if (policy.status !== 0 || !policy.stdout.trim()) {
+    fail(`no package ${pkg}${archSuffix} in apt's lists: run apt-get update, or pick one from apt-cache search 'linux-image-.*-${A.flavour}-unsigned'` +
+      (archSuffix ? ` (and dpkg --add-architecture ${arch} first)` : ''), 1);
+  }
+  rmSync(kdir, { recursive: true, force: true });
+  mkdirSync(kdir, { recursive: true });
+  process.stderr.write(`test:vm: fetching ${pkg}${archSuffix}\n`);
+  sh('apt-get', ['download', '-q', `${pkg}${archSuffix}`], { cwd: kdir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const deb = readdirSync(kdir).find((f) => f.endsWith('.deb'));
+  sh('dpkg-deb', ['-x', deb, 'root'], { cwd: kdir });
+  rmSync(join(kdir, deb));
+  writeFileSync(join(kdir, '.complete'), `${pkg}\n`);
+}
+const kroot = join(kdir, 'root');
+const kver = readdirSync(join(kroot, 'lib', 'modules'))[0];
+const vmlinuz = join(kroot, 'boot', `vmlinuz-${kver}`);
+if (!existsSync(vmlinuz)) fail(`${pkg} has no boot/vmlinuz-${kver}`, 1);
+if (opt.fetch) {
+  process.stdout.write(`${kver} ${vmlinuz}\n`);
+  process.exit(0);
+}
+
+// ---- modules: the closure of MODULES over their depends= (read from each .ko), in load order ----
+const moddir = join(kroot, 'lib', 'modules', kver);
+const builtin = new Set(readFileSync(join(moddir, 'modules.builtin'), 'utf8').split('\n').filter(Boolean).map((p) => basename(p).replace(/\.ko.*$/, '').replace(/-/g, '_')));
+const files = new Map();
+(function walk(d) {
+  for (const e of readdirSync(d, { withFileTypes: true })) {
+    if (e.isDirectory()) walk(join(d, e.name));
+    else if (/\.ko(\.(xz|zst|gz))?$/.test(e.name)) files.set(e.name.replace(/\.ko.*$/, '').replace(/-/g, '_'), join(d, e.name));
+  }
+})(join(moddir, 'kernel'));
+function moduleBytes(path) {
+  if (path.endsWith('.ko')) return readFileSync(path);
+  const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : 'gzip';
+  const r = spawnSync(tool, ['-dc', path], { maxBuffer: 1 << 28 });
+  if (r.status !== 0) fail(`cannot decompress ${path} with ${tool}`, 1);
+  return r.stdout;
+}
+const order = [];
+const mods = new Map();
+function need(name) {
+  if (builtin.has(name) || mods.has(name)) return;
+  const path = files.get(name);
+  if (!path) fail(`kernel ${kver} has no module ${name}`, 1);
+  const bytes = moduleBytes(path);
+  mods.set(name, bytes);
+  const deps = bytes.toString('latin1').match(/\0depends=([^\0]*)\0/)?.[1];
+  for (const d of deps ? deps.split(',').filter(Boolean) : []) need(d.replace(/-/g, '_'));
+  order.push(name);
+}
+for (const m of MODULES) need(m);
+
+// ---- what the guest runs ----
+const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+let argv;
+if (command.length) {
+  argv = command;
+} else {
+  const listFile = opt.list ?? join(here, 'tests.txt');
+  const tests = readFileSync(listFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  for (const t of tests) if (!existsSync(join(repo, t))) fail(`${relative(repo, listFile)} names ${t}, which does not exist`);
+  for (const t of ['libs/core/dist', 'tools/udplife/dist']) if (!existsSync(join(repo, t))) fail('the checkout is not built: run npm run build first');
+  argv = ['node_modules/.bin/vitest', 'run', '--project', 'privileged', '--reporter=verbose', '--reporter=./scripts/summary-reporter.ts', ...tests];
+}
+const guestEnv = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb',
+  BPF_RECIPES_VM: `${kver} ${arch}`,
+  ...Object.fromEntries(['CI', 'FORCE_COLOR', 'NO_COLOR'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
+};
+const guestScript = ['set -a', ...Object.entries(guestEnv).map(([k, v]) => `${k}=${q(v)}`), 'set +a', `cd ${q(repo)} || exit 125`, `exec ${argv.map(q).join(' ')}`, ''].join('\n');
+
+// ---- the initramfs: busybox, init, the modules, the settings (a newc cpio, uncompressed) ----
+function cpio(entries) {
+  const parts = [];
+  let ino = 1;
+  const pad = (n) => Buffer.alloc((4 - (n % 4)) % 4);
+  const add = (name, mode, data = Buffer.alloc(0), rdev = [0, 0]) => {
+    const fields = [ino++, mode, 0, 0, 1, 0, data.length, 0, 0, rdev[0], rdev[1], Buffer.byteLength(name) + 1, 0];
+    const hdr = Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}${name}\0`, 'latin1');
+    parts.push(hdr, pad(hdr.length), data, pad(data.length));
+  };
+  for (const e of entries) add(e.name, e.mode, e.data, e.rdev);
+  add('TRAILER!!!', 0);
+  return Buffer.concat(parts);
+}
+const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+if (!busybox) fail('busybox is missing: run scripts/setup.sh (package busybox-static)', 1);
+// it runs before any library is reachable: it must be static (no PT_INTERP program header)
+function hasInterp(elf) {
+  const phoff = Number(elf.readBigUInt64LE(0x20));
+  const [size, count] = [elf.readUInt16LE(0x36), elf.readUInt16LE(0x38)];
+  for (let i = 0; i < count; i++) if (elf.readUInt32LE(phoff + i * size) === 3) return true;
+  return false;
+}
+const busyboxBytes = readFileSync(busybox);
+if (hasInterp(busyboxBytes)) fail(`${busybox} is dynamically linked: install busybox-static`, 1);
+const vmEnv = [`VM_MODULES=${q(order.join(' '))}`, `VM_WORKDIR=${q(repo)}`, `VM_COMMAND=${q(argv.join(' '))}`, ''].join('\n');
+const dirs = ['bin', 'dev', 'proc', 'sys', 'modules', 'tmp'];
+const initrd = cpio([
+  ...dirs.map((d) => ({ name: d, mode: 0o40755 })),
+  { name: 'dev/console', mode: 0o20600, rdev: [5, 1] },
+  { name: 'init', mode: 0o100755, data: readFileSync(join(here, 'init.sh')) },
+  { name: 'bin/busybox', mode: 0o100755, data: busyboxBytes },
+  { name: 'vm.env', mode: 0o100644, data: Buffer.from(vmEnv) },
+  { name: 'guest.sh', mode: 0o100644, data: Buffer.from(guestScript) },
+  ...order.map((m) => ({ name: `modules/${m}.ko`, mode: 0o100644, data: mods.get(m) })),
+]);
+
+// ---- accelerator ----
+function kvmUsable() {
+  if (A.hostArch !== process.arch) return false;
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return false;
+  }
+  // /dev/kvm can exist and still fail to run a guest (nested virtualisation: seen here aborting on
+  // an MSR at the first instruction): boot the kernel with no root; it panics and the VM ends
+  const r = spawnSync(A.qemu, ['-accel', 'kvm', '-cpu', A.cpu.kvm, ...A.machine, '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-kernel', vmlinuz, '-append', 'panic=-1 quiet'], { stdio: 'ignore', timeout: 30000 });
+  return r.status === 0 && r.signal === null;
+}
+const accel = opt.accel === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : opt.accel;
+
+// ---- run ----
+const work = mkdtempSync(join(tmpdir(), 'bpf-recipes-vm-'));
+const initrdPath = join(work, 'initrd.cpio');
+writeFileSync(initrdPath, initrd);
+const disk = join(work, 'disk.img');
+writeFileSync(disk, '');
+spawnSync('truncate', ['-s', '512M', disk]);
+const resultPath = join(work, 'result');
+writeFileSync(resultPath, '');
+const qargs = [
+  ...A.machine, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
+  '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
+  '-kernel', vmlinuz, '-initrd', initrdPath,
+  '-append', `console=${A.console} quiet panic=-1 rdinit=/init`,
+  '-fsdev', `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
+  '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+  '-drive', `file=${disk},format=raw,if=none,id=scratch,cache=unsafe`, '-device', 'virtio-blk-pci,drive=scratch',
+  '-device', 'virtio-rng-pci',
+  '-device', 'virtio-serial-pci', '-chardev', `file,id=result,path=${resultPath}`, '-device', 'virtserialport,chardev=result,name=result',
+];
+const t0 = Date.now();
+process.stderr.write(`test:vm: ${kver} (${arch}, ${accel.toUpperCase()}, ${opt.cpus} CPUs, ${opt.mem} MB): ${argv.join(' ')}\n`);
+const vm = spawn(A.qemu, qargs, { stdio: ['ignore', 'pipe', 'inherit'] });
+vm.stdout.on('data', (d) => process.stdout.write(d.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'));
+let timedOut = false;
+const timer = setTimeout(() => {
+  timedOut = true;
+  vm.kill('SIGTERM');
+}, +opt.timeout * 1000);
+for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => vm.kill('SIGTERM'));
+vm.on('error', (e) => fail(`${A.qemu}: ${e.message}${e.code === 'ENOENT' ? ' (run scripts/setup.sh: package qemu-system-x86 / qemu-system-arm)' : ''}`, 1));
+vm.on('close', (code, signal) => {
+  clearTimeout(timer);
+  const result = readFileSync(resultPath, 'utf8').trim();
+  rmSync(work, { recursive: true, force: true });
+  const secs = ((Date.now() - t0) / 1000).toFixed(0);
+  let status;
+  if (timedOut) {
+    process.stderr.write(`test:vm: timed out after ${opt.timeout} s\n`);
+    status = 124;
+  } else if (/^\d+$/.test(result)) {
+    status = Number(result);
+  } else {
+    process.stderr.write(`test:vm: the VM ended without a result (qemu ${signal ?? `exit ${code}`})\n`);
+    status = 125;
+  }
+  process.stderr.write(`test:vm: ${kver} ${arch} ${accel}: exit ${status} after ${secs} s\n`);
+  process.exit(status);
+});
