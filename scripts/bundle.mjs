@@ -2,14 +2,15 @@
 // The launch path of every package: one CommonJS file per package, built with esbuild from its
 // TypeScript sources after tsc. Run from the package's directory.
 //   library (libs/core, format, cli): each entry of "exports" → dist/<entry>.cjs (the "require" condition)
-//   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads)
+//   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads), and
+//                                      src/metrics.ts → dist/src/metrics.cjs where it exists (the exporter loads it)
 // Other @bpf-recipes packages and koffi stay external: each library remains a dependency package that
 // every tool shares. Why: a command loads a handful of files instead of ~40 ES modules through the
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -129,7 +130,11 @@ async function main() {
     return;
   }
   const entries = pkg.bin
-    ? [['src/main.ts', 'dist/src/main.cjs']]
+    ? [
+        ['src/main.ts', 'dist/src/main.cjs'],
+        // its metrics (libs/metrics/README.md), for the exporter: the same CommonJS copies of core and cli as the umbrella's
+        ...(existsSync('src/metrics.ts') ? [['src/metrics.ts', 'dist/src/metrics.cjs']] : []),
+      ]
     : Object.values(pkg.exports ?? {}).map((e) => {
         const cjsPath = typeof e === 'string' ? undefined : e.require;
         if (!cjsPath) throw new Error(`bundle: ${pkg.name}: every "exports" entry needs a "require" condition`);

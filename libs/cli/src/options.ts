@@ -25,17 +25,22 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
  * --metrics ADDR: HOST:PORT, [IPv6]:PORT, :PORT or PORT. Without a host only the loopback
  * interface (127.0.0.1) listens; another interface only when it is named (0.0.0.0: all of them).
  */
-export function parseMetricsAddress(v: unknown): { host: string; port: number } {
+export function parseMetricsAddress(v: unknown, opt = 'metrics'): { host: string; port: number } {
   const s = String(v).trim();
-  const bad = () => new UsageError(`--metrics: '${s}' is not HOST:PORT (e.g. 127.0.0.1:9469, :9469, or 0.0.0.0:9469 for every interface)`);
+  const bad = () => new UsageError(`--${opt}: '${s}' is not HOST:PORT (e.g. 127.0.0.1:9469, :9469, or 0.0.0.0:9469 for every interface)`);
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(s);
   if (!m) throw bad();
   const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new UsageError(`--metrics: port ${m[2]} is not between 1 and 65535`);
+  if (port < 1 || port > 65535) throw new UsageError(`--${opt}: port ${m[2]} is not between 1 and 65535`);
   let host = m[1] ?? '';
   if (host.startsWith('[')) host = host.slice(1, -1);
   else if (host && (host.startsWith('-') || host.startsWith('.') || host.endsWith('-'))) throw bad();
   return { host: host || '127.0.0.1', port };
+}
+
+/** Only this machine can connect: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 export const MAX_PIDS = 16;
