@@ -241,6 +241,21 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       }
       expect(sh('man', ['-w', 'opensnoop']).trim()).toBe('/usr/share/man/man8/opensnoop.8.gz');
       expect(sh('man', ['-P', 'cat', 'opensnoop'])).toMatch(/--flag-filter/);
+      // the exporter's unit: installed, valid as installed (its command, its man page), not enabled
+      const unit = '/usr/lib/systemd/system/bpf-recipes-exporter.service';
+      expect(files).toContain(unit);
+      const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+      expect(verify.stdout + verify.stderr).toBe('');
+      expect(existsSync('/etc/systemd/system/multi-user.target.wants/bpf-recipes-exporter.service')).toBe(false);
+      // the exporter as installed (prom-client from the bundle's node_modules), on Node 18
+      const port = 19000 + (process.pid % 1000);
+      const exp = await startTracer('/usr/sbin/bpf-recipes', ['exporter', '--tools', 'syscount', '--listen', `127.0.0.1:${port}`], /^Tracing for metrics: syscount/m, node18Env);
+      try {
+        expect(exp.exe).toBe(join(node18, 'node'));
+        expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^bpf_recipes_build_info\{tool="syscount",version="[\d.]+"\} 1$/m);
+      } finally {
+        await exp.stop();
+      }
 
       // ours, on Node 18: from /usr/lib/bpf-recipes/bin and through the umbrella
       for (const [cmd, pre] of [['/usr/lib/bpf-recipes/bin/opensnoop', []], ['/usr/sbin/bpf-recipes', ['opensnoop']]] as const) {
