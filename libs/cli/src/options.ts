@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics';
+export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
@@ -19,6 +19,7 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
   'buffer-size': { type: 'string', arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
   metrics: { type: 'string', arg: 'ADDR', describe: 'serve Prometheus metrics at http://ADDR/metrics while tracing (HOST:PORT; :PORT or PORT is 127.0.0.1)' },
+  'metrics-allow-remote': { type: 'boolean', describe: 'let --metrics listen on an address other than loopback (other machines can then read the metrics)' },
 };
 
 /**
@@ -186,6 +187,7 @@ export interface CommonArgs {
   verbose?: boolean;
   'buffer-size'?: string;
   metrics?: string;
+  'metrics-allow-remote'?: boolean;
 }
 
 /** The kernel config (recipes.h cfg_*) that the common filters ask for. */

@@ -11,7 +11,7 @@ import {
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
 import type { Metrics, MetricsRegistry } from '@bpf-recipes/metrics';
-import { COMMON_OPTIONS, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
 
@@ -36,7 +36,7 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   // every tool serves metrics (its own series where it registers collectors)
-  if (!spec.common.includes('metrics')) own.metrics = { ...COMMON_OPTIONS.metrics, group: 'Common options:' };
+  for (const c of ['metrics', 'metrics-allow-remote'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   return own;
 }
 
@@ -109,6 +109,12 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   try {
     args = parseArgs<A>(spec);
     if (args.duration !== undefined) parseDuration(args.duration);
+    if (args.metrics !== undefined) {
+      const { host } = parseMetricsAddress(args.metrics);
+      if (!isLoopback(host) && !args['metrics-allow-remote']) {
+        throw new UsageError(`--metrics: ${host} is not a loopback address, so other machines could read the metrics: add --metrics-allow-remote to mean it`);
+      }
+    }
     session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);

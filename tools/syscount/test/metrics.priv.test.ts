@@ -101,6 +101,22 @@ describe.skipIf(skipPrivileged())('syscount --metrics', () => {
     }
   });
 
+  it('--metrics on an address other than loopback only with --metrics-allow-remote', async () => {
+    const r = runToolSync('syscount', ['--metrics', '0.0.0.0:9469']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('syscount: --metrics: 0.0.0.0 is not a loopback address, so other machines could read the metrics: add --metrics-allow-remote to mean it (see syscount --help)\n');
+    const port = await freePort();
+    const tool = await startTool('syscount', ['-n', comm, '--metrics', `0.0.0.0:${port}`, '--metrics-allow-remote']);
+    try {
+      expect((await ddRun()).code).toBe(0);
+      // every interface: loopback among them
+      expect(sample(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), 'bpf_recipes_syscalls_total{syscall="write"}')).toBe(N);
+    } finally {
+      expect((await tool.stop('SIGINT')).code).toBe(0);
+    }
+  });
+
   it('--metrics on a port in use: one line, exit 1, before anything is loaded', async () => {
     const held = await holdPort();
     try {
