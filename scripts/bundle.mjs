@@ -9,6 +9,7 @@
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
+import { licenceCheck } from './licence.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -95,31 +96,6 @@ async function bundleYargs() {
     const { script } = process[Symbol.for('bpf-recipes.code-cache')].get(require('node:path').resolve('dist/yargs.cjs'));
     require('node:fs').writeFileSync('dist/yargs.cjs.cache', script.createCachedData());`;
   execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
-}
-
-/**
- * What a bundle copies from node_modules becomes part of a GPL-2.0-only file: only code under a
- * licence that GPL-2.0 can absorb may go in. Anything else (Apache-2.0 is not GPL-2.0-compatible)
- * must stay external, a dependency package installed beside ours.
- */
-const COMPATIBLE = /^\(?(MIT|ISC|BSD-2-Clause|BSD-3-Clause|0BSD|Unlicense|CC0-1\.0|GPL-2\.0(-only|-or-later|\+)?|LGPL-2\.1(-or-later|\+)?)(\s+OR\s+.*)?\)?$/;
-function licenceCheck(result, outfile) {
-  const seen = new Map();
-  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
-    const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
-    if (!m || seen.has(m[1])) continue;
-    let pkg;
-    try {
-      pkg = JSON.parse(readFileSync(join(m[1], 'package.json'), 'utf8'));
-    } catch {
-      continue;
-    }
-    seen.set(m[1], pkg.license);
-    if (!COMPATIBLE.test(String(pkg.license ?? ''))) {
-      console.error(`bundle: ${outfile} would copy in ${pkg.name} (${pkg.license ?? 'no licence'}), not GPL-2.0-compatible: add it to the externals in scripts/bundle.mjs and make it a dependency`);
-      process.exit(1);
-    }
-  }
 }
 
 async function main() {

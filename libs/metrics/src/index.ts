@@ -1,10 +1,12 @@
 /**
- * --metrics: a tool's Prometheus endpoint. Loaded only when --metrics is given (libs/cli imports
- * this package lazily), so prom-client costs nothing at an ordinary launch.
+ * --metrics and the exporter: the Prometheus endpoint. Loaded only when --metrics is given (libs/cli
+ * imports this package lazily), so prom-client costs nothing at an ordinary launch; prom-client
+ * stays a package of its own (a dependency, never bundled into ours: README.md).
  *
  * Every series a tool adds is read from its kernel maps when a scrape asks (collect callbacks): no
- * work per event in user space. One registry per process: the tool's series, `bpf_recipes_build_info`,
- * `bpf_recipes_events_lost_total` and prom-client's default process metrics, all under `bpf_recipes_`.
+ * work per event in user space. One registry per process: the tools' series, `bpf_recipes_build_info`
+ * and `bpf_recipes_events_lost_total` per tool, and prom-client's default process metrics, all
+ * under `bpf_recipes_`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import client from 'prom-client';
