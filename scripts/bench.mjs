@@ -3,7 +3,7 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize.
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { benchSymbolize } from './bench-symbolize.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize,exporter').split(','));
 const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -99,7 +99,7 @@ function timeDd() {
 }
 
 const report = [];
-const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [] };
+const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [], exporter: [] };
 const line = (s = '') => {
   report.push(s);
   console.log(s);
@@ -448,6 +448,75 @@ if (ONLY.has('install')) {
 
 // ---------- 7. symbolize ----------
 if (ONLY.has('symbolize')) await benchSymbolize({ line, raw, reps: REPS, work, median, fmt });
+
+// ---------- 8. exporter ----------
+if (ONLY.has('exporter')) {
+  line('## 8. bpf-recipes exporter');
+  line();
+  line('The traced dd of part 1 under `syscount` alone and under the exporter (syscount only, then every tool with');
+  line('metrics), each scraped once a second as Prometheus would: dd wall time ÷ untraced, the tracer\'s CPU seconds');
+  line('over the dd runs (scrapes included), and its peak RSS (VmHWM) at the end.');
+  line();
+  const exporterCmd = ours('bpf-recipes');
+  const withMetrics = readdirSync(join(root, 'tools')).filter((t) => existsSync(join(root, 'tools', t, 'dist', 'src', 'metrics.cjs'))).sort();
+  const port = 19000 + (process.pid % 1000);
+  const cases = [
+    ['ours: syscount --metrics', ours('syscount'), ['--metrics', `127.0.0.1:${port}`]],
+    ['exporter --tools syscount', exporterCmd, ['exporter', '--listen', `127.0.0.1:${port}`, '--tools', 'syscount']],
+    [`exporter, every tool with metrics (${withMetrics.join(', ')})`, exporterCmd, ['exporter', '--listen', `127.0.0.1:${port}`]],
+  ].filter(([, cmd]) => cmd);
+  /** dd REPS times under one tracer, scraped every second: its wall times, the tracer's CPU and peak RSS */
+  const ddUnder = async (name, cmd, args) => {
+    const t = await startTracer(cmd, args, { stdoutFile: join(work, 'exporter.out'), ready: /^Tracing/m });
+    let scrapes = 0;
+    let scraping = true;
+    const scraper = (async () => {
+      while (scraping) {
+        // a scrape must answer: a failed one fails the bench
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+        if (res.status !== 200) throw new Error(`${name}: scrape answered ${res.status}`);
+        await res.text();
+        scrapes++;
+        await sleep(1000);
+      }
+    })();
+    const before = usage(tracerPid(t));
+    const secs = [];
+    // dd runs in a child: spawnSync would stop this process's event loop, and the scrapes with it
+    for (let i = 0; i < 3; i++) {
+      const t0 = process.hrtime.bigint();
+      const code = await new Promise((r) => spawn('dd', ddArgs, { stdio: 'ignore' }).on('close', r));
+      if (code !== 0) throw new Error('dd failed');
+      secs.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    const after = usage(tracerPid(t));
+    scraping = false;
+    await scraper;
+    await t.stop();
+    return { seconds: median(secs), cpuSeconds: after.cpu - before.cpu, peakRssMb: after.rssMb, scrapes };
+  };
+  // the cases take turns in each round (the machine's load drifts); ratios are per round, then the median
+  const rounds = cases.map(() => []);
+  const untraced = [];
+  for (let r = 0; r < REPS; r++) {
+    const u = median(Array.from({ length: 3 }, timeDd));
+    untraced.push(u);
+    for (const [i, [name, cmd, args]] of cases.entries()) rounds[i].push({ ...(await ddUnder(name, cmd, args)), untraced: u });
+  }
+  line('| tracer | dd seconds | ratio | tracer CPU s (3 dd) | peak RSS MB |');
+  line('|---|---:|---:|---:|---:|');
+  line(`| untraced | ${fmt(median(untraced), 3)} | 1.00× | | |`);
+  for (const [i, [name, , args]] of cases.entries()) {
+    const rs = rounds[i];
+    const m = {
+      tracer: name, args, seconds: median(rs.map((x) => x.seconds)), ratio: median(rs.map((x) => x.seconds / x.untraced)),
+      cpuSeconds: median(rs.map((x) => x.cpuSeconds)), peakRssMb: Math.max(...rs.map((x) => x.peakRssMb)), rounds: rs,
+    };
+    raw.exporter.push(m);
+    line(`| ${name} | ${fmt(m.seconds, 3)} | ${fmt(m.ratio)}× | ${fmt(m.cpuSeconds)} | ${fmt(m.peakRssMb, 1)} |`);
+  }
+  line();
+}
 
 // ---------- write ----------
 const stamp = raw.machine.date.replace(/[:.]/g, '-');

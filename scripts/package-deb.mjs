@@ -6,7 +6,7 @@
 // that Debian's libbpf-tools, with commands of the same names, can stay installed: docs/packaging.md),
 // man pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -33,7 +33,7 @@ execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-p
 // commands: /usr/lib/bpf-recipes/bin/<name> -> the package's launcher, for every command;
 // /usr/sbin/bpf-recipes -> that; /usr/sbin/<tool> is an alternative (maintainer scripts below)
 const bins = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', 'umbrella', 'package.json'), 'utf8'));
-const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format)$/.test(d)).map((d) => d.split('/')[1]);
+const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format|metrics)$/.test(d)).map((d) => d.split('/')[1]);
 const libBin = join(lib, 'bin');
 const sbin = join(stage, 'usr', 'sbin');
 const man8 = join(stage, 'usr', 'share', 'man', 'man8');
@@ -61,6 +61,8 @@ const umbrellaMan = [
   '.SH COMMANDS',
   '.TP', '\\fBlist\\fR', 'each tool with a one\\-line description',
   '.TP', '\\fBdoctor\\fR [\\fB\\-\\-json\\fR]', 'what this kernel and machine support (BTF, tracefs, privileges, libbpf, cgroup v2), which BPF program types load and attach (tracepoint, raw_tp, tp_btf, uprobe, kprobe, fentry, perf_event, cgroup_sock), tried for real, and which tools work here',
+  '.TP', '\\fBexporter\\fR [\\fB\\-\\-listen\\fR \\fIADDR\\fR] [\\fB\\-\\-tools\\fR \\fIa,b\\fR] [\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-\\-allow\\-remote\\fR]',
+  'serve the Prometheus metrics of several tools on one port (default 127.0.0.1:9469; every tool with metrics that works here); the systemd unit bpf\\-recipes\\-exporter.service (disabled) runs it, with options from /etc/default/bpf\\-recipes\\-exporter',
   '.TP', '\\fITOOL\\fR [\\fIARGS\\fR]', 'run a tool: \\fBbpf\\-recipes opensnoop \\-T\\fR is \\fBopensnoop \\-T\\fR',
   '.SH TOOLS', tools.map((t) => `.BR ${t.replace(/-/g, '\\-')} (8)`).join(',\n'),
   '',
@@ -74,6 +76,12 @@ mkdirSync(completions, { recursive: true });
 const umbrellaBin = join(lib, 'node_modules', '@bpf-recipes', 'umbrella', bins.bin['bpf-recipes']);
 writeFileSync(join(completions, 'bpf-recipes'), execFileSync(process.execPath, [umbrellaBin, 'completion', 'bash'], { encoding: 'utf8' }));
 for (const t of tools) symlinkSync('bpf-recipes', join(completions, t));
+
+// the exporter's systemd unit, disabled: nothing here enables or starts it
+const units = join(stage, 'usr', 'lib', 'systemd', 'system');
+mkdirSync(units, { recursive: true });
+copyFileSync(join(root, 'scripts', 'deb', 'bpf-recipes-exporter.service'), join(units, 'bpf-recipes-exporter.service'));
+chmodSync(join(units, 'bpf-recipes-exporter.service'), 0o644);
 
 const size = Number(execFileSync('du', ['-sk', stage], { encoding: 'utf8' }).split('\t')[0]);
 mkdirSync(join(stage, 'DEBIAN'));
@@ -131,6 +139,7 @@ const maintainerScripts = {
     '        update-alternatives --install "/usr/sbin/$c" "$c" "/usr/lib/bpf-recipes/bin/$c" 50',
     '      fi',
     '    done',
+    '    [ -d /run/systemd/system ] && systemctl --system daemon-reload >/dev/null 2>&1 || true',
     '    ;;',
     'esac',
     '',
@@ -141,6 +150,7 @@ const maintainerScripts = {
     ...unregister,
     'case "$1" in',
     '  remove|deconfigure)',
+    '    if [ -d /run/systemd/system ]; then systemctl stop bpf-recipes-exporter.service >/dev/null 2>&1 || true; fi',
     `    for c in ${toolCommands.join(' ')}; do`,
     '      unregister "$c"',
     '    done',

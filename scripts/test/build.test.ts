@@ -88,9 +88,10 @@ describe('nx build on a fresh clone', () => {
   beforeAll(() => {
     dir = throwawayClone();
   }, 120_000);
+  // removing the clone's node_modules (hard links, tens of thousands of files) outlasts the default 10 s on a busy machine
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  }, 120_000);
 
   let first: ReturnType<typeof snapshot>;
   it('builds every object, decoder and the syscall table from scratch', async () => {

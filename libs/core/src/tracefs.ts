@@ -3,12 +3,19 @@
  * found is kept in a Tracefs (one per root); a BpfObject takes one as an option, and the functions
  * below use `defaultTracefs`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { PreflightError } from './errors.js';
 import { errno, libbpf } from './ffi.js';
 import { errnoName } from './errno.js';
 
 const ROOTS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+/**
+ * stat(2), not access(2) (existsSync): access() checks with the real UID and, for one that is not
+ * root, without capabilities, so a service user with CAP_DAC_READ_SEARCH (the exporter's systemd
+ * unit) would not see the root-only tracefs it can in fact read.
+ */
+const existsSync = (p: string): boolean => statSync(p, { throwIfNoEntry: false }) !== undefined;
 
 export class Tracefs {
   private found: string | undefined;

@@ -63,7 +63,7 @@ export function toolCopyForAnyUser(tool: string): { bin: string; dispose(): void
     }
   };
   const copyPackage = (src: string): string => {
-    const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8')) as { name: string; dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
     const dest = join(dir, 'node_modules', pkg.name);
     if (copied.has(pkg.name)) return dest;
     copied.add(pkg.name);
@@ -73,6 +73,16 @@ export function toolCopyForAnyUser(tool: string): { bin: string; dispose(): void
       if (existsSync(join(src, f))) cpSync(join(src, f), join(dest, f), { recursive: true, dereference: true });
     }
     for (const dep of Object.keys(pkg.dependencies ?? {})) copyPackage(findPackage(dep, src));
+    // those installed for this platform (koffi's native module is one)
+    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) {
+      let found: string | undefined;
+      try {
+        found = findPackage(dep, src);
+      } catch {
+        /* not for this platform */
+      }
+      if (found) copyPackage(found);
+    }
     return dest;
   };
   const toolDir = join(repoRoot, 'tools', tool);
@@ -322,3 +332,4 @@ export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 export { cliConformance, type ConformanceOptions } from './conformance.js';
 export { inNamespaces, jsonLines, type NamespaceRun } from './namespaces.js';
 export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNamed, watch, type StraceCall, type Watched } from './oracle.js';
+export * from './prometheus.js';

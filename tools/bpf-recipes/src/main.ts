@@ -11,6 +11,7 @@ import { PARSER_CONFIGURATION, allOptions, completeCommandLine, fail, packageVer
 import { UsageError } from '@bpf-recipes/core';
 import { table } from '@bpf-recipes/format';
 import { doctor } from './doctor.js';
+import { DEFAULT_LISTEN, exporter, type ExporterArgs } from './exporter.js';
 import { TOOLS, toolBin, toolSpec } from './tools.js';
 
 const version = packageVersion(import.meta.url);
@@ -21,6 +22,9 @@ Ready-made eBPF tracing tools.
 Commands:
   list                     the tools, each with what it shows
   doctor [--json]          what this kernel and machine support, tried for real, and which tools work here
+  exporter [--listen ADDR] [--tools a,b] [--config FILE] [--allow-remote] [-v]
+                           serve several tools' Prometheus metrics on one port (default
+                           ${DEFAULT_LISTEN}; every tool with metrics that works here; docs/fleet.md)
   completion [bash|zsh]    a completion script for bpf-recipes and every tool (bash unless zsh is named):
                            source <(bpf-recipes completion)
   TOOL [ARGS]              run a tool (bpf-recipes opensnoop -T is opensnoop -T)
@@ -30,13 +34,23 @@ Commands:
 Tools: ${TOOLS.join(', ')}
 `;
 
+const EXPORTER_OPTIONS = {
+  listen: { type: 'string', describe: `HOST:PORT to serve /metrics on (default ${DEFAULT_LISTEN}; :PORT is 127.0.0.1)` },
+  tools: { type: 'string', describe: 'the tools to run, comma-separated (default: every tool with metrics that works here)' },
+  config: { type: 'string', describe: 'a JSON file: { "listen": ..., "allowRemote": ..., "tools": { "<tool>": { options } } }' },
+  'allow-remote': { type: 'boolean', describe: 'allow a --listen address other than loopback' },
+  verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
+} as const;
+
 const UMBRELLA_SWITCHES = {
   json: { type: 'boolean', describe: 'doctor: as one JSON object' },
+  'allow-remote': { type: 'boolean', describe: 'exporter: allow a non-loopback address' },
+  verbose: { alias: 'v', type: 'boolean', describe: 'exporter: libbpf details' },
   help: { alias: 'h', type: 'boolean', describe: 'this text' },
   version: { alias: 'V', type: 'boolean', describe: 'the version' },
 } as const;
 
-type Command = { cmd: 'usage' | 'version' | 'list' } | { cmd: 'doctor'; json: boolean } | { cmd: 'completion'; shell: 'bash' | 'zsh' };
+type Command = { cmd: 'usage' | 'version' | 'list' } | { cmd: 'doctor'; json: boolean } | { cmd: 'completion'; shell: 'bash' | 'zsh' } | { cmd: 'exporter'; args: ExporterArgs };
 
 /** The umbrella's own command line (everything but a tool's), parsed by yargs. */
 function umbrella(argv: string[]) {
@@ -56,6 +70,9 @@ function umbrella(argv: string[]) {
     })
     .command('doctor', 'what this machine supports and which tools work here', { json: { type: 'boolean', describe: 'as one JSON object' } }, (a) => {
       chosen = { cmd: 'doctor', json: Boolean(a.json) };
+    })
+    .command('exporter', "serve several tools' Prometheus metrics on one port", EXPORTER_OPTIONS, (a) => {
+      chosen = { cmd: 'exporter', args: { listen: a.listen, tools: a.tools, config: a.config, 'allow-remote': a['allow-remote'], verbose: a.verbose } };
     })
     .command(
       'completion [shell]',
@@ -174,6 +191,7 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(completionScript(chosen.shell));
     return;
   }
+  if (chosen.cmd === 'exporter') return exporter(chosen.args);
   if (chosen.cmd === 'list') {
     const rows = [];
     for (const t of TOOLS) rows.push([t, (await toolSpec(t)).summary]);

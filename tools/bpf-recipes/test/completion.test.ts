@@ -66,7 +66,7 @@ describe('bpf-recipes completion (bash)', () => {
     }
   });
   it('bpf-recipes <TAB> offers the commands and every tool', () => {
-    expect(tab('bpf-recipes', '').sort()).toEqual(['completion', 'doctor', 'help', 'list', ...TOOLS].sort());
+    expect(tab('bpf-recipes', '').sort()).toEqual(['completion', 'doctor', 'exporter', 'help', 'list', ...TOOLS].sort());
     expect(tab('bpf-recipes', 'sys')).toEqual(['syscount', 'syslatency']);
   });
   it("bpf-recipes TOOL --x<TAB> completes that tool's options; subcommands their own", () => {

@@ -10,6 +10,7 @@
 // The apt tests install and remove packages: they run under CI=true or BPF_RECIPES_SYSTEM_TESTS=1.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +122,9 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(installed).toEqual(expect.arrayContaining(['@bpf-recipes', 'koffi', 'cli-table3']));
       expect(installed).not.toContain('date-fns');
       expect(installed).not.toContain('typescript');
+      // --metrics' packages are an optional peer: not downloaded for one tool
+      expect(installed).not.toContain('prom-client');
+      expect(installed).not.toContain('@opentelemetry');
       expect(readdirSync(join(one, 'node_modules', '@bpf-recipes')).sort()).toEqual(['cli', 'core', 'format', 'opensnoop']);
       expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf', 'opensnoop.bpf.o'))).toBe(true);
       expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'src'))).toBe(false);
@@ -128,7 +132,34 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(exe).toBe(join(node18, 'node'));
       expect(events).toHaveLength(5);
       expect(events.every((e) => e.pid === pid)).toBe(true);
+      // @bpf-recipes/metrics (prom-client) is an optional peer: not installed here, so --metrics says
+      // what to install, exit 1, nothing attached (it stops before the object is opened)
+      const m = spawnSync(join(one, 'node_modules', '.bin', 'opensnoop'), ['--metrics', '127.0.0.1:1'], {
+        encoding: 'utf8', env: { ...node18Env, BPF_RECIPES_TIMING: '1' },
+      });
+      expect(m.status).toBe(1);
+      expect(m.stdout).toBe('');
+      expect(m.stderr.split('\n').filter((l) => !l.includes('timing:'))).toEqual([
+        'opensnoop: --metrics needs the @bpf-recipes/metrics package: npm install -g @bpf-recipes/metrics (or use the bpf-recipes bundle)', '',
+      ]);
+      expect(m.stderr).not.toMatch(/timing: (preflight done|object opened|loaded|attached)/);
     }, 120000);
+
+    it('with every package (the umbrella depends on @bpf-recipes/metrics), --metrics serves on Node 18', async () => {
+      expect(readdirSync(join(all, 'node_modules'))).toContain('prom-client');
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      await new Promise((r) => server.close(r));
+      const t = await startTracer(join(all, 'node_modules', '.bin', 'opensnoop'), ['--metrics', `127.0.0.1:${port}`, '-n', 'no-such-comm'], /Tracing/, node18Env);
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).toMatch(/^bpf_recipes_build_info\{tool="opensnoop",version="[\d.]+"\} 1$/m);
+        expect(text).toMatch(/^bpf_recipes_events_lost_total\{tool="opensnoop"\} 0$/m);
+      } finally {
+        await t.stop();
+      }
+    }, 60000);
 
     it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();
@@ -213,6 +244,21 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       }
       expect(sh('man', ['-w', 'opensnoop']).trim()).toBe('/usr/share/man/man8/opensnoop.8.gz');
       expect(sh('man', ['-P', 'cat', 'opensnoop'])).toMatch(/--flag-filter/);
+      // the exporter's unit: installed, valid as installed (its command, its man page), not enabled
+      const unit = '/usr/lib/systemd/system/bpf-recipes-exporter.service';
+      expect(files).toContain(unit);
+      const verify = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+      expect(verify.stdout + verify.stderr).toBe('');
+      expect(existsSync('/etc/systemd/system/multi-user.target.wants/bpf-recipes-exporter.service')).toBe(false);
+      // the exporter as installed (prom-client from the bundle's node_modules), on Node 18
+      const port = 19000 + (process.pid % 1000);
+      const exp = await startTracer('/usr/sbin/bpf-recipes', ['exporter', '--tools', 'syscount', '--listen', `127.0.0.1:${port}`], /^Tracing for metrics: syscount/m, node18Env);
+      try {
+        expect(exp.exe).toBe(join(node18, 'node'));
+        expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/^bpf_recipes_build_info\{tool="syscount",version="[\d.]+"\} 1$/m);
+      } finally {
+        await exp.stop();
+      }
 
       // ours, on Node 18: from /usr/lib/bpf-recipes/bin and through the umbrella
       for (const [cmd, pre] of [['/usr/lib/bpf-recipes/bin/opensnoop', []], ['/usr/sbin/bpf-recipes', ['opensnoop']]] as const) {

@@ -1,0 +1,161 @@
+/**
+ * bpf-recipes exporter: one process serving several tools' Prometheus series on one port. Each tool
+ * gets a Session of its own, opened by the tool's metrics.ts open() (counting only: no event is
+ * sent to user space) and served by its register() — the same function `<tool> --metrics` calls.
+ * Everything is checked before anything is bound (exit 2), the port is bound before anything is
+ * loaded (exit 1 if taken), and a tool that fails to load stops the whole start (exit 1) with
+ * every program loaded so far detached: nothing half-started.
+ */
+import { readFileSync } from 'node:fs';
+import { fail, isLoopback, loadMetrics, note, parseMetricsAddress, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
+import { RecipesError, UsageError } from '@bpf-recipes/core';
+import { doctor } from './doctor.js';
+import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:9469';
+const NAME = 'bpf-recipes exporter';
+
+export interface ExporterArgs {
+  listen?: string;
+  tools?: string;
+  config?: string;
+  'allow-remote'?: boolean;
+  verbose?: boolean;
+}
+
+/** The config file (JSON): everything optional; the command line wins over it. */
+interface ConfigFile {
+  listen?: string;
+  allowRemote?: boolean;
+  /** tool → its options: its metrics OPTIONS, and the common filters name, uid, cgroup */
+  tools?: Record<string, Record<string, unknown>>;
+}
+
+const COMMON: Record<string, 'string' | 'number'> = { name: 'string', uid: 'number', cgroup: 'string' };
+
+function readConfig(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--config: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let c: unknown;
+  try {
+    c = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--config: ${path} is not JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`);
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new UsageError(`--config: ${path}: expected an object with listen, allowRemote, tools`);
+  const o = c as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['listen', 'allowRemote', 'tools'].includes(k)) throw new UsageError(`--config: ${path}: unknown key '${k}' (listen, allowRemote, tools)`);
+  if (o.listen !== undefined && typeof o.listen !== 'string') throw new UsageError(`--config: ${path}: listen must be a string like "127.0.0.1:9469"`);
+  if (o.allowRemote !== undefined && typeof o.allowRemote !== 'boolean') throw new UsageError(`--config: ${path}: allowRemote must be true or false`);
+  if (o.tools !== undefined && (typeof o.tools !== 'object' || o.tools === null || Array.isArray(o.tools))) {
+    throw new UsageError(`--config: ${path}: tools must be an object, tool name → its options ({} for none)`);
+  }
+  return o as ConfigFile;
+}
+
+interface Planned { tool: string; source: MetricsSource; options: Record<string, unknown>; common: CommonTraceOptions }
+
+function plan(tool: string, given: Record<string, unknown> | undefined, where: string): Planned {
+  if (!TOOLS.includes(tool)) throw new UsageError(`${where}: unknown tool '${tool}' (bpf-recipes list shows the tools)`);
+  const source = toolMetrics(tool);
+  if (!source) {
+    const have = TOOLS.filter((t) => toolMetrics(t)).join(', ');
+    throw new UsageError(`${where}: ${tool} has no metrics of its own yet (tools with metrics: ${have})`);
+  }
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) throw new UsageError(`${where}: ${tool}'s options must be an object`);
+  const options: Record<string, unknown> = {};
+  const common: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(given ?? {})) {
+    const type = source.OPTIONS[k] ?? COMMON[k];
+    if (!type) throw new UsageError(`${where}: ${tool} has no option '${k}' (it takes: ${[...Object.keys(source.OPTIONS), ...Object.keys(COMMON)].join(', ')})`);
+    if (typeof v !== type) throw new UsageError(`${where}: ${tool}.${k} must be a ${type}`);
+    (k in source.OPTIONS ? options : common)[k] = v;
+  }
+  return { tool, source, options, common: common as CommonTraceOptions };
+}
+
+export async function exporter(a: ExporterArgs): Promise<void> {
+  try {
+    await start(a);
+  } catch (e) {
+    fail(NAME, e, Boolean(a.verbose));
+  }
+}
+
+async function start(a: ExporterArgs): Promise<void> {
+  const verbose = Boolean(a.verbose);
+  // 1. everything the user gave, checked (usage errors, exit 2) before anything is bound or loaded
+  const config = a.config === undefined ? {} : readConfig(a.config);
+  const at = parseMetricsAddress(a.listen ?? config.listen ?? DEFAULT_LISTEN, 'listen');
+  const allowRemote = Boolean(a['allow-remote'] || config.allowRemote);
+  if (!isLoopback(at.host) && !allowRemote) {
+    throw new UsageError(`--listen: ${at.host} is not a loopback address, so other machines could read the metrics: add --allow-remote ("allowRemote": true in the config) to mean it`);
+  }
+  let planned: Planned[];
+  if (a.tools !== undefined) {
+    const names = a.tools.split(',').map((t) => t.trim()).filter(Boolean);
+    if (!names.length) throw new UsageError('--tools: give at least one tool (e.g. --tools syscount,biosnoop)');
+    planned = [...new Set(names)].map((t) => plan(t, config.tools?.[t], '--tools'));
+  } else if (config.tools !== undefined) {
+    planned = Object.keys(config.tools).map((t) => plan(t, config.tools![t], `--config ${a.config}`));
+    if (!planned.length) throw new UsageError(`--config: ${a.config}: tools is empty (name at least one, or leave it out for every tool)`);
+  } else {
+    // every tool with metrics that this kernel supports, as bpf-recipes doctor finds
+    const works = new Set(doctor().tools.filter((t) => t.ok).map((t) => t.tool));
+    planned = TOOLS.filter((t) => toolMetrics(t) && works.has(t)).map((t) => plan(t, undefined, 'tools'));
+    if (!planned.length) throw new RecipesError('no tool with metrics works on this kernel (bpf-recipes doctor says why)');
+  }
+  const sessionOpts = planned.map((p) => {
+    try {
+      return sessionOptions(p.tool, { ...p.common, verbose }, note);
+    } catch (e) {
+      throw e instanceof RecipesError ? new UsageError(`${p.tool}: ${e.message}`) : e;
+    }
+  });
+
+  // 2. the port, before any BPF program is loaded
+  const { MetricsRegistry } = await loadMetrics();
+  const registry = new MetricsRegistry();
+  const bound = await registry.listen(at.host, at.port).catch((e: Error) => {
+    throw new RecipesError(e.message.replace(/^--metrics: /, '--listen: '));
+  });
+
+  // 3. each tool on its own Session; the first failure detaches every one before it
+  const sessions: Session[] = [];
+  let stopping = false;
+  const stop = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    registry.close();
+    await Promise.all(sessions.map((s) => s.detach().catch(() => undefined)));
+    for (const s of sessions) s.close();
+    process.exit(code);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0));
+  process.on('uncaughtException', (e) => {
+    registry.close();
+    for (const s of sessions) s.close();
+    fail(NAME, e, verbose);
+  });
+  for (const [i, p] of planned.entries()) {
+    const session = new Session(sessionOpts[i]);
+    sessions.push(session);
+    try {
+      const handles = p.source.open(session, p.options);
+      p.source.register(registry.addTool({ tool: p.tool, version: toolVersion(p.tool), lost: () => (session.isClosed ? 0 : session.lost()) }), handles);
+    } catch (e) {
+      registry.close();
+      for (const s of sessions) s.close();
+      const err = e instanceof RecipesError ? e : new RecipesError((e as Error).message);
+      err.message = `${p.tool}: ${err.message}`;
+      return fail(NAME, err, verbose);
+    }
+  }
+  const where = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`;
+  // the readiness line of every tool ("Tracing" first)
+  note(`Tracing for metrics: ${planned.map((p) => p.tool).join(', ')}, served at ${where}. Hit Ctrl-C to end.`);
+}
