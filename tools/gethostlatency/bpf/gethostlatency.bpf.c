@@ -7,8 +7,11 @@
  * struct hostent) in user memory. The layouts below are glibc's 64-bit ABI.
  */
 #include "vmlinux.h"
+#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "gethostlatency.h"
+
+RECIPES_EVENTS(1 << 22);
 
 /* libbpf 1.1 names registers for five arguments; the sixth and seventh, by ABI */
 #if defined(__TARGET_ARCH_x86)
@@ -69,6 +72,7 @@ struct {
 } call_scratch SEC(".maps");
 
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(ghl_func);
 
 /* herrnop: an _r function's h_errnop, NULL for the others */
 static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)

@@ -7,8 +7,11 @@
  * prefix here (read-only config); user space applies the full --match regex.
  */
 #include "vmlinux.h"
+#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "python-exec-hook.h"
+
+RECIPES_EVENTS(1 << 22);
 
 const volatile char cfg_exe_prefix[16] = {};
 const volatile __u32 cfg_exe_prefix_len = 0;
