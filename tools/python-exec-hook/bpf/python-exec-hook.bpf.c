@@ -32,6 +32,7 @@ struct {
 } scratch SEC(".maps");
 
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(pyexec_kind);
 
 static __always_inline bool prefix_matches(const char *name)
 {
