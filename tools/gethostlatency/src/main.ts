@@ -3,13 +3,15 @@
 import { runTool } from '@bpf-recipes/cli';
 import { Columns, clockTime, tableText } from '@bpf-recipes/format';
 import { decodeEvent, type Event } from './generated/gethostlatency.js';
+import { register } from './metrics.js';
 import { resultName } from './names.js';
 import { spec, type GhlArgs } from './spec.js';
 import { addrsOf, hostOf, setup, toRecord } from './trace.js';
 
 void runTool<GhlArgs>(spec, (ctx) => {
   const a = ctx.args;
-  const skel = setup(ctx.session, { extended: a.extended, minLatency: a['min-latency'], libc: a.libc });
+  const skel = setup(ctx.session, { extended: a.extended, minLatency: a['min-latency'], libc: a.libc }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, skel);
 
   const cols = new Columns([
     { name: 'TIME', width: 12 },

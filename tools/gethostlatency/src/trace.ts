@@ -92,7 +92,12 @@ function entryOf(skel: GethostlatencySkel, f: GhlFunc): Program {
  * --libc file, else in each --pid process's own libc (through /proc/PID/root), else in the
  * system's. Events wait in skel.maps.events.
  */
-export function setup(session: Session, o: Pick<GethostlatencyOptions, 'extended' | 'minLatency' | 'libc'>): GethostlatencySkel {
+export function setup(
+  session: Session,
+  o: Pick<GethostlatencyOptions, 'extended' | 'minLatency' | 'libc'>,
+  /** count in the kernel for --metrics (lookup_metrics); events: false sends none (the exporter) */
+  counting: { metrics?: boolean; events?: boolean } = {},
+): GethostlatencySkel {
   const minNs = o.minLatency === undefined ? 0 : parseMinLatency(o.minLatency);
   // where, before anything is opened: a usage error or a missing libc leaves nothing behind
   const files = findUprobeFiles({
@@ -104,6 +109,8 @@ export function setup(session: Session, o: Pick<GethostlatencyOptions, 'extended
   const skel = session.open(GethostlatencySkel, new URL('../bpf/gethostlatency.bpf.o', import.meta.url), {
     cfg_addrs: Boolean(o.extended),
     cfg_min_lat_ns: minNs,
+    cfg_metrics: Boolean(counting.metrics),
+    cfg_events: counting.events ?? true,
   });
   session.loadAndAttach(skel, { attach: false, ring: skel.maps.events, lost: skel.maps.lost_events });
   const funcs: UprobeFunction[] = FUNCS.map((func, cookie) => ({ func, cookie, entry: entryOf(skel, cookie), ret: skel.progs.gethostlatency_ret }));
