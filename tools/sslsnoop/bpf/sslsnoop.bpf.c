@@ -14,6 +14,8 @@
 RECIPES_EVENTS(1 << 22);
 
 const volatile __u32 cfg_max_data = 8192;     /* --max-buffer-size */
+const volatile bool cfg_metrics = false;      /* --metrics: count in tls_bytes */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 struct call {
 	__u64 ts_ns;
@@ -38,6 +40,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct event_buf);
 } scratch SEC(".maps");
+
+/* --metrics / the exporter: plaintext bytes moved, by enum ssl_func (this CPU's; summed at scrape time) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SSLSNOOP_NFUNCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_bytes SEC(".maps");
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT_ENUM(ssl_func);
@@ -114,6 +124,15 @@ int sslsnoop_return(struct pt_regs *ctx)
 	}
 	if (c->func != F_SSL_do_handshake && len == 0)
 		goto out; /* nothing moved: would-block, error, or closed */
+	if (cfg_metrics) {
+		__u32 f = c->func;
+		__u64 *bytes = bpf_map_lookup_elem(&tls_bytes, &f);
+
+		if (bytes)
+			*bytes += len;
+	}
+	if (!cfg_events)
+		goto out;
 	b = bpf_map_lookup_elem(&scratch, &zero);
 	if (!b)
 		goto out;

@@ -24,6 +24,7 @@ enum ssl_func {
 /* the functions that write (send) data; the others read it, but the handshake moves none */
 #define SSLSNOOP_WRITES ((1 << F_SSL_write) | (1 << F_SSL_write_ex) | (1 << F_gnutls_record_send) | \
 			 (1 << F_PR_Write) | (1 << F_PR_Send))
+#define SSLSNOOP_NFUNCS (F_SSL_do_handshake + 1)
 
 struct event {
 	__u64 ts_ns;

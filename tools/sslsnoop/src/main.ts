@@ -4,6 +4,7 @@ import { note, runTool } from '@bpf-recipes/cli';
 import { decodeText } from '@bpf-recipes/core';
 import { Columns, blockText, clockTime, tableText } from '@bpf-recipes/format';
 import { decodeEvent, type Event } from './generated/sslsnoop.js';
+import { register } from './metrics.js';
 import { HANDSHAKE, isWrite } from './probes.js';
 import { blockHead, hexdump, printable } from './render.js';
 import { spec, type SslArgs } from './spec.js';
@@ -13,7 +14,8 @@ void runTool<SslArgs>(spec, (ctx) => {
   const a = ctx.args;
   const { skel, attached } = setup(ctx.session, {
     maxBufferSize: a['max-buffer-size'], handshake: a.handshake, binary: a.binary, noOpenssl: a['no-openssl'], noGnutls: a['no-gnutls'], noNss: a['no-nss'],
-  });
+  }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, skel);
 
   const cols = new Columns([
     { name: 'FUNC', width: 18 },

@@ -94,7 +94,12 @@ export const parseMaxBuffer = (v: number | string | undefined): number =>
  * system (or of each --pid process, through /proc/PID/root) and the --binary files. Events wait in
  * skel.maps.events; returns the skeleton and the number of functions probed.
  */
-export function setup(session: Session, o: Omit<SslsnoopOptions, keyof CommonTraceOptions>): { skel: SslsnoopSkel; attached: number } {
+export function setup(
+  session: Session,
+  o: Omit<SslsnoopOptions, keyof CommonTraceOptions>,
+  /** count in the kernel for --metrics (tls_bytes); events: false sends none (the exporter) */
+  counting: { metrics?: boolean; events?: boolean } = {},
+): { skel: SslsnoopSkel; attached: number } {
   const max = parseMaxBuffer(o.maxBufferSize);
   const excluded: Record<LibraryName, boolean | undefined> = { openssl: o.noOpenssl, gnutls: o.noGnutls, nss: o.noNss };
   const files = findUprobeFiles({
@@ -102,7 +107,7 @@ export function setup(session: Session, o: Omit<SslsnoopOptions, keyof CommonTra
     binaries: (o.binary ?? []).map((path) => ({ path, option: '--binary', name: 'openssl' })),
     pids: session.options.filters?.pids,
   }, (m) => session.verbose(m));
-  const skel = session.open(SslsnoopSkel, new URL('../bpf/sslsnoop.bpf.o', import.meta.url), { cfg_max_data: max });
+  const skel = session.open(SslsnoopSkel, new URL('../bpf/sslsnoop.bpf.o', import.meta.url), { cfg_max_data: max, cfg_metrics: Boolean(counting.metrics), cfg_events: counting.events ?? true });
   session.loadAndAttach(skel, { attach: false, ring: skel.maps.events, lost: skel.maps.lost_events });
   const probe = (f: SslFunc): UprobeFunction => ({ func: FUNC_NAMES[f], cookie: f, entry: entryOf(skel, f), ret: skel.progs.sslsnoop_return });
   const funcsOf = (library: string) => {
