@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { note, parseIntArg, runTool } from '@bpf-recipes/cli';
 import { decodeEvent } from './generated/python-exec-hook.js';
 import { commandFor } from './match.js';
+import { register } from './metrics.js';
 import { spec, type PyExecArgs } from './spec.js';
 import { PythonProcesses, setup, startTime } from './trace.js';
 
@@ -11,7 +12,8 @@ void runTool<PyExecArgs>(spec, (ctx) => {
   const a = ctx.args;
   const parallel = a.parallel === undefined ? 4 : parseIntArg('parallel', a.parallel, 'a number of commands (1 or more)', 1, 4096);
   if (a.exec !== undefined) commandFor(a.exec, 1); // usage errors now, not at the first PID
-  const { skel, re } = setup(ctx.session, { match: a.match });
+  const { skel, re } = setup(ctx.session, { match: a.match }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, skel);
 
   const running = new Set<ChildProcess>();
   const queue: { pid: number; start: number | undefined }[] = [];

@@ -7,11 +7,11 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import { cgroup2Mount, eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
-import { decodeText } from '@bpf-recipes/core';
+import { UsageError, decodeText } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields, jsonListFields } from '@bpf-recipes/format';
-import { PyexecKind, PythonExecHookSkel, decodeEvent, type Event } from './generated/python-exec-hook.js';
+import { PyexecKind, PyexecTail, PythonExecHookSkel, decodeEvent, type Event } from './generated/python-exec-hook.js';
 import { existingAllowed, type ExistingFilter } from './existing.js';
-import { compileMatch, literalPrefix } from './match.js';
+import { compileMatch, kernelMatch, literalPrefix } from './match.js';
 
 /** The command's options that decide what is reported (`--match`, `--include-existing`, `-u`, `-n`, `-c`), typed. */
 export interface PythonExecOptions extends Omit<CommonTraceOptions, 'pid' | 'tid'> {
@@ -44,12 +44,25 @@ export interface PythonExecRecord {
 }
 
 /** Open, configure, load and attach python-exec-hook's object on a session: events wait in skel.maps.events. */
-export function setup(session: Session, o: Pick<PythonExecOptions, 'match'>): { skel: PythonExecHookSkel; re: RegExp } {
+export function setup(
+  session: Session,
+  o: Pick<PythonExecOptions, 'match'>,
+  /** count in the kernel for --metrics (execs); events: false sends none (the exporter) */
+  counting: { metrics?: boolean; events?: boolean } = {},
+): { skel: PythonExecHookSkel; re: RegExp } {
   const re = compileMatch(o.match);
   const prefix = literalPrefix(o.match);
+  // counted in the kernel: the kernel must make the whole match, not only the prefilter
+  const whole = counting.metrics ? kernelMatch(o.match) : undefined;
+  if (counting.metrics && !whole) {
+    throw new UsageError(`--metrics: Python execs are counted in the kernel, which matches ^NAME, ^NAME$ or ^NAME[0-9.]*$ (NAME literal, at most 15 bytes): --match '${o.match}' is none of these`);
+  }
   const skel = session.open(PythonExecHookSkel, new URL('../bpf/python-exec-hook.bpf.o', import.meta.url), {
-    cfg_exe_prefix: prefix,
-    cfg_exe_prefix_len: Buffer.byteLength(prefix),
+    cfg_exe_prefix: whole?.prefix ?? prefix,
+    cfg_exe_prefix_len: Buffer.byteLength(whole?.prefix ?? prefix),
+    cfg_metrics: Boolean(counting.metrics),
+    cfg_exe_tail: whole?.tail ?? PyexecTail.PYEXEC_TAIL_ANY,
+    cfg_events: counting.events ?? true,
   });
   session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
   session.verbose(prefix ? `kernel prefilter: executable names starting with "${prefix}"` : 'no kernel prefilter: every exec is checked in user space');
