@@ -14,7 +14,7 @@
  * nothing probed at all stops the tool.
  */
 import { existsSync } from 'node:fs';
-import { BpfError, PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject, type Program } from '@bpf-recipes/core';
+import { BpfError, PreflightError, SystemLibraries, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject, type Program } from '@bpf-recipes/core';
 
 /** A program of the object: from its skeleton (`skel.progs.x`), or its name. */
 type ProgramRef = Program | string;
@@ -71,9 +71,10 @@ export function findUprobeFiles(plan: UprobePlan, verbose: (m: string) => void):
   for (const b of plan.binaries ?? []) if (!existsSync(b.path)) throw new UsageError(`${b.option}: ${b.path} does not exist`);
   const pids = plan.pids?.length ? plan.pids : [-1];
   const files: UprobeFile[] = [];
+  const system = new SystemLibraries(); // one ldconfig listing for every name of this plan
   for (const lib of plan.libraries ?? []) {
     for (const pid of pids) {
-      const path = lib.sonames.map((s) => (pid > 0 ? findProcessLibrary(pid, s) : findSystemLibrary(s))).find(Boolean);
+      const path = lib.sonames.map((s) => (pid > 0 ? findProcessLibrary(pid, s) : findSystemLibrary(s, system))).find(Boolean);
       if (path) files.push({ binary: path, pid, library: lib.name });
       else if (lib.required) throw new PreflightError(lib.required(pid));
       else verbose(`no ${lib.name} library ${pid > 0 ? `in PID ${pid}` : 'on this system'} (${lib.sonames.join(', ')})`);
