@@ -4,7 +4,9 @@
 // read at the scrape; the events still print as usual, and the series must agree with them exactly.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PROMTOOL, fixture, freePort, run, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { Session } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 const N = 6;
 
@@ -52,5 +54,29 @@ describe.skipIf(skipPrivileged())('gethostlatency --metrics', () => {
     const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
+  });
+
+  it("the exporter's open(): the same probes counting only (no event in the ring buffer), read by register()", async () => {
+    // the built module, as the exporter loads it (its object path is relative to dist/)
+    const { open, register } = await import('../dist/src/metrics.js');
+    const session = new Session({ tool: 'gethostlatency', filters: { comm: 'gethostlatency' } });
+    const before = heldPrograms(process.pid).length;
+    try {
+      const skel = open(session, {});
+      let events = 0;
+      session.follow(skel.maps.events, () => void events++);
+      const reg = new MetricsRegistry();
+      register(reg.addTool({ tool: 'gethostlatency', version: '0.1.0', lost: () => session.lost() }), skel);
+      expect((await run(fixture('gethostlatency-workload'), ['getaddrinfo', 'localhost', String(N)])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      const text = await reg.registry.metrics();
+      expect(sample(text, 'bpf_recipes_name_lookup_duration_seconds_count{func="getaddrinfo"}')).toBe(N);
+      expect(events).toBe(0);
+      expect(session.lost()).toBe(0);
+    } finally {
+      await session.detach();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });

@@ -7,7 +7,9 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROMTOOL, fixture, freePort, run, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { Session } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('opensnoop --metrics', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-open-metrics-'));
@@ -46,5 +48,34 @@ describe.skipIf(skipPrivileged())('opensnoop --metrics', () => {
     const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
+  });
+
+  it("the exporter's open(): the same programs counting only (no event in the ring buffer), read by register()", async () => {
+    // the built module, as the exporter loads it (its object path is relative to dist/)
+    const { open, register } = await import('../dist/src/metrics.js');
+    const name = `osx${process.pid % 1000000}`;
+    const bin = join(dir, name);
+    copyFileSync(fixture('workload'), bin);
+    chmodSync(bin, 0o755);
+    const session = new Session({ tool: 'opensnoop', filters: { comm: name } });
+    const before = heldPrograms(process.pid).length;
+    try {
+      const skel = open(session, { failed: true });
+      let events = 0;
+      session.follow(skel.maps.events, () => void events++);
+      const reg = new MetricsRegistry();
+      register(reg.addTool({ tool: 'opensnoop', version: '0.1.0', lost: () => session.lost() }), skel);
+      expect((await run(bin, ['open', join(dir, 'missing-too'), '4'])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      const text = await reg.registry.metrics();
+      // -x: only failures are counted (the loader's successful opens are not)
+      expect(sample(text, 'bpf_recipes_opens_total{result="ENOENT"}')).toBeGreaterThanOrEqual(4);
+      expect(text).not.toMatch(/^bpf_recipes_opens_total\{result="ok"\}/m);
+      expect(events).toBe(0);
+    } finally {
+      await session.detach();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });

@@ -7,7 +7,9 @@ import { copyFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROMTOOL, freePort, run, runToolSync, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { Session } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, freePort, heldPrograms, run, runToolSync, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('python-exec-hook --metrics', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-py-metrics-'));
@@ -51,5 +53,31 @@ describe.skipIf(skipPrivileged())('python-exec-hook --metrics', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe("python-exec-hook: --metrics: Python execs are counted in the kernel, which matches ^NAME, ^NAME$ or ^NAME[0-9.]*$ (NAME literal, at most 15 bytes): --match '^(python|uwsgi)$' is none of these (see python-exec-hook --help)\n");
+  });
+
+  it("the exporter's open(): the same program counting only (no event in the ring buffer), read by register()", async () => {
+    // the built module, as the exporter loads it (its object path is relative to dist/)
+    const { open, register } = await import('../dist/src/metrics.js');
+    const name = `python8${process.pid % 100000}`;
+    const py = join(dir, name);
+    copyFileSync(realpathSync('/usr/bin/python3'), py);
+    spawnSync('chmod', ['755', py]);
+    const session = new Session({ tool: 'python-exec-hook', filters: { comm: name } });
+    const before = heldPrograms(process.pid).length;
+    try {
+      const skel = open(session, {});
+      let events = 0;
+      session.follow(skel.maps.events, () => void events++);
+      const reg = new MetricsRegistry();
+      register(reg.addTool({ tool: 'python-exec-hook', version: '0.1.0', lost: () => session.lost() }), skel);
+      for (let i = 0; i < 2; i++) expect((await run(py, ['-c', 'pass'])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(sample(await reg.registry.metrics(), 'bpf_recipes_python_execs_total')).toBe(2);
+      expect(events).toBe(0);
+    } finally {
+      await session.detach();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });

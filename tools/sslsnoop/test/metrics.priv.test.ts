@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROMTOOL, freePort, run, sample, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
+import { Session } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, freePort, heldPrograms, run, sample, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
   let dir: string;
@@ -57,5 +59,31 @@ describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
     const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(lint.stdout + lint.stderr).toBe('');
     expect(lint.status).toBe(0);
+  });
+
+  it("the exporter's open(): the same probes counting only (no plaintext in the ring buffer), read by register()", async () => {
+    // the built module, as the exporter loads it (its object path is relative to dist/)
+    const { open, register } = await import('../dist/src/metrics.js');
+    const session = new Session({ tool: 'sslsnoop', filters: { comm: 'openssl' } });
+    const before = heldPrograms(process.pid).length;
+    const msg = `exporter-${process.pid}-${'y'.repeat(500)}\n`;
+    try {
+      const skel = open(session, { 'no-gnutls': true, 'no-nss': true });
+      let events = 0;
+      session.follow(skel.maps.events, () => void events++);
+      const reg = new MetricsRegistry();
+      register(reg.addTool({ tool: 'sslsnoop', version: '0.1.0', lost: () => session.lost() }), skel);
+      expect((await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg })).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 500));
+      const text = await reg.registry.metrics();
+      // the client's write carries the message; the server's read of it may come in pieces
+      expect(sample(text, 'bpf_recipes_tls_bytes_total{library="openssl",direction="write"}')).toBeGreaterThanOrEqual(msg.length);
+      expect(sample(text, 'bpf_recipes_tls_bytes_total{library="openssl",direction="read"}')).toBeGreaterThanOrEqual(msg.length);
+      expect(events).toBe(0);
+    } finally {
+      await session.detach();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });
