@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What every bpf-recipes BPF program shares:
- *   - the event ring buffer `events` and the per-CPU counter `lost_events` beside it
- *     (user space resizes the ring before load and reports every lost event);
+ *   - for an object that reports events, the event ring buffer `events` and the per-CPU counter
+ *     `lost_events` beside it (user space resizes the ring before load and reports every lost
+ *     event), declared by RECIPES_EVENTS(size) — see "Events" below;
  *   - the common filters of the CLI (--pid, --tid, --uid, --name, --cgroup), set as
  *     read-only config before load so that unwanted events never cross into user space;
  *   - the ids of tasks as the tool's own PID namespace sees them (recipes_current_ids(),
@@ -29,22 +30,6 @@
 #define RECIPES_EXPORT_ENUM(NAME) \
 	enum NAME *__recipes_export_enum_##NAME __attribute__((unused, section(".export")))
 
-/* An object with no event stream (its results are read from maps) defines RECIPES_NO_EVENTS before
- * including this header: it then has neither the ring buffer nor the lost-event counter. */
-#ifndef RECIPES_NO_EVENTS
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22); /* resized by user space with --buffer-size */
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} lost_events SEC(".maps");
-#endif
-
 /* Common filters (see libs/cli: they are filled from the common options). */
 const volatile __u32 cfg_pids[RECIPES_MAX_PIDS] = {};
 const volatile __u32 cfg_npids = 0;
@@ -69,35 +54,56 @@ const volatile __u64 cfg_pidns_ino = 0;
 #define RECIPES_MAX_CGROUP_DEPTH 32
 #define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
 
-#ifndef RECIPES_NO_EVENTS
-static __always_inline void recipes_count_lost(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
-
-	if (n)
-		*n += 1; /* per-CPU slot: no atomics needed */
-}
-
-/* Reserve an event in the ring buffer; a full ring is counted, never silent. */
-static __always_inline void *recipes_reserve(__u64 size)
-{
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
-
-	if (!e)
-		recipes_count_lost();
-	return e;
-}
+/*
+ * Events. An object declares the maps it uses: one that reports events says so with
+ * RECIPES_EVENTS(size) after including this header — the ring buffer `events` (size bytes, a power
+ * of two; user space resizes it with --buffer-size), the per-CPU counter `lost_events`, and
+ * RESERVE_EVENT()/recipes_reserve()/recipes_output(), which count a full ring instead of losing an
+ * event silently. An object without events (counts kept in maps) leaves it out and carries no ring.
+ *
+ * Objects written before this defined nothing: for them this header still declares the events at
+ * the 4 MiB default. An object opts in to declaring its own maps by defining RECIPES_OWN_MAPS before
+ * the #include (then RECIPES_EVENTS(size) if it has events).
+ */
+#define RECIPES_EVENTS(SIZE)                                                            \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                     \
+		__uint(max_entries, SIZE); /* resized by user space with --buffer-size */ \
+	} events SEC(".maps");                                                          \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                \
+		__uint(max_entries, 1);                                                 \
+		__type(key, __u32);                                                     \
+		__type(value, __u64);                                                   \
+	} lost_events SEC(".maps");                                                     \
+	static __always_inline void recipes_count_lost(void)                            \
+	{                                                                               \
+		__u32 zero = 0;                                                         \
+		__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);                    \
+		if (n)                                                                  \
+			*n += 1; /* per-CPU slot: no atomics needed */                  \
+	}                                                                               \
+	/* Reserve an event in the ring buffer; a full ring is counted, never silent. */ \
+	static __always_inline void *recipes_reserve(__u64 size)                        \
+	{                                                                               \
+		void *e = bpf_ringbuf_reserve(&events, size, 0);                        \
+		if (!e)                                                                 \
+			recipes_count_lost();                                           \
+		return e;                                                               \
+	}                                                                               \
+	/* Copy a variable-length record (built in a per-CPU scratch buffer) into the ring. */ \
+	static __always_inline void recipes_output(void *data, __u64 size)              \
+	{                                                                               \
+		if (bpf_ringbuf_output(&events, data, size, 0))                         \
+			recipes_count_lost();                                           \
+	}                                                                               \
+	struct __recipes_events_declared /* so the macro ends with a ';' */
 
 #define RESERVE_EVENT(TYPE) ((TYPE *)recipes_reserve(sizeof(TYPE)))
 
-/* Copy a variable-length record (built in a per-CPU scratch buffer) into the ring. */
-static __always_inline void recipes_output(void *data, __u64 size)
-{
-	if (bpf_ringbuf_output(&events, data, size, 0))
-		recipes_count_lost();
-}
-#endif /* RECIPES_NO_EVENTS */
+#ifndef RECIPES_OWN_MAPS
+RECIPES_EVENTS(1 << 22);
+#endif
 
 static __always_inline bool recipes_pid_allowed(__u32 tgid)
 {

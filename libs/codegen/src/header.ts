@@ -1,8 +1,8 @@
 /**
  * What a tool's own header (`bpf/<name>.h`) declares besides structs: the names of its enumerators
  * (their values are taken from BTF) and its integer `#define`s, evaluated here. Only object-like
- * macros whose body is an integer expression of literals, earlier such macros and C's integer
- * operators are kept; anything else (header guards, strings, function-like macros) is left out.
+ * macros whose body is an integer expression of literals, earlier such macros, the header's
+ * enumerators and C's integer operators are kept; anything else (header guards, strings, function-like macros) is left out.
  */
 
 export interface HeaderDefine { name: string; value: bigint }
@@ -13,13 +13,19 @@ const stripComments = (s: string) => s.replace(/\/\*[\s\S]*?\*\//g, ' ').replace
 export function parseHeader(text: string): HeaderInfo {
   const src = stripComments(text.replace(/\\\r?\n/g, ' '));
   const enumerators = new Set<string>();
+  // an enumerator's value (explicit, or the one before plus one) may be used by a #define below
+  const known = new Map<string, bigint>();
   for (const m of src.matchAll(/\benum\s*\w*\s*\{([^}]*)\}/g)) {
+    let next: bigint | undefined = 0n;
     for (const item of m[1].split(',')) {
-      const name = /^\s*([A-Za-z_]\w*)/.exec(item)?.[1];
-      if (name) enumerators.add(name);
+      const em = /^\s*([A-Za-z_]\w*)\s*(?:=\s*(.*?))?\s*$/s.exec(item);
+      if (!em) continue;
+      enumerators.add(em[1]);
+      const v: bigint | undefined = em[2] === undefined ? next : evalInt(em[2], known);
+      if (v !== undefined) known.set(em[1], v);
+      next = v === undefined ? undefined : v + 1n;
     }
   }
-  const known = new Map<string, bigint>();
   const defines: HeaderDefine[] = [];
   for (const m of src.matchAll(/^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(?![\w(])[ \t]*(.*)$/gm)) {
     const value = evalInt(m[2].trim(), known);

@@ -171,4 +171,10 @@ describe('header constants', () => {
     expect(h.defines).toEqual([{ name: 'N', value: 3n }, { name: 'M', value: 4n }]);
     expect([...h.enumerators]).toEqual(['X', 'Y']);
   });
+
+  it('a #define may use the header\'s enumerators (explicit values, and the ones after them counted on)', () => {
+    const h = parseHeader('enum f { A = 2, B, C = 1 << 3, D };\n#define W ((1 << B) | (1 << D))\n#define U (A + Z)\n');
+    expect(h.defines).toEqual([{ name: 'W', value: (1n << 3n) | (1n << 9n) }]);
+    expect([...h.enumerators]).toEqual(['A', 'B', 'C', 'D']);
+  });
 });

@@ -6,10 +6,10 @@ export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists, setT
 export { RecipesError, PreflightError, UsageError, BpfError, LoadError, AttachError, hintFor } from './errors.js';
 export { errnoName, errnoNumber, errnoMessage } from './errno.js';
 export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
-export { setLibbpfLog, takeLibbpfWarnings, LibbpfLog, defaultLibbpfLog } from './log.js';
+export { takeLibbpfWarnings, LibbpfLog, defaultLibbpfLog } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { decodeText, textBytes, hasRawBytes } from './decode.js';
-export { findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
+export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
 export { recipesConfig, RECIPES_RING, RECIPES_LOST, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';

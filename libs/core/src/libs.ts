@@ -17,28 +17,37 @@ const matches = (file: string, prefix: string) => {
   return b === prefix || b.startsWith(prefix.endsWith('.so') ? prefix + '.' : prefix + '.') || b.startsWith(prefix + '-');
 };
 
-let ldcache: string[] | undefined;
-function ldconfigPaths(): string[] {
-  if (ldcache) return ldcache;
-  ldcache = [];
-  // child_process (and the stream and socket modules behind it) is loaded only by the tools that look for libraries
-  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  for (const bin of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
-    try {
-      const out = execFileSync(bin, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-      for (const line of out.split('\n')) {
-        const m = /=>\s*(\S+)$/.exec(line);
-        if (m) ldcache.push(m[1]);
-      }
-      break;
-    } catch { /* try the next */ }
+/**
+ * The system's libraries as the dynamic linker's cache lists them (`ldconfig -p`), read once per
+ * SystemLibraries: a tool resolving several names shares one; a later lookup with a new one sees
+ * libraries installed since.
+ */
+export class SystemLibraries {
+  private paths: string[] | undefined;
+
+  /** every path the cache lists */
+  list(): string[] {
+    if (this.paths) return this.paths;
+    const paths: string[] = [];
+    // child_process (and the stream and socket modules behind it) is loaded only by the tools that look for libraries
+    const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+    for (const bin of ['/sbin/ldconfig', '/usr/sbin/ldconfig', 'ldconfig']) {
+      try {
+        const out = execFileSync(bin, ['-p'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        for (const line of out.split('\n')) {
+          const m = /=>\s*(\S+)$/.exec(line);
+          if (m) paths.push(m[1]);
+        }
+        break;
+      } catch { /* try the next */ }
+    }
+    return (this.paths = paths);
   }
-  return ldcache;
 }
 
 /** The system's copy of a library, resolved to its real path; undefined when absent. */
-export function findSystemLibrary(prefix: string): string | undefined {
-  const fromCache = ldconfigPaths().find((p) => matches(p, prefix) && existsSync(p));
+export function findSystemLibrary(prefix: string, libs: SystemLibraries = new SystemLibraries()): string | undefined {
+  const fromCache = libs.list().find((p) => matches(p, prefix) && existsSync(p));
   if (fromCache) return realpathSync(fromCache);
   for (const d of LIB_DIRS) {
     const p = `${d}/${prefix}`;

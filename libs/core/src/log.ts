@@ -62,7 +62,11 @@ export class LibbpfLog {
   }
 }
 
-/** Where messages printed outside any LibbpfLog.run() go (and what setLibbpfLog configures). */
+/**
+ * Where messages printed outside any LibbpfLog.run() go: warnings kept for takeLibbpfWarnings(),
+ * never streamed (no process-wide verbosity: a caller that wants libbpf's log of a call made
+ * outside an object runs it in a LibbpfLog of its own, `new LibbpfLog({ verbose }).run(fn)`).
+ */
 export const defaultLibbpfLog = new LibbpfLog();
 let active: LibbpfLog | undefined;
 let hooked = false;
@@ -85,12 +89,6 @@ function installHook(): void {
     return 0;
   }, koffi.pointer(l.printFn));
   l.libbpf_set_print(cb);
-}
-
-/** The default log's verbosity (for libbpf calls made outside a BpfObject); installs the hook. */
-export function setLibbpfLog(opts: { verbose: boolean }): void {
-  defaultLibbpfLog.verbose = opts.verbose;
-  installHook();
 }
 
 /** The warnings libbpf printed outside any object's calls since the last call. */

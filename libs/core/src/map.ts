@@ -4,9 +4,9 @@ import { errno, libbpf, type Ptr } from './ffi.js';
 
 export const MapType = { HASH: 1, ARRAY: 2, PERCPU_HASH: 5, PERCPU_ARRAY: 6, LRU_PERCPU_HASH: 10, RINGBUF: 27 } as const;
 
-let cpus: number | undefined;
+/** The kernel's possible CPUs (libbpf reads /sys once and keeps it): the slots of a per-CPU value. */
 export function possibleCpus(): number {
-  return (cpus ??= libbpf().libbpf_num_possible_cpus());
+  return libbpf().libbpf_num_possible_cpus();
 }
 
 /**
@@ -18,6 +18,8 @@ export class BpfMap {
   readonly keySize: number;
   readonly valueSize: number;
   readonly perCpu: boolean;
+  /** slots of a value: the possible CPUs for a per-CPU map, else 1 */
+  readonly cpus: number;
   private loadedFd = -1;
   private loadedMaxEntries = -1;
 
@@ -27,6 +29,7 @@ export class BpfMap {
     this.keySize = l.bpf_map__key_size(ptr);
     this.valueSize = l.bpf_map__value_size(ptr);
     this.perCpu = [MapType.PERCPU_ARRAY, MapType.PERCPU_HASH, MapType.LRU_PERCPU_HASH].includes(this.type as 5 | 6 | 10);
+    this.cpus = this.perCpu ? possibleCpus() : 1;
   }
 
   /** The map's fd (negative before the object is loaded). */
@@ -44,7 +47,7 @@ export class BpfMap {
 
   /** Bytes of one lookup's value: per-CPU maps return one 8-aligned slot per possible CPU. */
   get lookupSize(): number {
-    return this.perCpu ? (Math.ceil(this.valueSize / 8) * 8) * possibleCpus() : this.valueSize;
+    return this.perCpu ? (Math.ceil(this.valueSize / 8) * 8) * this.cpus : this.valueSize;
   }
 
   lookup(key: Buffer): Buffer | null {
@@ -61,7 +64,7 @@ export class BpfMap {
     const v = this.lookup(key);
     if (!v) return [];
     const stride = Math.ceil(this.valueSize / 8) * 8;
-    return Array.from({ length: possibleCpus() }, (_, i) => v.subarray(i * stride, i * stride + this.valueSize));
+    return Array.from({ length: this.cpus }, (_, i) => v.subarray(i * stride, i * stride + this.valueSize));
   }
 
   update(key: Buffer, value: Buffer, flags = 0): void {

@@ -7,8 +7,11 @@
  * struct hostent) in user memory. The layouts below are glibc's 64-bit ABI.
  */
 #include "vmlinux.h"
+#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "gethostlatency.h"
+
+RECIPES_EVENTS(1 << 22);
 
 /* libbpf 1.1 names registers for five arguments; the sixth and seventh, by ABI */
 #if defined(__TARGET_ARCH_x86)
@@ -23,6 +26,8 @@
 
 const volatile bool cfg_addrs = false;        /* -e */
 const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
+const volatile bool cfg_metrics = false;      /* --metrics: count in lookup_metrics */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 /* glibc, LP64 */
 struct u_addrinfo {
@@ -68,7 +73,17 @@ struct {
 	__type(value, struct call);
 } call_scratch SEC(".maps");
 
+/* by enum ghl_func: this CPU's totals, summed by user space at scrape time */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GHL_NFUNCS);
+	__type(key, __u32);
+	__type(value, struct ghl_metric);
+} lookup_metrics SEC(".maps");
+
 RECIPES_EXPORT(event);
+RECIPES_EXPORT(ghl_metric);
+RECIPES_EXPORT_ENUM(ghl_func);
 
 /* herrnop: an _r function's h_errnop, NULL for the others */
 static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)
@@ -255,6 +270,20 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 		break;
 	}
 	if (now - c->ts_ns < cfg_min_lat_ns)
+		goto out;
+	if (cfg_metrics) {
+		__u32 f = c->func;
+		struct ghl_metric *m = bpf_map_lookup_elem(&lookup_metrics, &f);
+		__u64 lat = now - c->ts_ns;
+		__u32 slot = recipes_log2_slot(lat / 1000);
+
+		if (m) {
+			m->count++;
+			m->lat_ns += lat;
+			m->slots[(slot >= GHL_HIST_SLOTS ? GHL_HIST_SLOTS - 1 : slot) & (GHL_HIST_SLOTS - 1)]++;
+		}
+	}
+	if (!cfg_events)
 		goto out;
 	e = RESERVE_EVENT(struct event);
 	if (!e)

@@ -5,6 +5,7 @@
 
 #define GHL_HOST_LEN 256
 #define GHL_MAX_ADDRS 4
+#define GHL_HIST_SLOTS 32
 
 enum ghl_func {
 	GHL_GETADDRINFO = 0,
@@ -14,6 +15,15 @@ enum ghl_func {
 	GHL_GETHOSTBYNAME2_R = 4,
 	GHL_GETHOSTBYADDR = 5,
 	GHL_GETHOSTBYADDR_R = 6,
+};
+
+#define GHL_NFUNCS (GHL_GETHOSTBYADDR_R + 1)
+
+/* --metrics / the exporter: per-CPU totals of one function's lookups, counted in the kernel */
+struct ghl_metric {
+	__u64 count;
+	__u64 lat_ns;                   /* the exact sum of the latencies */
+	__u64 slots[GHL_HIST_SLOTS];    /* log2 µs of latency, the last one the overflow */
 };
 
 struct ghl_addr {

@@ -9,6 +9,16 @@ const volatile bool cfg_failed = false;
 const volatile bool cfg_flag_filter = false;
 const volatile __u32 cfg_flag_bits = 0;  /* any of these O_* bits */
 const volatile __u32 cfg_accmodes = 0;   /* bit (1 << (flags & O_ACCMODE)) */
+const volatile bool cfg_metrics = false; /* --metrics: count in open_results */
+const volatile bool cfg_events = true;   /* false: the exporter, counts only, no event sent */
+
+/* --metrics / the exporter: opens by result (0: success, else the errno), this CPU's counts */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} open_results SEC(".maps");
 
 struct args {
 	__u64 ts_ns;
@@ -67,6 +77,20 @@ static __always_inline int on_exit(long ret)
 	if (!a)
 		return 0;
 	if (cfg_failed && ret >= 0)
+		goto cleanup;
+	if (cfg_metrics) {
+		__u32 err = ret < 0 ? -ret : 0;
+		__u64 zero64 = 0, *n = bpf_map_lookup_elem(&open_results, &err);
+
+		if (!n) {
+			/* another CPU may create it at the same time: then ours is that one */
+			bpf_map_update_elem(&open_results, &err, &zero64, BPF_NOEXIST);
+			n = bpf_map_lookup_elem(&open_results, &err);
+		}
+		if (n)
+			*n += 1;
+	}
+	if (!cfg_events)
 		goto cleanup;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)

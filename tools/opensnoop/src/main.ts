@@ -5,6 +5,7 @@ import { Columns, clockTime, errnoName, isoTime, jsonText, tableText } from '@bp
 import { decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode } from './flags.js';
 import { spec, type OpensnoopArgs } from './spec.js';
+import { register } from './metrics.js';
 import { tableColumns } from './table.js';
 import { callName, latencyUs, setup } from './trace.js';
 
@@ -32,7 +33,8 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
       `"dirfd":${e.call === 0 ? 'null' : e.dirfd},"latency_us":${latencyUs(e)},${jsonText('path', e.path)}}`;
   };
 
-  const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] });
+  const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, skel);
   if (!a.json) ctx.out.line(table.header());
   const format = a.json ? json : row;
   ctx.follow(skel.maps.events, (b, off) => ctx.out.line(format(decodeEvent(b, off))));

@@ -72,10 +72,17 @@ export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
 }
 
 /** Open, configure, load and attach opensnoop's object on a session: events wait in skel.maps.events. */
-export function setup(session: Session, o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>): OpensnoopSkel {
+export function setup(
+  session: Session,
+  o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>,
+  /** count in the kernel for --metrics (open_results); events: false sends none (the exporter) */
+  counting: { metrics?: boolean; events?: boolean } = {},
+): OpensnoopSkel {
   const skel = session.open(OpensnoopSkel, new URL('../bpf/opensnoop.bpf.o', import.meta.url), {
     cfg_failed: Boolean(o.failed),
     ...parseFlagFilter(o.flagFilter),
+    cfg_metrics: Boolean(counting.metrics),
+    cfg_events: counting.events ?? true,
   });
   session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
   return skel;

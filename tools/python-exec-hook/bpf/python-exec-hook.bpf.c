@@ -7,11 +7,25 @@
  * prefix here (read-only config); user space applies the full --match regex.
  */
 #include "vmlinux.h"
+#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "python-exec-hook.h"
 
+RECIPES_EVENTS(1 << 22);
+
 const volatile char cfg_exe_prefix[16] = {};
 const volatile __u32 cfg_exe_prefix_len = 0;
+const volatile bool cfg_metrics = false;     /* --metrics: count in execs (the match made whole here) */
+const volatile __u32 cfg_exe_tail = PYEXEC_TAIL_ANY; /* enum pyexec_tail */
+const volatile bool cfg_events = true;       /* false: the exporter, counts only, no event sent */
+
+/* --metrics: Python processes started (each once, however often it execs), this CPU's count */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} execs SEC(".maps");
 
 /* processes reported by an exec event: their exit is reported too (PIDs are reused) */
 struct {
@@ -29,6 +43,8 @@ struct {
 } scratch SEC(".maps");
 
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(pyexec_kind);
+RECIPES_EXPORT_ENUM(pyexec_tail);
 
 static __always_inline bool prefix_matches(const char *name)
 {
@@ -36,6 +52,27 @@ static __always_inline bool prefix_matches(const char *name)
 		if (i >= cfg_exe_prefix_len)
 			return true;
 		if (name[i] != cfg_exe_prefix[i])
+			return false;
+	}
+	return true;
+}
+
+/* Does the rest of the name, after the prefix, pass cfg_exe_tail? */
+static __always_inline bool tail_matches(const char *name)
+{
+	if (cfg_exe_tail == PYEXEC_TAIL_ANY)
+		return true;
+	for (int i = 0; i < 64; i++) {
+		char ch;
+
+		if (i < cfg_exe_prefix_len)
+			continue;
+		ch = name[i & 63];
+		if (ch == 0)
+			return true;
+		if (cfg_exe_tail == PYEXEC_TAIL_END)
+			return false;
+		if (!((ch >= '0' && ch <= '9') || ch == '.'))
 			return false;
 	}
 	return true;
@@ -49,7 +86,7 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 	__u32 zero = 0, pid = ids >> 32;
 	const unsigned char *name;
 	struct event *e;
-	__u8 one = 1;
+	__u8 one = PYEXEC_REPORTED, *r;
 
 	if (!recipes_ids_allowed(ids))
 		return 0;
@@ -61,6 +98,21 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 		return 0;
 	if (!prefix_matches(e->exe))
 		return 0;
+	r = bpf_map_lookup_elem(&reported, &pid);
+	if (r)
+		one |= *r;
+	/* a process counts once: not again when it execs Python again */
+	if (cfg_metrics && !(one & PYEXEC_COUNTED) && tail_matches(e->exe)) {
+		__u64 *n = bpf_map_lookup_elem(&execs, &zero);
+
+		if (n)
+			*n += 1;
+		one |= PYEXEC_COUNTED;
+	}
+	if (!cfg_events) {
+		bpf_map_update_elem(&reported, &pid, &one, BPF_ANY);
+		return 0;
+	}
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = PYEXEC_EXEC;
 	e->pid = pid;
@@ -83,6 +135,8 @@ int pyexec_exit(void *ctx)
 	if (!pid || (__u32)id != pid || !bpf_map_lookup_elem(&reported, &pid))
 		return 0; /* a thread, or a process we never reported */
 	bpf_map_delete_elem(&reported, &pid);
+	if (!cfg_events)
+		return 0;
 	e = RESERVE_EVENT(struct event);
 	if (!e)
 		return 0;

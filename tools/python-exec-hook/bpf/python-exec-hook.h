@@ -8,6 +8,17 @@ enum pyexec_kind {
 	PYEXEC_EXIT = 1, /* a process reported by an exec event has exited */
 };
 
+/* what may follow the prefix in the executable's name, for a match the kernel makes whole */
+enum pyexec_tail {
+	PYEXEC_TAIL_ANY = 0,     /* ^NAME */
+	PYEXEC_TAIL_END = 1,     /* ^NAME$ */
+	PYEXEC_TAIL_VERSION = 2, /* ^NAME[0-9.]*$ (the default, ^python[0-9.]*$) */
+};
+
+/* reported (by PID): what was done for the process */
+#define PYEXEC_REPORTED 1
+#define PYEXEC_COUNTED 2
+
 struct event {
 	__u64 ts_ns;
 	__u32 kind;

@@ -1,5 +1,6 @@
 /** What counts as Python, and how much of it the kernel can check. */
 import { UsageError } from '@bpf-recipes/core';
+import { PyexecTail } from './generated/python-exec-hook.js';
 
 export const DEFAULT_MATCH = '^python[0-9.]*$';
 
@@ -26,6 +27,19 @@ export function literalPrefix(src: string | undefined): string {
   const next = (src ?? DEFAULT_MATCH).slice(1 + m[1].length);
   if (/^[?*{]/.test(next)) p = p.slice(0, -1);
   return Buffer.from(p).subarray(0, 15).toString();
+}
+
+/**
+ * The whole match, when the kernel can make it itself (for --metrics, counted there): `^NAME`,
+ * `^NAME$` or `^NAME[0-9.]*$` (the default), NAME of literal characters, at most 15 bytes. The
+ * tail says what may follow NAME (enum pyexec_tail); undefined when the regex is another shape.
+ */
+export function kernelMatch(src: string | undefined): { prefix: string; tail: PyexecTail } | undefined {
+  const m = /^\^((?:[A-Za-z0-9_\-/]|\\\.)+)(\$|\[(?:0-9\\?\.|\\?\.0-9)\]\*\$)?$/.exec(src ?? DEFAULT_MATCH);
+  if (!m) return undefined;
+  const prefix = m[1].replace(/\\\./g, '.');
+  if (Buffer.byteLength(prefix) > 15) return undefined;
+  return { prefix, tail: m[2] === undefined ? PyexecTail.PYEXEC_TAIL_ANY : m[2] === '$' ? PyexecTail.PYEXEC_TAIL_END : PyexecTail.PYEXEC_TAIL_VERSION };
 }
 
 /** Is there a `|` outside every group and character class (an alternative of the whole regex)? */

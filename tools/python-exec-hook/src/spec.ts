@@ -26,7 +26,8 @@ export const spec: ToolSpec = {
     'A process counts when the executable it runs matches: a #!/usr/bin/python3 script counts (its executable is the ' +
     'interpreter), a pyenv shim counts once it execs Python, not while it is still bash. Each process is printed once, however ' +
     'often it execs (a reused PID is a new process). A queued --exec command whose process has exited is skipped, with a note. stdout carries only PIDs (or JSON with --json); the readiness line and notes go to stderr. ' +
-    'With --exec, at Ctrl-C/SIGTERM the running commands get SIGTERM and are waited for (10 s at most).',
+    'With --exec, at Ctrl-C/SIGTERM the running commands get SIGTERM and are waited for (10 s at most). ' +
+    '--metrics counts new Python processes in the kernel, which then makes the whole match: --match must be ^NAME, ^NAME$ or ^NAME[0-9.]*$.',
 };
 
 export interface PyExecArgs {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commandFor, compileMatch, literalPrefix } from '../src/match.js';
+import { PyexecTail } from '../src/generated/python-exec-hook.js';
+import { commandFor, compileMatch, kernelMatch, literalPrefix } from '../src/match.js';
 
 describe('matching', () => {
   it('the default matches python, python3 and python3.11, not pythonista or bash', () => {
@@ -22,6 +23,14 @@ describe('matching', () => {
     expect(literalPrefix('^python(2|3)')).toBe('python');
     expect(literalPrefix('^python[|]')).toBe('python');
     expect(literalPrefix('^python\\|x')).toBe('python');
+  });
+  it('knows when the kernel can make the whole match (for --metrics, counted there)', () => {
+    expect(kernelMatch(undefined)).toEqual({ prefix: 'python', tail: PyexecTail.PYEXEC_TAIL_VERSION });
+    expect(kernelMatch('^uwsgi$')).toEqual({ prefix: 'uwsgi', tail: PyexecTail.PYEXEC_TAIL_END });
+    expect(kernelMatch('^python[.0-9]*$')).toEqual({ prefix: 'python', tail: PyexecTail.PYEXEC_TAIL_VERSION });
+    expect(kernelMatch('^python')).toEqual({ prefix: 'python', tail: PyexecTail.PYEXEC_TAIL_ANY });
+    expect(kernelMatch('^python3\\.11$')).toEqual({ prefix: 'python3.11', tail: PyexecTail.PYEXEC_TAIL_END });
+    for (const src of ['^pythons?', '^(python|uwsgi)$', 'python', '^python[0-9]*$', '^a-very-long-name-of-16$', '^python.*$', '^python[0-9]+$']) expect(kernelMatch(src), src).toBeUndefined();
   });
   it('rejects a bad regex', () => {
     expect(() => compileMatch('(')).toThrow(/--match: not a regular expression/);

@@ -7,10 +7,15 @@
  * as long as the data they carry (built in a per-CPU buffer, sent with recipes_output).
  */
 #include "vmlinux.h"
+#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "sslsnoop.h"
 
+RECIPES_EVENTS(1 << 22);
+
 const volatile __u32 cfg_max_data = 8192;     /* --max-buffer-size */
+const volatile bool cfg_metrics = false;      /* --metrics: count in tls_bytes */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 struct call {
 	__u64 ts_ns;
@@ -36,7 +41,16 @@ struct {
 	__type(value, struct event_buf);
 } scratch SEC(".maps");
 
+/* --metrics / the exporter: plaintext bytes moved, by enum ssl_func (this CPU's; summed at scrape time) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SSLSNOOP_NFUNCS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_bytes SEC(".maps");
+
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(ssl_func);
 
 static __always_inline int begin(struct pt_regs *ctx, void *buf, void *lenp)
 {
@@ -100,16 +114,25 @@ int sslsnoop_return(struct pt_regs *ctx)
 	default:
 		break;
 	}
-	if (c->func != F_GNUTLS_RECV && c->func != F_GNUTLS_SEND)
+	if (c->func != F_gnutls_record_recv && c->func != F_gnutls_record_send)
 		ret = (int)ret; /* OpenSSL and NSPR return int: the upper half of the register is not theirs */
 	if (c->lenp) {
 		if (ret == 1)
 			bpf_probe_read_user(&len, sizeof(len), c->lenp);
-	} else if (c->func != F_SSL_DO_HANDSHAKE && ret > 0) {
+	} else if (c->func != F_SSL_do_handshake && ret > 0) {
 		len = ret;
 	}
-	if (c->func != F_SSL_DO_HANDSHAKE && len == 0)
+	if (c->func != F_SSL_do_handshake && len == 0)
 		goto out; /* nothing moved: would-block, error, or closed */
+	if (cfg_metrics) {
+		__u32 f = c->func;
+		__u64 *bytes = bpf_map_lookup_elem(&tls_bytes, &f);
+
+		if (bytes)
+			*bytes += len;
+	}
+	if (!cfg_events)
+		goto out;
 	b = bpf_map_lookup_elem(&scratch, &zero);
 	if (!b)
 		goto out;

@@ -5,19 +5,26 @@
 
 #define SSLSNOOP_MAX_DATA 16384
 
+/* the functions probed, by the symbol's own name (user space takes the name from the enumerator:
+ * F_SSL_read probes SSL_read); the attach cookie of each probe */
 enum ssl_func {
-	F_SSL_READ = 0,
-	F_SSL_WRITE = 1,
-	F_SSL_READ_EX = 2,
-	F_SSL_WRITE_EX = 3,
-	F_GNUTLS_RECV = 4,
-	F_GNUTLS_SEND = 5,
-	F_PR_READ = 6,
-	F_PR_WRITE = 7,
-	F_PR_RECV = 8,
-	F_PR_SEND = 9,
-	F_SSL_DO_HANDSHAKE = 10,
+	F_SSL_read = 0,
+	F_SSL_write = 1,
+	F_SSL_read_ex = 2,
+	F_SSL_write_ex = 3,
+	F_gnutls_record_recv = 4,
+	F_gnutls_record_send = 5,
+	F_PR_Read = 6,
+	F_PR_Write = 7,
+	F_PR_Recv = 8,
+	F_PR_Send = 9,
+	F_SSL_do_handshake = 10,
 };
+
+/* the functions that write (send) data; the others read it, but the handshake moves none */
+#define SSLSNOOP_WRITES ((1 << F_SSL_write) | (1 << F_SSL_write_ex) | (1 << F_gnutls_record_send) | \
+			 (1 << F_PR_Write) | (1 << F_PR_Send))
+#define SSLSNOOP_NFUNCS (F_SSL_do_handshake + 1)
 
 struct event {
 	__u64 ts_ns;

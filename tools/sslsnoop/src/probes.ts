@@ -1,18 +1,28 @@
-/** Which functions of which library sslsnoop probes, with the entry program and the cookie (enum ssl_func). */
-export interface Probe { func: string; cookie: number; entry: string; write: boolean }
-export interface Library { name: string; sonames: string[]; probes: Probe[] }
+/**
+ * Which functions of which library sslsnoop probes. The functions, their ids (the attach cookie)
+ * and which of them write come from bpf/sslsnoop.h through codegen: enum ssl_func names each
+ * function after its symbol (F_SSL_read probes SSL_read), SSLSNOOP_WRITES is the set that writes.
+ */
+import { SSLSNOOP_WRITES, SslFunc } from './generated/sslsnoop.js';
 
-export const FUNC_NAMES = ['SSL_read', 'SSL_write', 'SSL_read_ex', 'SSL_write_ex', 'gnutls_record_recv', 'gnutls_record_send', 'PR_Read', 'PR_Write', 'PR_Recv', 'PR_Send', 'SSL_do_handshake'];
-export const WRITES = new Set([1, 3, 5, 7, 9]);
-export const HANDSHAKE = 10;
+/** every function id of enum ssl_func, in order */
+export const FUNC_IDS: SslFunc[] = Object.values(SslFunc).filter((v): v is SslFunc => typeof v === 'number').sort((a, b) => a - b);
+/** the symbol of each function id */
+export const FUNC_NAMES: string[] = FUNC_IDS.map((f) => SslFunc[f].replace(/^F_/, ''));
+export const HANDSHAKE = SslFunc.F_SSL_do_handshake;
+export const isWrite = (f: number): boolean => f >= 0 && f < 31 && ((SSLSNOOP_WRITES >> f) & 1) === 1;
+/** what --json's `direction` says of a function */
+export const direction = (f: number): 'handshake' | 'write' | 'read' => (f === HANDSHAKE ? 'handshake' : isWrite(f) ? 'write' : 'read');
 
-const p = (cookie: number, entry = 'sslsnoop_enter'): Probe => ({ func: FUNC_NAMES[cookie], cookie, entry, write: WRITES.has(cookie) });
+export type LibraryName = 'openssl' | 'gnutls' | 'nss';
+export interface Library { name: LibraryName; sonames: string[]; funcs: SslFunc[] }
 
-export const OPENSSL: Probe[] = [p(0), p(1), p(2, 'sslsnoop_enter_ex'), p(3, 'sslsnoop_enter_ex')];
-export const OPENSSL_HANDSHAKE = p(HANDSHAKE, 'sslsnoop_enter_handshake');
-
+const OPENSSL = [SslFunc.F_SSL_read, SslFunc.F_SSL_write, SslFunc.F_SSL_read_ex, SslFunc.F_SSL_write_ex];
 export const LIBRARIES: Library[] = [
-  { name: 'openssl', sonames: ['libssl.so.3', 'libssl.so.1.1', 'libssl.so'], probes: OPENSSL },
-  { name: 'gnutls', sonames: ['libgnutls.so.30', 'libgnutls.so'], probes: [p(4), p(5)] },
-  { name: 'nss', sonames: ['libnspr4.so'], probes: [p(6), p(7), p(8), p(9)] },
+  { name: 'openssl', sonames: ['libssl.so.3', 'libssl.so.1.1', 'libssl.so'], funcs: OPENSSL },
+  { name: 'gnutls', sonames: ['libgnutls.so.30', 'libgnutls.so'], funcs: [SslFunc.F_gnutls_record_recv, SslFunc.F_gnutls_record_send] },
+  { name: 'nss', sonames: ['libnspr4.so'], funcs: [SslFunc.F_PR_Read, SslFunc.F_PR_Write, SslFunc.F_PR_Recv, SslFunc.F_PR_Send] },
 ];
+
+/** the library a function belongs to (SSL_do_handshake: OpenSSL's) */
+export const libraryOf = (f: number): LibraryName | undefined => (f === HANDSHAKE ? 'openssl' : LIBRARIES.find((l) => l.funcs.includes(f))?.name);
