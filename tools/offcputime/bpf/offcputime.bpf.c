@@ -142,7 +142,13 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 	}
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&starts, &tid, &s, BPF_ANY))
+	r = bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST);
+	if (r == -EEXIST) {
+		/* the end of this thread's last block was never seen: say so, then time this one */
+		count_missed(OFFCPU_MISSED_ENDS);
+		r = bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
+	}
+	if (r)
 		count_missed(OFFCPU_MISSED_STARTS);
 }
 

@@ -46,7 +46,9 @@ enum offcputime_missed {
 	OFFCPU_MISSED_USER = 1,   /* ... for the user stack */
 	OFFCPU_MISSED_COUNTS = 2, /* the counts map was full: a block was not added */
 	OFFCPU_MISSED_STARTS = 3, /* the starts map was full: a block was not timed */
-	OFFCPU_MISSED_NR = 4,
+	OFFCPU_MISSED_ENDS = 4,   /* a thread left the CPU again with no switch back in seen since it
+				   * last left: that block was lost (rare; libbpf-tools loses them too) */
+	OFFCPU_MISSED_NR = 5,
 };
 
 #endif /* __OFFCPUTIME_H */

@@ -9,6 +9,7 @@ import { intervalHeader, isoTime } from '@bpf-recipes/format';
 import { StackWriter, checkInterval, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { parseBlockRange, parseState, stateLetters } from './args.js';
 import { setup } from './trace.js';
+import { OFFCPU_STARTS } from './generated/offcputime.js';
 import { spec, type OffcputimeArgs } from './spec.js';
 
 void runTool<OffcputimeArgs>(spec, (ctx) => {
@@ -23,28 +24,29 @@ void runTool<OffcputimeArgs>(spec, (ctx) => {
   const t = setup(ctx.session, { kernel: so.kernel, user: so.user, state, ...range, storage: so.storage, perProcess: so.perProcess });
   const startedAt = Date.now();
   let lastPrint = startedAt;
-  let startsSeen = 0;
+  let blocksSeen = { starts: 0, ends: 0 };
 
   const print = () => {
     const now = Date.now();
     const rows = t.table.take();
     const dm = t.missed.sinceLastCall();
-    const startsTotal = t.missedStarts();
-    const starts = startsTotal - startsSeen;
-    startsSeen = startsTotal;
+    const total = t.missedBlocks();
+    const blocks = { starts: total.starts - blocksSeen.starts, ends: total.ends - blocksSeen.ends };
+    blocksSeen = total;
     if (so.json) {
       writer.lines.line(JSON.stringify({
         time: isoTime(now),
         ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : { duration_s: Math.round(now - startedAt) / 1000 }),
         stacks: rows.map((r) => jsonStack(r, 'offcpu_us')),
-        missed: { ...dm, starts },
+        missed: { ...dm, ...blocks },
       }));
       writer.lines.flush();
     } else {
       writer.write(rows, { name: 'offcputime', startMs: startedAt, durationMs: now - startedAt }, intervalS !== undefined ? intervalHeader(now) : undefined);
     }
     for (const m of missedNotes(spec.name, dm, t.countsMax)) note(m);
-    if (starts) note(`${spec.name}: ${starts} blocks were not timed: more threads were off CPU at once than the kernel side can hold`);
+    if (blocks.starts) note(`${spec.name}: Lost ${blocks.starts} blocks: more threads were off CPU at once than the kernel side can time (${OFFCPU_STARTS})`);
+    if (blocks.ends) note(`${spec.name}: Lost ${blocks.ends} blocks: their threads came back on a CPU unseen (no sched_switch seen for it), so their time is unknown`);
     lastPrint = now;
   };
 

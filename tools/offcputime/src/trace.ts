@@ -36,8 +36,17 @@ export interface OffcpuStack {
 export interface Snapshot {
   /** largest first */
   stacks: OffcpuStack[];
-  /** stacks that could not be stored, blocks that could not be added or timed (totals since start) */
-  missed: Missed & { starts: number };
+  /**
+   * totals since start: stacks that could not be stored, blocks that could not be added (counts
+   * full), timed (starts: too many threads off CPU at once) or ended (ends: the thread came back on a
+   * CPU with no sched_switch seen for it, so the block's time is unknown)
+   */
+  missed: Missed & BlockMisses;
+}
+
+export interface BlockMisses {
+  starts: number;
+  ends: number;
 }
 
 /** What the command reads after setup(). */
@@ -46,8 +55,8 @@ export interface Offcpu {
   /** the counts map named and merged for printing (values in µs) */
   table: StackTable;
   missed: MissedStacks;
-  /** blocks that could not be timed (the starts map was full), since start */
-  missedStarts(): number;
+  /** blocks that could not be timed or whose end was not seen, since start */
+  missedBlocks(): BlockMisses;
   countsMax: number;
   snapshot(): Snapshot;
 }
@@ -82,16 +91,21 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
   };
   const table = new StackTable(namer, read, Boolean(c.perProcess));
   const missed = new MissedStacks(maps.missed, { kernel: OffcputimeMissed.OFFCPU_MISSED_KERNEL, user: OffcputimeMissed.OFFCPU_MISSED_USER, counts: OffcputimeMissed.OFFCPU_MISSED_COUNTS });
-  const startsKey = Buffer.alloc(4);
-  startsKey.writeUInt32LE(OffcputimeMissed.OFFCPU_MISSED_STARTS);
-  const missedStarts = () => maps.missed.sumU64(startsKey);
+  const at = (i: number) => {
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(i);
+    return k;
+  };
+  const startsKey = at(OffcputimeMissed.OFFCPU_MISSED_STARTS);
+  const endsKey = at(OffcputimeMissed.OFFCPU_MISSED_ENDS);
+  const missedBlocks = (): BlockMisses => ({ starts: maps.missed.sumU64(startsKey), ends: maps.missed.sumU64(endsKey) });
   const names = (frames: { name: string }[] | undefined) => frames?.map((f) => f.name);
 
   return {
     namer,
     table,
     missed,
-    missedStarts,
+    missedBlocks,
     countsMax,
     snapshot() {
       const stacks: OffcpuStack[] = [];
@@ -102,7 +116,7 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
       }
       namer.prune();
       stacks.sort((x, y) => y.offcpu_us - x.offcpu_us);
-      return { stacks, missed: { ...missed.total(), starts: missedStarts() } };
+      return { stacks, missed: { ...missed.total(), ...missedBlocks() } };
     },
   };
 }

@@ -72,6 +72,12 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
       return at > 0 && r.frames.slice(at - 1, at + 2).join(';') === chain.join(';');
     });
   const sum = (rows: { us: number }[]) => rows.reduce((n, r) => n + r.us, 0);
+  /**
+   * Blocks the tool reported lost. Now and then the kernel does not run a sched_switch program where
+   * a thread comes back on CPU (libbpf-tools' offcputime loses the same blocks, silently): the
+   * tool counts each such block and says so, and the bounds below allow for exactly those.
+   */
+  const lost = (stderr: string) => [...stderr.matchAll(/offcputime: Lost (\d+) blocks/g)].reduce((n, m) => n + Number(m[1]), 0);
 
   it('--format folded: main;recipe_a;recipe_b then the kernel down to schedule, 10 × 50 ms off CPU, no BPF frames', async () => {
     const b = await blocker('sleep', 10, 50);
@@ -95,7 +101,7 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     expect(frames.join(';')).not.toContain('[unknown]');
     // 10 sleeps of 50 ms: off CPU at least that (less the few µs between arming the timer and
     // switching out), and not much more on a busy 2-CPU machine
-    expect(us).toBeGreaterThan(10 * 49_000);
+    expect(us).toBeGreaterThan((10 - lost(tool.stderr())) * 49_000);
     expect(us).toBeLessThan(10 * 50_000 + 250_000);
     // whatever else the process did off CPU is small beside it
     expect(sum(rows) - us).toBeLessThan(50_000);
@@ -115,7 +121,7 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     expect(text[at - 1]).toBe('  --');
     const comm = text.indexOf('    offcpu', at);
     const us = Number(/^ {4}(\d+) us$/.exec(text[comm + 1])![1]);
-    expect(us).toBeGreaterThan(4 * 29_000);
+    expect(us).toBeGreaterThan((4 - lost(tool.stderr())) * 29_000);
     expect(us).toBeLessThan(4 * 30_000 + 200_000);
     expect(tool.stderr()).toMatch(/Tracing off-CPU time \(us\) by kernel and user stacks, all states/);
   });
@@ -137,11 +143,11 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     const vfork = withChain(dRows, VCHAIN);
     expect(vfork, d.stdout()).toHaveLength(1);
     expect(vfork[0].frames.some((f) => /vfork/.test(f))).toBe(true);
-    expect(vfork[0].us).toBeGreaterThan(3 * 39_000);
+    expect(vfork[0].us).toBeGreaterThan((3 - lost(d.stderr())) * 39_000);
     expect(withChain(dRows, CHAIN)).toEqual([]);
     const sleep = withChain(sRows, CHAIN);
     expect(sleep, sl.stdout()).toHaveLength(1);
-    expect(sleep[0].us).toBeGreaterThan(3 * 39_000);
+    expect(sleep[0].us).toBeGreaterThan((3 - lost(sl.stderr())) * 39_000);
     expect(withChain(sRows, VCHAIN)).toEqual([]);
   });
 
@@ -159,11 +165,11 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     const byPid = (rows: { frames: string[]; us: number }[], pid: number) => withChain(rows, CHAIN).filter((r) => r.frames[0] === `offcpu-${pid}`);
     const minRows = folded(min.lines());
     expect(byPid(minRows, long.pid), min.stdout()).toHaveLength(1);
-    expect(byPid(minRows, long.pid)[0].us).toBeGreaterThan(3 * 59_000);
+    expect(byPid(minRows, long.pid)[0].us).toBeGreaterThan((3 - lost(min.stderr())) * 59_000);
     expect(byPid(minRows, short.pid)).toEqual([]);
     const maxRows = folded(max.lines());
     expect(byPid(maxRows, short.pid), max.stdout()).toHaveLength(1);
-    expect(byPid(maxRows, short.pid)[0].us).toBeGreaterThan(5 * 4_900);
+    expect(byPid(maxRows, short.pid)[0].us).toBeGreaterThan((5 - lost(max.stderr())) * 4_900);
     expect(byPid(maxRows, short.pid)[0].us).toBeLessThan(5 * 20_000);
     expect(byPid(maxRows, long.pid)).toEqual([]);
     const only = folded(onlyLong.lines());
@@ -184,13 +190,13 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
       await b.end();
       const out = j.lines().filter(Boolean).map((l) => JSON.parse(l));
       expect(out).toHaveLength(1);
-      expect(out[0].missed).toEqual({ kernel_stacks: 0, user_stacks: 0, counts: 0, starts: 0 });
+      expect(out[0].missed).toEqual({ kernel_stacks: 0, user_stacks: 0, counts: 0, starts: 0, ends: lost(j.stderr()) });
       const s = out[0].stacks.find((x: { user?: string[] }) => x.user?.[0] === 'recipe_b');
       expect(s, JSON.stringify(out[0])).toBeDefined();
       expect(s.comm).toBe('offcpu');
       expect(s.user.slice(0, 3)).toEqual(['recipe_b', 'recipe_a', 'main']);
       expect(s.kernel).toContain('schedule');
-      expect(s.offcpu_us).toBeGreaterThan(5 * 19_000);
+      expect(s.offcpu_us).toBeGreaterThan((5 - lost(j.stderr())) * 19_000);
 
       expect(p.stderr()).toMatch(new RegExp(`offcputime: wrote \\d+ stacks? \\(\\d+ us\\) to ${pb} \\(pprof\\)`));
       const prof = Profile.decode(gunzipSync(readFileSync(pb)));
@@ -204,7 +210,7 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
       expect(sn.slice(sn.indexOf('recipe_b'), sn.indexOf('recipe_b') + 3)).toEqual(['recipe_b', 'recipe_a', 'main']);
       expect(sn.at(-1)).toBe('offcpu');
       expect(sn).toContain('schedule');
-      expect(Number(sample.value[0])).toBeGreaterThan(5 * 19_000);
+      expect(Number(sample.value[0])).toBeGreaterThan((5 - lost(p.stderr())) * 19_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -223,10 +229,12 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
       expect(s!.kernel).toContain('schedule');
       expect(s!.pid).toBe(b.pid);
       expect(s!.comm).toBe('offcpu');
-      expect(s!.blocks, JSON.stringify(snap.stacks.filter((x) => x.user?.[0] === 'recipe_b'))).toBe(10);
-      expect(s!.offcpu_us).toBeGreaterThan(10 * 19_000);
+      // every block counted, or reported lost (see lost() above)
+      expect(s!.blocks).toBeLessThanOrEqual(10);
+      expect(s!.blocks + snap.missed.ends, JSON.stringify(snap)).toBeGreaterThanOrEqual(10);
+      expect(s!.offcpu_us).toBeGreaterThan(s!.blocks * 19_000);
       expect(s!.offcpu_us).toBeLessThan(10 * 20_000 + 200_000);
-      expect(snap.missed).toEqual({ kernel_stacks: 0, user_stacks: 0, counts: 0, starts: 0 });
+      expect(snap.missed).toMatchObject({ kernel_stacks: 0, user_stacks: 0, counts: 0, starts: 0 });
       expect(t.lost).toBe(0);
     } finally {
       await t.close();

@@ -45,7 +45,8 @@ describe.skipIf(skipPrivileged())("offcputime agrees with libbpf-tools' offcputi
     if (peer) rmSync(dirname(peer), { recursive: true, force: true });
   });
 
-  it('the same chain, and the same time off CPU within a millisecond in 500', async () => {
+  /** one run of the workload under both tools: the chain's row of each (frames leaf first), and what ours reported lost */
+  const once = async () => {
     const w = spawn(bin, ['sleep', '10', '50'], { stdio: ['pipe', 'pipe', 'inherit'] });
     let said = '';
     const saw = (word: string) => new Promise<void>((res) => {
@@ -69,24 +70,39 @@ describe.skipIf(skipPrivileged())("offcputime agrees with libbpf-tools' offcputi
     w.stdin!.end();
     await exited;
 
-    const mineRows = ours.lines().filter(Boolean).map((l) => {
+    const chain = (frames: string[]) => frames.includes('recipe_b') && frames.includes('do_nanosleep');
+    const mine = ours.lines().filter(Boolean).map((l) => {
       const m = /^(.*) (\d+)$/.exec(l)!;
       return { frames: m[1].split(';').reverse(), us: Number(m[2]) }; // leaf first, as theirs
-    });
-    const chain = (frames: string[]) => frames.includes('recipe_b') && frames.includes('do_nanosleep');
-    const mine = mineRows.filter((r) => chain(r.frames));
+    }).filter((r) => chain(r.frames));
     const peerRows = parsePeer(theirs.stdout()).filter((r) => chain(r.frames));
     expect(mine, ours.stdout()).toHaveLength(1);
     expect(peerRows, theirs.stdout()).toHaveLength(1);
-    // theirs keeps the BPF program's frames on top; below them the kernel frames are the same,
-    // and the user frames from recipe_b to main
-    const kernelOf = (f: string[]) => f.slice(0, f.indexOf('recipe_b'));
-    const theirKernel = kernelOf(peerRows[0].frames).filter((f) => !/^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|bpf_trampoline_)/.test(f));
-    expect(kernelOf(mine[0].frames)).toEqual(theirKernel);
-    const userOf = (f: string[]) => f.slice(f.indexOf('recipe_b'), f.indexOf('main') + 1);
-    expect(userOf(mine[0].frames)).toEqual(['recipe_b', 'recipe_a', 'main']);
-    expect(userOf(peerRows[0].frames)).toEqual(['recipe_b', 'recipe_a', 'main']);
-    expect(peerRows[0].us).toBeGreaterThan(10 * 49_000);
-    expect(Math.abs(mine[0].us - peerRows[0].us), `ours ${mine[0].us} us, theirs ${peerRows[0].us} us`).toBeLessThanOrEqual(1000);
+    return { mine: mine[0], theirs: peerRows[0], oursLost: /offcputime: Lost \d+ blocks/.test(ours.stderr()) };
+  };
+
+  it('the same chain, and the same time off CPU within a millisecond in 500', async () => {
+    // Now and then the kernel skips a sched_switch program where a thread comes back on CPU, and
+    // the block is lost (ours counts and reports it; theirs drops it silently, its total one block
+    // short, blocks being 50 ms and more on a busy machine): such a run cannot be compared, and is
+    // run again (three times at most).
+    let compared = false;
+    for (let attempt = 0; attempt < 3 && !compared; attempt++) {
+      const { mine, theirs, oursLost } = await once();
+      // theirs keeps the BPF program's frames on top; below them the kernel frames are the same,
+      // and the user frames from recipe_b to main
+      const kernelOf = (f: string[]) => f.slice(0, f.indexOf('recipe_b'));
+      const theirKernel = kernelOf(theirs.frames).filter((f) => !/^(bpf_prog_|bpf_trace_run|__bpf_trace_|__traceiter_|bpf_trampoline_)/.test(f));
+      expect(kernelOf(mine.frames)).toEqual(theirKernel);
+      const userOf = (f: string[]) => f.slice(f.indexOf('recipe_b'), f.indexOf('main') + 1);
+      expect(userOf(mine.frames)).toEqual(['recipe_b', 'recipe_a', 'main']);
+      expect(userOf(theirs.frames)).toEqual(['recipe_b', 'recipe_a', 'main']);
+      // ours reported a loss, or theirs is one of our blocks (an average one) short: theirs lost it
+      const block = mine.us / 10;
+      if (oursLost || Math.abs(mine.us - theirs.us - block) < 0.3 * block) continue;
+      expect(Math.abs(mine.us - theirs.us), `ours ${mine.us} us, theirs ${theirs.us} us`).toBeLessThanOrEqual(1000);
+      compared = true;
+    }
+    expect(compared, 'three runs in a row lost a block').toBe(true);
   });
 });
