@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start } from '@bpf-recipes/offcputime';
+import { UsageError, start } from '@bpf-recipes/offcputime';
 import { cliConformance, loadedPrograms, skipPrivileged, startTool, waitNoPrograms } from '@bpf-recipes/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -244,6 +244,7 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     expect(await waitNoPrograms('offcputime_switch')).toEqual([]);
     // bad options are the command's errors, before anything is loaded
     expect(() => start({ state: 'Q' })).toThrow(/--state: 'Q' is not a task state/);
+    expect(() => start({ minBlock: '5ms', maxBlock: '1ms' })).toThrow(UsageError);
     expect(() => start({ kernel: true, user: true })).toThrow(/-K and -U exclude each other/);
   });
 
