@@ -177,16 +177,19 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     expect(only.filter((r) => r.frames[0] !== `offcpu-${long.pid}`)).toEqual([]);
   });
 
-  it('--json: one object with the stacks (leaf first), offcpu_us and nothing missed; -o with pprof', async () => {
+  it('--json: one object with the stacks (leaf first), offcpu_us and nothing missed; -o with pprof and speedscope', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'offcputime-files-'));
     try {
       const b = await blocker('sleep', 5, 20);
       const pb = join(dir, 'p.pb.gz');
       const j = await startTool('offcputime', ['--json', '-p', String(b.pid)]);
       const p = await startTool('offcputime', ['--format', 'pprof', '-o', pb, '-p', String(b.pid)]);
+      const ss = join(dir, 's.json');
+      const sp = await startTool('offcputime', ['--format', 'speedscope', '-o', ss, '-p', String(b.pid)]);
       await b.go();
       await j.stop('SIGINT');
       await p.stop('SIGINT');
+      await sp.stop('SIGINT');
       await b.end();
       const out = j.lines().filter(Boolean).map((l) => JSON.parse(l));
       expect(out).toHaveLength(1);
@@ -211,6 +214,14 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
       expect(sn.at(-1)).toBe('offcpu');
       expect(sn).toContain('schedule');
       expect(Number(sample.value[0])).toBeGreaterThan((5 - lost(p.stderr())) * 19_000);
+
+      // speedscope: weights in microseconds, the chain's sample among them
+      const sj = JSON.parse(readFileSync(ss, 'utf8'));
+      expect(sj.profiles[0]).toMatchObject({ type: 'sampled', name: 'offcputime', unit: 'microseconds' });
+      const frameNames = (i: number) => sj.profiles[0].samples[i].map((f: number) => sj.shared.frames[f].name);
+      const at = sj.profiles[0].samples.findIndex((_: unknown, i: number) => frameNames(i).includes('recipe_b'));
+      expect(frameNames(at).slice(0, 1)).toEqual(['offcpu']);
+      expect(sj.profiles[0].weights[at]).toBeGreaterThan((5 - lost(sp.stderr())) * 19_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
