@@ -177,6 +177,22 @@ describe.skipIf(skipPrivileged())('offcputime on the real kernel', () => {
     expect(only.filter((r) => r.frames[0] !== `offcpu-${long.pid}`)).toEqual([]);
   });
 
+  it('--name and -t keep to the named program / the one thread (filters in the kernel, on the task that blocks)', async () => {
+    const b = await blocker('sleep', 3, 20);
+    const byName = await startTool('offcputime', ['-n', 'offcpu', '-P', '--format', 'folded']);
+    const byTid = await startTool('offcputime', ['-t', String(b.pid), '-P', '--format', 'folded']);
+    await b.go();
+    await byName.stop('SIGINT');
+    await byTid.stop('SIGINT');
+    await b.end();
+    for (const t of [byName, byTid]) {
+      const rows = folded(t.lines());
+      expect(withChain(rows, CHAIN).filter((r) => r.frames[0] === `offcpu-${b.pid}`), t.stdout()).toHaveLength(1);
+      expect(rows.filter((r) => !r.frames[0].startsWith('offcpu'))).toEqual([]);
+    }
+    expect(folded(byTid.lines()).filter((r) => r.frames[0] !== `offcpu-${b.pid}`)).toEqual([]);
+  });
+
   it('--json: one object with the stacks (leaf first), offcpu_us and nothing missed; -o with pprof and speedscope', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'offcputime-files-'));
     try {
