@@ -23,6 +23,8 @@ export interface StackNamerOptions {
   note?: (message: string) => void;
   /** the tool's name, in notes */
   tool: string;
+  /** -v diagnostics of the symbolizer (e.g. why C++ names stay mangled), each said once */
+  verbose?: (message: string) => void;
   symbolizer?: Symbolizer;
 }
 
@@ -38,7 +40,7 @@ export class StackNamer {
   private readonly key = Buffer.alloc(4);
 
   constructor(private readonly o: StackNamerOptions) {
-    this.symbolizer = o.symbolizer ?? new Symbolizer();
+    this.symbolizer = o.symbolizer ?? new Symbolizer(o.verbose ? { log: o.verbose } : {});
   }
 
   /** The addresses of stack `id`, leaf first (empty when the map no longer holds it). */

@@ -49,7 +49,8 @@ export const spec: ToolSpec = {
     "process's maps, ELF symbols, debug files and JIT perf maps, walked by frame pointers (code built without them gives " +
     'short stacks). A process must still run when its stacks are named (once a second while tracing). A frame that cannot be ' +
     'named is printed as [unknown] (module+0xADDR). Stacks that could not be stored in the kernel are counted under ' +
-    '[missed kernel stack] / [missed user stack] and reported on stderr.',
+    '[missed kernel stack] / [missed user stack] and reported on stderr. ' +
+    "C++ names are demangled by the system's libstdc++ (mangled where it is missing: -v says so).",
 };
 
 export interface OffcputimeArgs extends StackArgs {

@@ -79,7 +79,7 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
   session.loadAndAttach(skel);
   session.verbose(`attached ${progs.offcputime_switch.name} (${progs.offcputime_switch.section})`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m) });
+  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
   const read = function* (): Generator<StackEntry & { totalNs: number; blocks: number }> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);

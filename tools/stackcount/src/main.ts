@@ -40,7 +40,7 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   skel.obj.attachTracepoint(progs.stackcount_tp.name, tp.category, tp.event);
   ctx.verbose(`attached ${progs.stackcount_tp.name} to ${tp.category}:${tp.event}`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: so.kernel, user: so.user, missedId: STACKCOUNT_MISSED_STACK, tool: spec.name, note });
+  const namer = new StackNamer({ stacks: maps.stacks, kernel: so.kernel, user: so.user, missedId: STACKCOUNT_MISSED_STACK, tool: spec.name, note, verbose: (m) => ctx.verbose(m) });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);

@@ -36,7 +36,7 @@ export const spec: ToolSpec = {
     'A process must still run when its stacks are named (they are named once a second while tracing). A frame that ' +
     'cannot be named is printed as [unknown] (module+0xADDR). Stacks that could not be stored in the kernel ' +
     '(stack map full, hash collision) are counted under [missed kernel stack] / [missed user stack] and reported on stderr. ' +
-    'C++ names are printed mangled.',
+    "C++ names are demangled by the system's libstdc++ (mangled where it is missing: -v says so).",
 };
 
 export interface StackcountArgs extends StackArgs {
