@@ -1,0 +1,224 @@
+// Privileged: the real profile on the real kernel, sampling a C program whose call chain is known
+// (main → outer → inner, inner spinning on the CPU for a set amount of CPU time) and node running a
+// hot JavaScript function.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliConformance, loadedPrograms, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { start } from '@bpf-recipes/profile';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const HZ = 49;
+
+describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
+  let dir: string;
+  let bin: string;
+  let other: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'profile-test-'));
+    bin = join(dir, 'busychain');
+    execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-fno-inline', '-fPIE', '-pie', '-o', bin, join(here, 'fixtures', 'busychain.c')]);
+    // the same program under another name: a second busy process that -p must leave out
+    other = join(dir, 'busyother');
+    copyFileSync(bin, other);
+  });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  interface Spinner {
+    proc: ChildProcess;
+    pid: number;
+    /** spin; resolves with the CPU time spun (s) once done (the process then waits for end()) */
+    go(): Promise<number>;
+    end(): Promise<void>;
+  }
+  const spinner = async (cpuMs: number, cmd = [bin]): Promise<Spinner> => {
+    // cwd: node --perf-basic-prof also writes a V8 log file there
+    const proc = spawn(cmd[0], [...cmd.slice(1), String(cpuMs)], { stdio: ['pipe', 'pipe', 'inherit'], cwd: dir });
+    let out = '';
+    const seen = (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (m) resolve(m);
+        };
+        proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          check();
+        });
+        check();
+      });
+    await seen(/^ready\n/m);
+    return {
+      proc,
+      pid: proc.pid!,
+      go: async () => {
+        proc.stdin!.write('go\n');
+        const m = await seen(/^done(?: (\d+))?\n/m);
+        return m[1] === undefined ? cpuMs / 1000 : Number(m[1]) / 1e9;
+      },
+      end: async () => {
+        const exited = new Promise((r) => proc.on('exit', r));
+        proc.stdin!.end();
+        await exited;
+      },
+    };
+  };
+  const folded = (lines: string[]) =>
+    lines.filter(Boolean).map((l) => {
+      const m = /^(.+) (\d+)$/.exec(l);
+      expect(m, `not a folded line: ${l}`).not.toBeNull();
+      return { frames: m![1].split(';'), count: Number(m![2]) };
+    });
+  const sum = (xs: { count: number }[]) => xs.reduce((n, x) => n + x.count, 0);
+
+  it(`-p --format folded: the busy thread's samples show main;outer;inner, about ${HZ} a second of its CPU time`, async () => {
+    const s = await spinner(2000);
+    const tool = await startTool('profile', ['-p', String(s.pid), '--format', 'folded']);
+    const cpuS = await s.go();
+    await tool.stop('SIGINT');
+    await s.end();
+    const stacks = folded(tool.lines());
+    expect(stacks.length, tool.stderr()).toBeGreaterThan(0);
+    // every line is the fixture's: -p leaves everything else out
+    expect(stacks.filter((x) => x.frames[0] !== 'busychain')).toEqual([]);
+    const total = sum(stacks);
+    // one thread on the CPU for cpuS seconds: HZ samples a second of it, whichever CPU it ran on
+    expect(cpuS).toBeGreaterThan(1.9);
+    expect(total, `${total} samples for ${cpuS.toFixed(2)} s of CPU`).toBeGreaterThan(HZ * cpuS * 0.6);
+    expect(total, `${total} samples for ${cpuS.toFixed(2)} s of CPU`).toBeLessThan(HZ * cpuS * 1.4 + 5);
+    // most samples are in inner's loop, under outer and main in that order (root first)
+    const inInner = stacks.filter((x) => x.frames.at(-1) === 'inner');
+    expect(sum(inInner)).toBeGreaterThan(total * 0.7);
+    for (const x of inInner) {
+      expect(x.frames.slice(-3)).toEqual(['main', 'outer', 'inner']);
+      // every frame of the chain is named (a rare sample inside the clock read may fall in the vDSO)
+      expect(x.frames.join(';')).not.toContain('[unknown]');
+    }
+  });
+
+  it('-P --json without -p: both busy processes; -p with one PID: only it', async () => {
+    const a = await spinner(1000);
+    const b = await spinner(1000, [other]);
+    const all = await startTool('profile', ['-P', '--json']);
+    const one = await startTool('profile', ['-P', '--json', '-p', String(a.pid)]);
+    await Promise.all([a.go(), b.go()]);
+    await all.stop('SIGINT');
+    await one.stop('SIGINT');
+    await a.end();
+    await b.end();
+    const [ja] = all.lines().map((l) => JSON.parse(l));
+    const [jo] = one.lines().map((l) => JSON.parse(l));
+    expect(ja).toMatchObject({ frequency_hz: HZ, missed: { counts: 0 } });
+    const pidsAll = new Set(ja.stacks.map((x: { pid: number }) => x.pid));
+    expect(pidsAll.has(a.pid)).toBe(true);
+    expect(pidsAll.has(b.pid)).toBe(true);
+    // the idle task is left out without -I; the tool never samples itself
+    expect(pidsAll.has(0)).toBe(false);
+    expect(pidsAll.has(all.pid)).toBe(false);
+    expect(new Set(jo.stacks.map((x: { pid: number }) => x.pid))).toEqual(new Set([a.pid]));
+    expect(jo.samples).toBe(sum(jo.stacks));
+    expect(jo.samples).toBeGreaterThan(HZ * 0.6);
+    const busyOther = ja.stacks.filter((x: { pid: number }) => x.pid === b.pid);
+    expect(busyOther.every((x: { comm: string }) => x.comm === 'busyother')).toBe(true);
+  });
+
+  it('-U: user frames only (text, leaf first); -K --json: kernel frames only, no user key', async () => {
+    const s = await spinner(1000);
+    const u = await startTool('profile', ['-U', '-p', String(s.pid)]);
+    const k = await startTool('profile', ['-K', '--json', '-p', String(s.pid)]);
+    await s.go();
+    await u.stop('SIGINT');
+    await k.stop('SIGINT');
+    await s.end();
+    const text = u.lines();
+    const at = text.indexOf('  inner');
+    expect(at, text.join('\n')).toBeGreaterThanOrEqual(0);
+    expect(text.slice(at, at + 3)).toEqual(['  inner', '  outer', '  main']);
+    expect(text).toContain('    busychain');
+    expect(text).not.toContain('  --');
+    expect(text.filter((l) => /^ {2}(entry_SYSCALL_64|asm_sysvec|do_syscall_64)/.test(l))).toEqual([]);
+    const [j] = k.lines().map((l) => JSON.parse(l));
+    expect(j.stacks.length).toBeGreaterThan(0);
+    expect(j.samples).toBeGreaterThan(HZ * 0.6);
+    for (const x of j.stacks) {
+      expect(x.user).toBeUndefined();
+      expect(Array.isArray(x.kernel)).toBe(true);
+      expect(x.kernel).not.toContain('inner');
+    }
+    // inner spins in user mode: most samples interrupted it there, where there is no kernel stack
+    const userMode = j.stacks.filter((x: { kernel: string[] }) => x.kernel.length === 0);
+    expect(sum(userMode)).toBeGreaterThan(j.samples * 0.5);
+  });
+
+  it('names a hot JavaScript function from the perf map of node --perf-basic-prof', async () => {
+    const s = await spinner(1500, [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(here, 'fixtures', 'hot.js')]);
+    try {
+      const tool = await startTool('profile', ['-U', '-p', String(s.pid), '--format', 'folded']);
+      await s.go();
+      await tool.stop('SIGINT');
+      const stacks = folded(tool.lines());
+      // the loop's samples: recipeHotLoop (interpreted `~` or optimized `*`) as the JIT named it
+      const hot = stacks.filter((x) => x.frames.some((f) => /^JS:[~*]?recipeHotLoop [^;]*hot\.js:\d+:\d+$/.test(f)));
+      expect(sum(hot), tool.lines().join('\n')).toBeGreaterThan(sum(stacks) * 0.3);
+      expect(stacks.some((x) => x.frames.some((f) => /^JS:[~*]?recipeHotOuter /.test(f)))).toBe(true);
+    } finally {
+      await s.end();
+      rmSync(`/tmp/perf-${s.pid}.map`, { force: true });
+    }
+  });
+
+  it('the typed API: start() samples, snapshot() names the stacks, close() leaves no program loaded', async () => {
+    const s = await spinner(1000);
+    const p = start({ pid: [s.pid], user: true, kernel: false });
+    try {
+      expect(loadedPrograms('profile_sample').length).toBeGreaterThan(0);
+      await s.go();
+      const snap = p.snapshot();
+      expect(snap.frequency).toBe(HZ);
+      expect(snap.cpus.length).toBeGreaterThan(0);
+      expect(snap.samples).toBe(sum(snap.stacks));
+      expect(snap.samples).toBeGreaterThan(HZ * 0.6);
+      expect(snap.missed).toEqual({ kernelStacks: 0, userStacks: 0, counts: 0 });
+      const top = snap.stacks[0];
+      expect(top).toMatchObject({ pid: s.pid, comm: 'busychain' });
+      expect(top.kernel).toBeUndefined();
+      expect(top.user!.slice(0, 3)).toEqual(['inner', 'outer', 'main']);
+    } finally {
+      await p.close();
+      await s.end();
+    }
+    expect(() => p.snapshot()).toThrow(/after close/);
+    const left = Date.now() + 3000;
+    while (loadedPrograms('profile_sample').length && Date.now() < left) await new Promise((r) => setTimeout(r, 100));
+    expect(loadedPrograms('profile_sample')).toEqual([]);
+  });
+
+  it('the typed API refuses bad options before loading anything', () => {
+    expect(() => start({ frequency: 0 })).toThrow(/--frequency: '0'/);
+    expect(() => start({ frequency: 100000 })).toThrow(/--frequency: '100000'/);
+    expect(() => start({ pid: [0] })).toThrow(/--pid/);
+  });
+
+  cliConformance({
+    tool: 'profile',
+    args: ['-d', '3', '--format', 'folded'],
+    programs: 1,
+    drive: () => new Promise((r) => setTimeout(r, 100)),
+    badInput: [
+      ['-F', '0'],
+      ['-F', '100000'],
+      ['-F', 'x'],
+      ['-K', '-U'],
+      ['--format', 'flame'],
+      ['--json', '--format', 'folded'],
+      ['-o', ''],
+      ['--stack-storage-size', '0'],
+      ['extra'],
+    ],
+  });
+});
