@@ -26,7 +26,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, STACKCOUNT_COUNTS_MIN);
 	__type(key, struct stack_key);
 	__type(value, struct stack_val);
 } counts SEC(".maps");
@@ -40,6 +40,7 @@ struct {
 
 RECIPES_EXPORT(stack_key);
 RECIPES_EXPORT(stack_val);
+RECIPES_EXPORT_ENUM(stackcount_missed);
 
 static __always_inline void count_missed(__u32 which)
 {
@@ -53,7 +54,7 @@ SEC("tracepoint")
 int stackcount_tp(void *ctx)
 {
 	__u64 id = recipes_current_ids();
-	struct stack_key key = { .pid = id >> 32, .kstack = -1, .ustack = -1 };
+	struct stack_key key = { .pid = id >> 32, .kstack = STACKCOUNT_NO_STACK, .ustack = STACKCOUNT_NO_STACK };
 	struct stack_val *v, init = { .count = 1 };
 	long r;
 
@@ -64,7 +65,7 @@ int stackcount_tp(void *ctx)
 		if (r >= 0) {
 			key.kstack = r;
 		} else if (r != -EFAULT) {
-			key.kstack = -2; /* shown as a missed stack, never dropped */
+			key.kstack = STACKCOUNT_MISSED_STACK; /* shown as a missed stack, never dropped */
 			count_missed(MISSED_KERNEL);
 		}
 	}
@@ -73,7 +74,7 @@ int stackcount_tp(void *ctx)
 		if (r >= 0) {
 			key.ustack = r;
 		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread) */
-			key.ustack = -2;
+			key.ustack = STACKCOUNT_MISSED_STACK;
 			count_missed(MISSED_USER);
 		}
 	}

@@ -1,5 +1,10 @@
 /** stackcount's command line: the one table behind --help and the man page. */
 import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
+}
 
 export const spec: ToolSpec = {
   name: 'stackcount',
@@ -18,20 +23,9 @@ export const spec: ToolSpec = {
     ['stackcount --stack-storage-size 65536 -K sched:sched_switch', 'room for more distinct stacks (fewer missed)'],
   ],
   options: {
-    kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
-    user: { alias: 'U', type: 'boolean', describe: 'user stacks only' },
-    'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
+    ...pick(stackOptionSpecs('count'), 'kernel', 'user', 'per-process'),
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
-    'stack-storage-size': { type: 'string', arg: 'N', describe: 'how many distinct stacks the kernel keeps (default 16384; ~1 KB each); more when stacks are reported missed' },
-    format: {
-      type: 'string',
-      arg: 'text|folded|speedscope|pprof|svg',
-      describe:
-        'text: frames one per line, leaf first, with comm and count (default); folded: `comm;root;...;leaf count` per line (flamegraph.pl); ' +
-        'speedscope: its JSON file (speedscope.app); pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca); ' +
-        'svg: an interactive flame graph in one file (hover, click to zoom, search). The last three are one profile written at the end',
-    },
-    output: { alias: 'o', type: 'string', arg: 'FILE', describe: 'write the stacks to FILE instead of stdout' },
+    ...pick(stackOptionSpecs('count'), 'stack-storage-size', 'format', 'output'),
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
@@ -45,12 +39,6 @@ export const spec: ToolSpec = {
     'C++ names are printed mangled.',
 };
 
-export interface StackcountArgs {
-  kernel?: boolean;
-  user?: boolean;
-  'per-process'?: boolean;
-  'stack-storage-size'?: string;
+export interface StackcountArgs extends StackArgs {
   interval?: string;
-  format?: string;
-  output?: string;
 }

@@ -1,0 +1,104 @@
+/**
+ * The options every stack tool shares (-K/-U, -P, --stack-storage-size, --format, -o): their
+ * entries in a tool's option table (so --help and the man page say the same everywhere) and their
+ * checks (UsageError, exit 2).
+ */
+import { parseIntArg, type OptionSpec } from '@bpf-recipes/cli';
+import { UsageError } from '@bpf-recipes/core';
+
+export const STACK_FORMATS = ['text', 'folded', 'speedscope', 'pprof', 'svg'] as const;
+export type StackFormat = (typeof STACK_FORMATS)[number];
+/** formats that are one file for the whole run, written at the end */
+export const FILE_FORMATS: readonly StackFormat[] = ['speedscope', 'pprof', 'svg'];
+
+/** the default and bounds of --stack-storage-size */
+export const DEFAULT_STACK_STORAGE = 16384;
+export const MAX_STACK_STORAGE = 262144;
+
+/** The shared options as the parser hands them over. */
+export interface StackArgs {
+  kernel?: boolean;
+  user?: boolean;
+  'per-process'?: boolean;
+  'stack-storage-size'?: string;
+  format?: string;
+  output?: string;
+  json?: boolean;
+}
+
+/**
+ * The shared options' entries for a tool's spec. `weight` names what a stack's number is in the
+ * text format ("count" for stackcount, "microseconds off CPU" for offcputime).
+ */
+export function stackOptionSpecs(weight = 'count'): {
+  kernel: OptionSpec;
+  user: OptionSpec;
+  'per-process': OptionSpec;
+  'stack-storage-size': OptionSpec;
+  format: OptionSpec;
+  output: OptionSpec;
+} {
+  return {
+    kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
+    user: { alias: 'U', type: 'boolean', describe: 'user stacks only' },
+    'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
+    'stack-storage-size': {
+      type: 'string',
+      arg: 'N',
+      describe: `how many distinct stacks the kernel keeps (default ${DEFAULT_STACK_STORAGE}; ~1 KB each); more when stacks are reported missed`,
+    },
+    format: {
+      type: 'string',
+      arg: 'text|folded|speedscope|pprof|svg',
+      describe:
+        `text: frames one per line, leaf first, with comm and ${weight} (default); folded: \`comm;root;...;leaf ${weight === 'count' ? 'count' : 'N'}\` per line (flamegraph.pl); ` +
+        'speedscope: its JSON file (speedscope.app); pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca); ' +
+        'svg: an interactive flame graph in one file (hover, click to zoom, search). The last three are one profile written at the end',
+    },
+    output: { alias: 'o', type: 'string', arg: 'FILE', describe: 'write the stacks to FILE instead of stdout' },
+  };
+}
+
+/** The shared options, checked. */
+export interface StackOptions {
+  /** capture kernel stacks (not -U) */
+  kernel: boolean;
+  /** capture user stacks (not -K) */
+  user: boolean;
+  perProcess: boolean;
+  /** entries of the stack map */
+  storage: number;
+  format: StackFormat;
+  /** one profile file written at the end (speedscope, pprof, svg) */
+  fileFormat: boolean;
+  output?: string;
+  json: boolean;
+}
+
+export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdout.isTTY)): StackOptions {
+  if (a.kernel && a.user) throw new UsageError('-K and -U exclude each other: give one, or neither for both stacks');
+  const format = (a.format ?? 'text') as StackFormat;
+  if (!STACK_FORMATS.includes(format)) throw new UsageError(`--format: '${format}' is not one of ${STACK_FORMATS.join(', ')}`);
+  if (a.json && a.format !== undefined) throw new UsageError('--json and --format exclude each other');
+  if (a.output === '') throw new UsageError('-o/--output: give a file name');
+  if (format === 'pprof' && a.output === undefined && stdoutIsTTY) throw new UsageError('--format pprof is gzipped binary: write it to a file with -o FILE (or redirect stdout)');
+  const storage =
+    a['stack-storage-size'] === undefined
+      ? DEFAULT_STACK_STORAGE
+      : parseIntArg('stack-storage-size', a['stack-storage-size'], `a number of stacks from 1 to ${MAX_STACK_STORAGE}`, 1, MAX_STACK_STORAGE);
+  return {
+    kernel: !a.user,
+    user: !a.kernel,
+    perProcess: Boolean(a['per-process']),
+    storage,
+    format,
+    fileFormat: FILE_FORMATS.includes(format),
+    ...(a.output !== undefined ? { output: a.output } : {}),
+    json: Boolean(a.json),
+  };
+}
+
+/** "kernel and user", "kernel" or "user": for the readiness line. */
+export function whichStacks(o: Pick<StackOptions, 'kernel' | 'user'>): string {
+  return o.kernel && o.user ? 'kernel and user' : o.kernel ? 'kernel' : 'user';
+}
