@@ -28,7 +28,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, PROFILE_COUNTS_MIN);
 	__type(key, struct sample_key);
 	__type(value, struct sample_val);
 } counts SEC(".maps");
@@ -56,7 +56,7 @@ SEC("perf_event")
 int profile_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id;
-	struct sample_key key = { .kstack = -1, .ustack = -1 };
+	struct sample_key key = { .kstack = PROFILE_NO_STACK, .ustack = PROFILE_NO_STACK };
 	struct sample_val *v, init = { .count = 1 };
 	long r;
 
@@ -76,7 +76,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 		if (r >= 0) {
 			key.kstack = r;
 		} else if (r != -EFAULT) { /* -EFAULT: the sample was taken in user mode */
-			key.kstack = -2; /* shown as a missed stack, never dropped */
+			key.kstack = PROFILE_MISSED_STACK; /* shown as a missed stack, never dropped */
 			count_missed(PROFILE_MISSED_KERNEL);
 		}
 	}
@@ -85,7 +85,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 		if (r >= 0) {
 			key.ustack = r;
 		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread, the idle task) */
-			key.ustack = -2;
+			key.ustack = PROFILE_MISSED_STACK;
 			count_missed(PROFILE_MISSED_USER);
 		}
 	}

@@ -4,12 +4,16 @@
 #define __PROFILE_H
 
 #define PROFILE_MAX_DEPTH 127 /* the kernel's default perf_event_max_stack */
+#define PROFILE_COUNTS_MIN 16384 /* entries of `counts`: this, or --stack-storage-size when larger */
+/* stack ids of a key besides those of `stacks` */
+#define PROFILE_NO_STACK (-1)     /* not asked for, or no such stack (user mode: no kernel stack; a kernel thread: no user stack) */
+#define PROFILE_MISSED_STACK (-2) /* could not be stored: counted in `missed` */
 
 /* one distinct (process, kernel stack, user stack) that was on a CPU when it was sampled */
 struct sample_key {
 	__u32 pid;      /* tgid, as the tool's PID namespace numbers it; 0: the idle task */
-	__s32 kstack;   /* id in `stacks`; -1: none (not asked, or the sample was in user mode); -2: missed */
-	__s32 ustack;   /* -1: none (not asked, or a kernel thread); -2: missed */
+	__s32 kstack;   /* id in `stacks`, or PROFILE_NO_STACK, PROFILE_MISSED_STACK */
+	__s32 ustack;
 	__u32 pad;
 };
 

@@ -1,5 +1,6 @@
 /** profile's command line: the one table behind --help and the man page. */
 import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks';
 import { DEFAULT_FREQUENCY, MAX_FREQUENCY } from './cpus.js';
 
 export const spec: ToolSpec = {
@@ -18,20 +19,8 @@ export const spec: ToolSpec = {
   ],
   options: {
     frequency: { alias: 'F', type: 'string', arg: 'HZ', describe: `samples a second on each CPU (default ${DEFAULT_FREQUENCY}; 1 to ${MAX_FREQUENCY}, and below kernel.perf_event_max_sample_rate)` },
-    'include-idle': { alias: 'I', type: 'boolean', describe: 'count the idle task (pid 0) too; left out by default. Not with the process filters' },
-    kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
-    user: { alias: 'U', type: 'boolean', describe: 'user stacks only' },
-    'per-process': { alias: 'P', type: 'boolean', describe: 'one entry per process (PID) instead of per program name (comm)' },
-    'stack-storage-size': { type: 'string', arg: 'N', describe: 'how many distinct stacks the kernel keeps (default 16384; ~1 KB each); more when stacks are reported missed' },
-    format: {
-      type: 'string',
-      arg: 'text|folded|speedscope|pprof|svg',
-      describe:
-        'text: frames one per line, leaf first, with comm and sample count (default); folded: `comm;root;...;leaf count` per line (flamegraph.pl); ' +
-        'speedscope: its JSON file (speedscope.app); pprof: gzipped profile.proto (go tool pprof, Pyroscope, Parca); ' +
-        'svg: an interactive flame graph in one file (hover, click to zoom, search). The last three are one profile written at the end',
-    },
-    output: { alias: 'o', type: 'string', arg: 'FILE', describe: 'write the stacks to FILE instead of stdout' },
+    'include-idle': { alias: 'I', type: 'boolean', describe: 'count the idle task (pid 0, shown as swapper) too; left out by default, and always when a process filter is given' },
+    ...stackOptionSpecs('count'),
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
@@ -46,13 +35,7 @@ export const spec: ToolSpec = {
     "a kernel thread's has no user stack. The tool's own process is never sampled.",
 };
 
-export interface ProfileArgs {
+export interface ProfileArgs extends StackArgs {
   frequency?: string;
   'include-idle'?: boolean;
-  kernel?: boolean;
-  user?: boolean;
-  'per-process'?: boolean;
-  'stack-storage-size'?: string;
-  format?: string;
-  output?: string;
 }

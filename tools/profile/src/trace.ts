@@ -1,18 +1,15 @@
 /**
  * profile's tracing, shared by the command (main.ts, through ctx.session) and the typed API
  * (start()): open the skeleton, set its typed config, open one cpu-clock perf event per online CPU
- * and attach the sampling program to each; the counts stay in the kernel until they are read.
+ * and attach the sampling program to each; the counts stay in the kernel until they are read and
+ * named (libs/stacks).
  */
 import { closeSync } from 'node:fs';
 import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
 import { PerfSwConfig, PerfType, UsageError, openPerfEvent } from '@bpf-recipes/core';
-import { Symbolizer, frameLabel, type Frame } from '@bpf-recipes/symbols';
-import type { FlameFrame } from '@bpf-recipes/flame';
-import { ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal } from './generated/profile.js';
+import { DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, MissedStacks, StackNamer, StackTable, mergeRows, type Missed, type StackEntry, type StackRow } from '@bpf-recipes/stacks';
+import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal } from './generated/profile.js';
 import { onlineCpus, parseFrequency } from './cpus.js';
-
-export const DEFAULT_STACK_STORAGE = 16384;
-export const MAX_STACK_STORAGE = 262144;
 
 /** What setup() needs, checked (the command's options and the API's alike come to this). */
 export interface ProfileConfig {
@@ -26,43 +23,22 @@ export interface ProfileConfig {
   includeIdle: boolean;
   /** entries of the stack map */
   storage: number;
-}
-
-/** One distinct sampled (process, kernel stack, user stack), its frames leaf first. */
-export interface SampledStack {
-  pid: number;
-  comm: string;
-  /** undefined when kernel stacks are not captured (-U); empty when the sample was in user mode */
-  kernel: FlameFrame[] | undefined;
-  /** undefined when user stacks are not captured (-K); empty for kernel threads and the idle task */
-  user: FlameFrame[] | undefined;
-  /** samples since the start */
-  count: number;
-}
-
-export interface Missed {
-  /** kernel stacks that could not be stored (stack map full or a hash collision) */
-  kernelStacks: number;
-  userStacks: number;
-  /** samples not counted at all: the counts map was full */
-  counts: number;
+  /** one row per PID instead of per comm (-P) */
+  perProcess: boolean;
 }
 
 /** The running sampler: what the kernel counted, named. */
 export interface Sampler {
   readonly config: ProfileConfig;
   readonly cpus: number[];
-  /** name the stacks not seen before, while their processes (probably) still run */
-  nameNew(): void;
-  /** every distinct stack with its count since the start */
-  stacks(): SampledStack[];
-  /** since the start */
-  missed(): Missed;
-  /** why kernel frames cannot be named (kptr_restrict...), once, or undefined */
-  kernelHidden(): string | undefined;
+  /** entries of the counts map */
+  readonly countsMax: number;
+  /** the counts map, named (nameNew() every second; take()/all() to print) */
+  readonly table: StackTable;
+  readonly missed: MissedStacks;
 }
 
-export function setup(session: Session, c: ProfileConfig): Sampler {
+export function setup(session: Session, c: ProfileConfig, note?: (message: string) => void): Sampler {
   const cpus = onlineCpus();
   const skel = session.open(ProfileSkel, new URL('../bpf/profile.bpf.o', import.meta.url), {
     cfg_kernel: c.kernel,
@@ -70,9 +46,10 @@ export function setup(session: Session, c: ProfileConfig): Sampler {
     cfg_idle: c.includeIdle,
   });
   const { maps, progs } = skel;
+  const countsMax = Math.max(PROFILE_COUNTS_MIN, c.storage);
   skel.obj.setMaxEntries(maps.events, 4096); // no event stream: the counts live in maps
   skel.obj.setMaxEntries(maps.stacks, c.storage);
-  skel.obj.setMaxEntries(maps.counts, Math.max(16384, c.storage));
+  skel.obj.setMaxEntries(maps.counts, countsMax);
   session.loadAndAttach(skel, { attach: false });
   for (const cpu of cpus) {
     const fd = openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, frequency: c.frequency, pid: -1, cpu });
@@ -83,83 +60,30 @@ export function setup(session: Session, c: ProfileConfig): Sampler {
       throw e;
     }
   }
-  session.verbose(`sampling CPUs ${cpus.join(',')} at ${c.frequency} Hz`);
+  session.verbose(`${progs.profile_sample.name} attached to the cpu-clock of CPUs ${cpus.join(',')} at ${c.frequency} Hz`);
 
-  const sym = new Symbolizer();
-  const named = new Map<string, { pid: number; comm: string; kernel: FlameFrame[] | undefined; user: FlameFrame[] | undefined }>();
-  const userNames = new Map<string, FlameFrame[]>(); // `${pid}:${ustack}` → names
-  const asFlame = (f: Frame): FlameFrame => (f.module !== undefined ? { name: frameLabel(f), module: f.module } : { name: frameLabel(f) });
-  const readStack = (id: number): bigint[] => {
-    const key = Buffer.alloc(4);
-    key.writeUInt32LE(id);
-    const v = maps.stacks.lookup(key);
-    if (!v) return [];
-    const ips: bigint[] = [];
-    for (let o = 0; o + 8 <= v.length; o += 8) {
-      const ip = v.readBigUInt64LE(o);
-      if (ip === 0n) break;
-      ips.push(ip);
-    }
-    return ips;
-  };
-  const kernelNames = (id: number): FlameFrame[] | undefined => {
-    if (!c.kernel) return undefined;
-    if (id === -2) return [{ name: '[missed kernel stack]' }];
-    if (id < 0) return [];
-    return sym.kernelStack(readStack(id)).map(asFlame);
-  };
-  const userNamesOf = (pid: number, id: number): FlameFrame[] | undefined => {
-    if (!c.user) return undefined;
-    if (id === -2) return [{ name: '[missed user stack]' }];
-    if (id < 0) return [];
-    const k = `${pid}:${id}`;
-    let names = userNames.get(k);
-    if (!names) {
-      names = sym.userStack(pid, readStack(id)).map(asFlame);
-      userNames.set(k, names);
-    }
-    return names;
-  };
-  const read = (withCounts: boolean): SampledStack[] => {
-    const out: SampledStack[] = [];
+  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
+  const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
-      const id = k.toString('hex');
-      if (!withCounts && named.has(id)) continue;
       const v = maps.counts.lookup(k);
       if (!v) continue;
+      const key = decodeSampleKey(k, 0);
       const val = decodeSampleVal(v, 0);
-      let n = named.get(id);
-      if (!n) {
-        const sk = decodeSampleKey(k, 0);
-        n = { pid: sk.pid, comm: sk.pid === 0 && val.comm.startsWith('swapper') ? 'swapper' : val.comm, kernel: kernelNames(sk.kstack), user: userNamesOf(sk.pid, sk.ustack) };
-        named.set(id, n);
-      }
-      out.push({ ...n, count: val.count });
+      // the idle task is one per CPU (swapper/0, swapper/1, ...): one name for all
+      const comm = key.pid === 0 && val.comm.startsWith('swapper/') ? 'swapper' : val.comm;
+      yield { id: k.toString('hex'), pid: key.pid, comm, kstack: key.kstack, ustack: key.ustack, value: val.count };
     }
-    sym.user.prune();
-    return out;
   };
-  const sumAt = (i: number): number => {
-    const k = Buffer.alloc(4);
-    k.writeUInt32LE(i);
-    return maps.missed.sumU64(k);
-  };
-  let hiddenSaid = false;
   return {
     config: c,
     cpus,
-    nameNew: () => void read(false),
-    stacks: () => read(true),
-    missed: () => ({
-      kernelStacks: sumAt(ProfileMissed.PROFILE_MISSED_KERNEL),
-      userStacks: sumAt(ProfileMissed.PROFILE_MISSED_USER),
-      counts: sumAt(ProfileMissed.PROFILE_MISSED_COUNTS),
+    countsMax,
+    table: new StackTable(namer, entries, c.perProcess),
+    missed: new MissedStacks(maps.missed, {
+      kernel: ProfileMissed.PROFILE_MISSED_KERNEL,
+      user: ProfileMissed.PROFILE_MISSED_USER,
+      counts: ProfileMissed.PROFILE_MISSED_COUNTS,
     }),
-    kernelHidden: () => {
-      if (hiddenSaid || !c.kernel) return undefined;
-      hiddenSaid = true;
-      return sym.kernel().hidden;
-    },
   };
 }
 
@@ -177,21 +101,41 @@ export interface ProfileOptions extends CommonTraceOptions {
   stackStorageSize?: number;
 }
 
+/** One distinct stack of one process in a snapshot: frame names, leaf first. */
+export interface SampledStack {
+  pid: number;
+  comm: string;
+  /** samples since the start */
+  count: number;
+  /** absent when kernel stacks are not captured; empty when the samples were taken in user mode */
+  kernel?: string[];
+  /** absent when user stacks are not captured; empty for kernel threads and the idle task */
+  user?: string[];
+}
+
 /** What start().snapshot() returns: the totals since the start. */
 export interface Snapshot {
   /** when the snapshot was taken (ms since the epoch) */
   time: number;
   frequency: number;
   cpus: number[];
-  /** the distinct stacks, most sampled first; frames are names, leaf first */
-  stacks: { pid: number; comm: string; count: number; kernel?: string[]; user?: string[] }[];
+  /** the distinct stacks per process, most sampled first */
+  stacks: SampledStack[];
   /** the sum of the stacks' counts */
   samples: number;
+  /** stacks that could not be stored, samples that could not be counted */
   missed: Missed;
 }
 
 /** Checked options (UsageError on bad input, as the command line gives it). */
-export function profileConfig(o: { frequency?: number | string; kernel?: boolean; user?: boolean; includeIdle?: boolean; stackStorageSize?: number | string }): ProfileConfig {
+export function profileConfig(o: {
+  frequency?: number | string;
+  kernel?: boolean;
+  user?: boolean;
+  includeIdle?: boolean;
+  stackStorageSize?: number | string;
+  perProcess?: boolean;
+}): ProfileConfig {
   const kernel = o.kernel ?? true;
   const user = o.user ?? true;
   if (!kernel && !user) throw new UsageError('-K and -U exclude each other: give one, or neither for both stacks');
@@ -203,7 +147,15 @@ export function profileConfig(o: { frequency?: number | string; kernel?: boolean
       throw new UsageError(`--stack-storage-size: '${s}' is not a number of stacks from 1 to ${MAX_STACK_STORAGE}`);
     }
   }
-  return { frequency: parseFrequency(o.frequency), kernel, user, includeIdle: Boolean(o.includeIdle), storage };
+  return { frequency: parseFrequency(o.frequency), kernel, user, includeIdle: Boolean(o.includeIdle), storage, perProcess: Boolean(o.perProcess) };
+}
+
+const names = (fs: { name: string }[] | undefined) => fs?.map((f) => f.name);
+
+function sampled(r: StackRow): SampledStack {
+  const k = names(r.kernel);
+  const u = names(r.user);
+  return { pid: r.pid!, comm: r.comm, count: r.count, ...(k ? { kernel: k } : {}), ...(u ? { user: u } : {}) };
 }
 
 /**
@@ -211,24 +163,18 @@ export function profileConfig(o: { frequency?: number | string; kernel?: boolean
  * Throws UsageError, PreflightError, LoadError or AttachError with nothing left attached.
  */
 export function start(options: ProfileOptions = {}): Aggregation<Snapshot> {
-  const config = profileConfig(options);
+  const config = profileConfig({ ...options, perProcess: true });
   return aggregation<Snapshot>(sessionOptions('profile', options), (session) => {
     const s = setup(session, config);
     return () => {
-      const stacks = s.stacks().sort((a, b) => b.count - a.count);
+      const rows = mergeRows(s.table.totals().map(({ stack, total }) => ({ stack, count: total })), true);
       return {
         time: Date.now(),
         frequency: config.frequency,
         cpus: s.cpus,
-        stacks: stacks.map((x) => ({
-          pid: x.pid,
-          comm: x.comm,
-          count: x.count,
-          ...(x.kernel ? { kernel: x.kernel.map((f) => f.name) } : {}),
-          ...(x.user ? { user: x.user.map((f) => f.name) } : {}),
-        })),
-        samples: stacks.reduce((n, x) => n + x.count, 0),
-        missed: s.missed(),
+        stacks: rows.map(sampled),
+        samples: rows.reduce((n, r) => n + r.count, 0),
+        missed: s.missed.total(),
       };
     };
   });

@@ -26,8 +26,8 @@ describe('the CPUs and the frequency', () => {
   });
 
   it('the API options are checked as the command line is', () => {
-    expect(profileConfig({})).toEqual({ frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384 });
-    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1 })).toEqual({ frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1 });
+    expect(profileConfig({})).toEqual({ frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384, perProcess: false });
+    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1 })).toEqual({ frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1, perProcess: false });
     expect(() => profileConfig({ kernel: false, user: false })).toThrow(/-K and -U exclude each other/);
     expect(() => profileConfig({ stackStorageSize: 0 })).toThrow(/--stack-storage-size: '0'/);
     expect(() => profileConfig({ frequency: 0 })).toThrow(/--frequency: '0'/);

@@ -2,10 +2,12 @@
 // (main → outer → inner, inner spinning on the CPU for a set amount of CPU time) and node running a
 // hot JavaScript function.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliConformance, loadedPrograms, skipPrivileged, startTool } from '@bpf-recipes/testing';
 import { start } from '@bpf-recipes/profile';
@@ -101,6 +103,34 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
     }
   });
 
+  it('-o FILE --format pprof and svg: the busy chain as samples, read back', async () => {
+    const s = await spinner(1000);
+    const files = { pprof: join(dir, 'cpu.pb.gz'), svg: join(dir, 'cpu.svg') };
+    const tools = await Promise.all(Object.entries(files).map(([fmt, f]) => startTool('profile', ['-U', '-p', String(s.pid), '--format', fmt, '-o', f])));
+    await s.go();
+    for (const t of tools) await t.stop('SIGINT');
+    await s.end();
+    for (const [i, [fmt, f]] of Object.entries(files).entries()) {
+      expect(tools[i].stdout(), fmt).toBe('');
+      expect(tools[i].stderr()).toMatch(new RegExp(`profile: wrote \\d+ stacks? \\(\\d+ samples\\) to ${f} \\(${fmt}\\)`));
+    }
+    const p = Profile.decode(gunzipSync(readFileSync(files.pprof)));
+    const str = (i: number | bigint) => p.stringTable.strings[Number(i)];
+    expect(p.sampleType.map((t) => [str(t.type), str(t.unit)])).toEqual([['samples', 'count']]);
+    const loc = new Map(p.location.map((l) => [Number(l.id), l]));
+    const fn = new Map(p.function.map((f) => [Number(f.id), f]));
+    const leafFirst = (ids: (number | bigint)[]) => ids.map((id) => str(fn.get(Number(loc.get(Number(id))!.line[0].functionId))!.name));
+    const chains = p.sample.map((x) => ({ names: leafFirst(x.locationId), n: Number(x.value[0]) }));
+    const inInner = chains.filter((c) => c.names[0] === 'inner');
+    expect(inInner.length).toBeGreaterThan(0);
+    for (const c of inInner) expect(c.names.slice(0, 3)).toEqual(['inner', 'outer', 'main']);
+    expect(inInner.reduce((n, c) => n + c.n, 0)).toBeGreaterThan(HZ * 0.5);
+    const svg = readFileSync(files.svg, 'utf8');
+    expect(svg).toMatch(/^<\?xml /);
+    expect(svg).toContain('</svg>');
+    expect(svg).toMatch(/<title>inner \(\d+ samples, [\d.]+%\)<\/title>/);
+  });
+
   it('-P --json without -p: both busy processes; -p with one PID: only it', async () => {
     const a = await spinner(1000);
     const b = await spinner(1000, [other]);
@@ -183,7 +213,7 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
       expect(snap.cpus.length).toBeGreaterThan(0);
       expect(snap.samples).toBe(sum(snap.stacks));
       expect(snap.samples).toBeGreaterThan(HZ * 0.6);
-      expect(snap.missed).toEqual({ kernelStacks: 0, userStacks: 0, counts: 0 });
+      expect(snap.missed).toEqual({ kernel_stacks: 0, user_stacks: 0, counts: 0 });
       const top = snap.stacks[0];
       expect(top).toMatchObject({ pid: s.pid, comm: 'busychain' });
       expect(top.kernel).toBeUndefined();
