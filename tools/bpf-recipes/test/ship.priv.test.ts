@@ -132,7 +132,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
 
     it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();
-      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'opensnoop', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'udplife']);
+      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'opensnoop', 'profile', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'udplife']);
       expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\]\n/);
       for (const b of bins) {
         const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
