@@ -95,8 +95,8 @@ writeFileSync(join(stage, 'DEBIAN', 'control'), [
 chmodSync(join(stage, 'DEBIAN', 'control'), 0o644);
 
 // maintainer scripts: /usr/sbin/<tool> through update-alternatives wherever no other package owns
-// that path. Where one does (libbpf-tools' opensnoop, syscount, killsnoop, biosnoop, gethostlatency),
-// its file stays, and our command is `bpf-recipes <tool>` or /usr/lib/bpf-recipes/bin/<tool>. A file
+// that path. Where one does (libbpf-tools' opensnoop, syscount, killsnoop, biosnoop, gethostlatency,
+// offcputime), its file stays, and our command is `bpf-recipes <tool>` or /usr/lib/bpf-recipes/bin/<tool>. A file
 // trigger on each /usr/sbin/<tool> runs the postinst again whenever another package installs or
 // removes that path, so the link appears once the name is free, and our registration goes once it is
 // taken. update-alternatives --remove deletes whatever symlink is at the link path (libbpf-tools'

@@ -1,4 +1,4 @@
-export { STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, stackOptionSpecs, parseStackArgs, whichStacks, type StackFormat, type StackArgs, type StackOptions } from './options.js';
+export { STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, stackOptionSpecs, parseStackArgs, parseInterval, checkInterval, whichStacks, type StackFormat, type StackArgs, type StackOptions } from './options.js';
 export { StackNamer, MISSED_KERNEL_FRAME, MISSED_USER_FRAME, type StackNamerOptions } from './names.js';
 export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type NamedStack, type StackRow } from './table.js';
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';

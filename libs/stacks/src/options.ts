@@ -98,6 +98,18 @@ export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdou
   };
 }
 
+/** -i/--interval SEC: print every SEC seconds (what grew since the last print). */
+export function parseInterval(v: string): number {
+  const n = Number(v.trim());
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--interval: '${v}' is not a number of seconds (e.g. 1 or 0.5)`);
+  return n;
+}
+
+/** --interval with a file format (one profile for the whole run) is refused. */
+export function checkInterval(o: Pick<StackOptions, 'format' | 'fileFormat'>, intervalS: number | undefined): void {
+  if (o.fileFormat && intervalS !== undefined) throw new UsageError(`--format ${o.format} writes one profile for the whole run: drop --interval (or use --format folded with it)`);
+}
+
 /** "kernel and user", "kernel" or "user": for the readiness line. */
 export function whichStacks(o: Pick<StackOptions, 'kernel' | 'user'>): string {
   return o.kernel && o.user ? 'kernel and user' : o.kernel ? 'kernel' : 'user';

@@ -132,7 +132,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
 
     it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();
-      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'opensnoop', 'profile', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'udplife']);
+      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'offcputime', 'opensnoop', 'profile', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'udplife']);
       expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\]\n/);
       for (const b of bins) {
         const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
@@ -168,7 +168,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     it('bpf-recipes doctor on Node 18: koffi loads libbpf, every tool works here', () => {
       const doctor = JSON.parse(sh(join(all, 'node_modules', '.bin', 'bpf-recipes'), ['doctor', '--json'], { env: node18Env }));
       expect(doctor.tools.map((t: { tool: string; ok: boolean }) => [t.tool, t.ok])).toEqual(doctor.tools.map((t: { tool: string }) => [t.tool, true]));
-      expect(doctor.tools).toHaveLength(9);
+      expect(doctor.tools).toHaveLength(10);
     });
   });
 
@@ -179,8 +179,8 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     const peerInstalled = () => spawnSync('dpkg-query', ['-W', '-f=${Status}', 'libbpf-tools'], { encoding: 'utf8' }).stdout.includes('install ok installed');
     const hadPeers = peerInstalled();
     const ours = (c: string) => `/usr/lib/bpf-recipes/node_modules/@bpf-recipes/${c === 'bpf-recipes' ? 'umbrella' : c}/bin/${c}.js`;
-    const commands = ['opensnoop', 'syscount', 'killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop', 'biosnoop', 'udplife'];
-    const theirs = ['opensnoop', 'syscount', 'killsnoop', 'gethostlatency', 'biosnoop'];
+    const commands = ['opensnoop', 'syscount', 'killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop', 'biosnoop', 'udplife', 'offcputime'];
+    const theirs = ['opensnoop', 'syscount', 'killsnoop', 'gethostlatency', 'biosnoop', 'offcputime'];
     beforeAll(() => {
       sh('node', [join(repoRoot, 'scripts', 'package-deb.mjs')], { cwd: repoRoot });
       deb = join(repoRoot, 'dist-packages', readdirSync(join(repoRoot, 'dist-packages')).find((f) => f.endsWith('.deb'))!);

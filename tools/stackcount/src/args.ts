@@ -45,8 +45,5 @@ export function parseTracepoint(positionals: readonly string[]): Tracepoint {
   return { category: m[1], event: m[2] };
 }
 
-export function parseInterval(v: string): number {
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--interval: '${v}' is not a number of seconds (e.g. 1 or 0.5)`);
-  return n;
-}
+/** -i/--interval: shared with the other stack tools */
+export { parseInterval } from '@bpf-recipes/stacks/options';

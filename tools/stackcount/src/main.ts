@@ -7,7 +7,7 @@
 import { runTool, note } from '@bpf-recipes/cli';
 import { UsageError, tracefsRoot, tracepointExists } from '@bpf-recipes/core';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { MissedStacks, StackNamer, StackTable, StackWriter, jsonStack, missedNotes, parseStackArgs, whichStacks, type StackEntry } from '@bpf-recipes/stacks';
+import { MissedStacks, checkInterval, StackNamer, StackTable, StackWriter, jsonStack, missedNotes, parseStackArgs, whichStacks, type StackEntry } from '@bpf-recipes/stacks';
 import {
   STACKCOUNT_COUNTS_MIN, STACKCOUNT_MISSED_STACK, StackcountMissed, StackcountSkel, decodeStackKey, decodeStackVal,
 } from './generated/stackcount.js';
@@ -23,7 +23,7 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const tp = parseTracepoint(split.positionals);
   const so = parseStackArgs(a);
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
-  if (so.fileFormat && intervalS !== undefined) throw new UsageError(`--format ${so.format} writes one profile for the whole run: drop --interval (or use --format folded with it)`);
+  checkInterval(so, intervalS);
   const countsMax = Math.max(STACKCOUNT_COUNTS_MIN, so.storage);
 
   const skel = ctx.open(StackcountSkel, new URL('../bpf/stackcount.bpf.o', import.meta.url), { cfg_kernel: so.kernel, cfg_user: so.user });

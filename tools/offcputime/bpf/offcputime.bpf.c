@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * offcputime: time blocked, by stack, summed in the kernel.
+ *
+ * At sched_switch the task switched out is the current one: if the filters and --state take it,
+ * its kernel and user stacks go into a stack-trace map and (when, stacks) into `starts`, keyed by
+ * its TID. When a task is switched in and `starts` holds it, the time it was off CPU is added, if
+ * within -m/-M, to `counts` under (process, kernel stack, user stack). User space names the stacks.
+ *
+ * One BTF tracepoint (tp_btf/sched_switch, 5.5+): every kernel these tools load on has it (their
+ * objects need the ring buffer of 5.8), so there is no classic-tracepoint variant.
+ */
+#include "vmlinux.h"
+#include "recipes.h"
+#include "offcputime.h"
+
+#define EFAULT 14
+#define EEXIST 17
+
+/* the kernel's task states (include/linux/sched.h) */
+#define TASK_INTERRUPTIBLE 0x0001
+#define TASK_UNINTERRUPTIBLE 0x0002
+#define __TASK_STOPPED 0x0004
+#define __TASK_TRACED 0x0008
+#define TASK_NOLOAD 0x0400
+
+const volatile bool cfg_kernel = true;                  /* capture kernel stacks */
+const volatile bool cfg_user = true;                    /* capture user stacks */
+const volatile __u32 cfg_state_mask = OFFCPU_STATE_ALL; /* states a block may start in */
+const volatile __s64 cfg_state_raw = -1;                /* or exactly this task state (-1: not used) */
+const volatile __u64 cfg_min_ns = 1000;                 /* -m */
+const volatile __u64 cfg_max_ns = ~0ULL;                /* -M */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, OFFCPU_MAX_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OFFCPU_COUNTS_MIN);
+	__type(key, struct offcpu_key);
+	__type(value, struct offcpu_val);
+} counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, OFFCPU_STARTS);
+	__type(key, __u32); /* the kernel's TID */
+	__type(value, struct offcpu_start);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, OFFCPU_MISSED_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} missed SEC(".maps");
+
+RECIPES_EXPORT(offcpu_key);
+RECIPES_EXPORT(offcpu_val);
+RECIPES_EXPORT(offcpu_start);
+RECIPES_EXPORT_ENUM(offcputime_missed);
+
+/* before 5.14 the field was `state` */
+struct task_struct___pre514 {
+	volatile long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+static __always_inline __u32 state_class(__u32 st)
+{
+	if (st == 0)
+		return OFFCPU_STATE_RUNNING;
+	if ((st & (TASK_UNINTERRUPTIBLE | TASK_NOLOAD)) == (TASK_UNINTERRUPTIBLE | TASK_NOLOAD))
+		return OFFCPU_STATE_IDLE;
+	if (st & TASK_UNINTERRUPTIBLE)
+		return OFFCPU_STATE_DISK;
+	if (st & TASK_INTERRUPTIBLE)
+		return OFFCPU_STATE_SLEEPING;
+	if (st & (__TASK_STOPPED | __TASK_TRACED))
+		return OFFCPU_STATE_STOPPED;
+	return OFFCPU_STATE_OTHER;
+}
+
+static __always_inline void count_missed(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&missed, &which);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+/* prev (the current task) leaves the CPU: note when, and its stacks */
+static __always_inline void switched_out(void *ctx, bool preempt, struct task_struct *prev)
+{
+	struct offcpu_start s = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 st, class;
+	__u64 id;
+	long r;
+
+	if (tid == 0) /* the idle task */
+		return;
+	st = task_state(prev);
+	class = preempt ? OFFCPU_STATE_RUNNING : state_class(st);
+	if (!(cfg_state_mask & class) && !(cfg_state_raw >= 0 && st == (__u64)cfg_state_raw))
+		return;
+	if (BPF_CORE_READ(prev, exit_state)) /* a dead task never comes back */
+		return;
+	id = recipes_current_ids();
+	if (!recipes_ids_allowed(id))
+		return;
+	s.key.pid = id >> 32;
+	s.key.kstack = OFFCPU_NO_STACK;
+	s.key.ustack = OFFCPU_NO_STACK;
+	if (cfg_kernel) {
+		r = bpf_get_stackid(ctx, &stacks, 0);
+		if (r >= 0) {
+			s.key.kstack = r;
+		} else if (r != -EFAULT) {
+			s.key.kstack = OFFCPU_MISSED_STACK; /* shown as a missed stack, never dropped */
+			count_missed(OFFCPU_MISSED_KERNEL);
+		}
+	}
+	if (cfg_user) {
+		r = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+		if (r >= 0) {
+			s.key.ustack = r;
+		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread) */
+			s.key.ustack = OFFCPU_MISSED_STACK;
+			count_missed(OFFCPU_MISSED_USER);
+		}
+	}
+	bpf_get_current_comm(s.comm, sizeof(s.comm));
+	s.ts_ns = bpf_ktime_get_ns();
+	r = bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST);
+	if (r == -EEXIST) {
+		/* the end of this thread's last block was never seen: say so, then time this one */
+		count_missed(OFFCPU_MISSED_ENDS);
+		r = bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
+	}
+	if (r)
+		count_missed(OFFCPU_MISSED_STARTS);
+}
+
+/* next comes back on a CPU: add the time it was away */
+static __always_inline void switched_in(struct task_struct *next)
+{
+	__u32 tid = BPF_CORE_READ(next, pid);
+	struct offcpu_start *s;
+	struct offcpu_val *v, init = {};
+	__u64 delta;
+	long r;
+
+	s = bpf_map_lookup_elem(&starts, &tid);
+	if (!s)
+		return;
+	delta = bpf_ktime_get_ns() - s->ts_ns;
+	if (delta < cfg_min_ns || delta > cfg_max_ns)
+		goto done;
+	v = bpf_map_lookup_elem(&counts, &s->key);
+	if (v) {
+		__sync_fetch_and_add(&v->total_ns, delta);
+		__sync_fetch_and_add(&v->blocks, 1);
+		goto done;
+	}
+	init.total_ns = delta;
+	init.blocks = 1;
+	__builtin_memcpy(init.comm, s->comm, sizeof(init.comm));
+	r = bpf_map_update_elem(&counts, &s->key, &init, BPF_NOEXIST);
+	if (r == -EEXIST) {
+		/* another CPU inserted it meanwhile */
+		v = bpf_map_lookup_elem(&counts, &s->key);
+		if (v) {
+			__sync_fetch_and_add(&v->total_ns, delta);
+			__sync_fetch_and_add(&v->blocks, 1);
+		}
+	} else if (r) {
+		count_missed(OFFCPU_MISSED_COUNTS);
+	}
+done:
+	bpf_map_delete_elem(&starts, &tid);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(offcputime_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	switched_out(ctx, preempt, prev);
+	switched_in(next);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

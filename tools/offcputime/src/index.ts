@@ -1,0 +1,4 @@
+/** @bpf-recipes/offcputime as a library: the command's tracing, typed. */
+export { start, setup, offcpuConfig, type OffcputimeOptions, type OffcpuConfig, type Offcpu, type OffcpuStack, type Snapshot, type BlockMisses } from './trace.js';
+export { parseState, parseBlockTime, parseBlockRange, type StateFilter, type BlockRange } from './args.js';
+export { type Aggregation } from '@bpf-recipes/cli';

@@ -1,0 +1,94 @@
+/**
+ * opensnoop's tracing, as a library: the command (main.ts) and the typed API (trace()) run this
+ * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
+ */
+import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
+import { OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
+import { flagNames, hasMode, parseFlagFilter } from './flags.js';
+
+/** The command's options (`--failed`, `--flag-filter`, and the common filters), typed. */
+export interface OpensnoopOptions extends CommonTraceOptions {
+  /** only failed opens (`-x`) */
+  failed?: boolean;
+  /** only opens with any of these flags, e.g. ['O_WRONLY', 'O_CREAT'] (`-F`) */
+  flagFilter?: string[];
+}
+
+export const CALLS = ['open', 'openat', 'openat2'] as const;
+
+/** One open, as `opensnoop --json` prints it (comm_b64/path_b64 only when not UTF-8). */
+export interface OpensnoopRecord {
+  /** ISO 8601, ms */
+  time: string;
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  comm_b64?: string;
+  /** the descriptor returned, -1 on failure */
+  fd: number;
+  /** the errno, 0 on success */
+  err: number;
+  /** its name (ENOENT), null on success */
+  errno: string | null;
+  flags: number;
+  flags_str: string;
+  /** mode when the flags take one (O_CREAT, O_TMPFILE), else null */
+  mode: number | null;
+  call: (typeof CALLS)[number];
+  /** the directory descriptor of openat/openat2 (-100 = AT_FDCWD), null for open */
+  dirfd: number | null;
+  /** time in the call, µs */
+  latency_us: number;
+  path: string;
+  path_b64?: string;
+}
+
+/** The call's name; a number the decoder does not know yet stays a number. */
+export const callName = (e: Event): string => CALLS[e.call] ?? String(e.call);
+/** time in the call in µs, to the ns: the unit every tool's JSON uses for latencies */
+export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
+
+export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
+  const ok = e.ret >= 0;
+  return {
+    time: isoTime(clock.wallMs(e.ts_ns)),
+    pid: e.pid,
+    tid: e.tid,
+    uid: e.uid,
+    ...(jsonFields('comm', e.comm) as { comm: string }),
+    fd: ok ? e.ret : -1,
+    err: ok ? 0 : -e.ret,
+    errno: ok ? null : errnoName(-e.ret),
+    flags: e.flags,
+    flags_str: flagNames(e.flags),
+    mode: hasMode(e.flags) ? e.mode : null,
+    call: callName(e) as OpensnoopRecord['call'],
+    dirfd: e.call === 0 ? null : e.dirfd,
+    latency_us: latencyUs(e),
+    ...(jsonFields('path', e.path) as { path: string }),
+  };
+}
+
+/** Open, configure, load and attach opensnoop's object on a session: events wait in skel.maps.events. */
+export function setup(session: Session, o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>): OpensnoopSkel {
+  const skel = session.open(OpensnoopSkel, new URL('../bpf/opensnoop.bpf.o', import.meta.url), {
+    cfg_failed: Boolean(o.failed),
+    ...parseFlagFilter(o.flagFilter),
+  });
+  session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
+  return skel;
+}
+
+/**
+ * Trace opens as they happen: `for await (const e of trace({ failed: true }))`. Throws
+ * PreflightError/UsageError/LoadError/AttachError; `break` or close() detaches.
+ */
+export function trace(options: OpensnoopOptions = {}): EventStream<OpensnoopRecord> {
+  const clock = new Clock();
+  return eventStream<OpensnoopRecord>(sessionOptions('opensnoop', options), (session, emit) => {
+    const skel = setup(session, options);
+    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock)));
+  });
+}
