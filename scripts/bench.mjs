@@ -3,7 +3,7 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile,install,stacks.
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install,stacks, BENCH_STACKS_CASES=REGEX (part 7's cases).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -478,7 +478,10 @@ if (ONLY.has('stacks')) {
   ];
   line('| tracer | dd CPU s untraced | dd CPU s traced | CPU ratio | dd wall ratio | tool CPU s | tool CPU s, whole run |');
   line('|---|---:|---:|---:|---:|---:|---:|');
+  // BENCH_STACKS_CASES=REGEX: only the cases whose name matches
+  const pick = process.env.BENCH_STACKS_CASES ? new RegExp(process.env.BENCH_STACKS_CASES) : undefined;
   for (const [name, cmd, args, absent] of cases) {
+    if (pick && !pick.test(name)) continue;
     if (!cmd) {
       line(`| ${name} | ${absent} | | | | | |`);
       raw.stacks.push({ tracer: name, absent });
@@ -494,14 +497,19 @@ if (ONLY.has('stacks')) {
     const toolCpu = usage(tracer).cpu - cpu0;
     process.kill(tracer, 'SIGINT');
     // printing the stacks at the end takes a while (bpftrace names them all then): wait for it
-    for (const end = Date.now() + 180000; t.p.exitCode === null && t.p.signalCode === null && Date.now() < end; ) await sleep(100);
+    const stopAt = Date.now();
+    for (const end = stopAt + 180000; t.p.exitCode === null && t.p.signalCode === null && Date.now() < end; ) await sleep(100);
+    const exited = t.p.exitCode !== null || t.p.signalCode !== null;
+    const exitSecs = (Date.now() - stopAt) / 1000;
+    if (!exited) process.kill(tracer, 'SIGKILL');
     await t.stop();
     const rus = [...t.text().matchAll(/^(\d+) (\d+) (\d+)$/gm)].at(-1);
     const wholeCpu = rus ? (Number(rus[1]) + Number(rus[2])) / 1e6 : NaN;
+    const whole = exited ? `${fmt(wholeCpu)} (exit ${fmt(exitSecs, 1)} s after Ctrl-C)` : 'not exited 180 s after Ctrl-C (killed)';
     rmSync(out, { force: true });
-    const m = { tracer: name, args, untraced: before, traced, cpuRatio: traced.cpu / before.cpu, wallRatio: traced.wall / before.wall, toolCpu, wholeCpu };
+    const m = { tracer: name, args, untraced: before, traced, cpuRatio: traced.cpu / before.cpu, wallRatio: traced.wall / before.wall, toolCpu, wholeCpu, exited, exitSecs };
     raw.stacks.push(m);
-    line(`| ${name} | ${fmt(before.cpu, 3)} | ${fmt(traced.cpu, 3)} | ${fmt(m.cpuRatio)}× | ${fmt(m.wallRatio)}× | ${fmt(toolCpu)} | ${fmt(wholeCpu)} |`);
+    line(`| ${name} | ${fmt(before.cpu, 3)} | ${fmt(traced.cpu, 3)} | ${fmt(m.cpuRatio)}× | ${fmt(m.wallRatio)}× | ${fmt(toolCpu)} | ${whole} |`);
   }
   line();
 }
