@@ -5,14 +5,16 @@
  * and prints them.
  */
 import { runTool, note } from '@bpf-recipes/cli';
-import { isoTime } from '@bpf-recipes/format';
-import { StackWriter, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { intervalHeader, isoTime } from '@bpf-recipes/format';
+import { StackWriter, checkInterval, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { profileConfig, setup } from './trace.js';
 import { spec, type ProfileArgs } from './spec.js';
 
 void runTool<ProfileArgs>(spec, (ctx) => {
   const a = ctx.args;
   const so = parseStackArgs(a);
+  const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
+  checkInterval(so, intervalS);
   const config = profileConfig({
     frequency: a.frequency,
     kernel: so.kernel,
@@ -26,6 +28,7 @@ void runTool<ProfileArgs>(spec, (ctx) => {
   writer.open();
   const sampler = setup(ctx.session, config, note);
   const startedAt = Date.now();
+  let lastPrint = startedAt;
 
   const print = () => {
     const now = Date.now();
@@ -34,7 +37,7 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     if (so.json) {
       writer.lines.line(JSON.stringify({
         time: isoTime(now),
-        duration_s: Math.round(now - startedAt) / 1000,
+        ...(intervalS !== undefined ? { interval_s: Math.round(now - lastPrint) / 1000 } : { duration_s: Math.round(now - startedAt) / 1000 }),
         frequency_hz: config.frequency,
         cpus: sampler.cpus.length,
         samples: rows.reduce((n, r) => n + r.count, 0),
@@ -45,14 +48,16 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     } else {
       // text: a sample taken in user mode has no kernel frames, and then no `--` line before its user frames
       const shown = so.format === 'text' ? rows.map((r) => (r.kernel?.length === 0 ? { ...r, kernel: undefined } : r)) : rows;
-      writer.write(shown, { name: `profile -F ${config.frequency}`, startMs: startedAt, durationMs: now - startedAt });
+      writer.write(shown, { name: `profile -F ${config.frequency}`, startMs: startedAt, durationMs: now - startedAt }, intervalS !== undefined ? intervalHeader(now) : undefined);
     }
     for (const line of missedNotes(spec.name, m, sampler.countsMax)) note(line);
+    lastPrint = now;
   };
 
   // name new stacks every second: a process that exits before the end keeps its names
   ctx.every(1000, () => sampler.table.nameNew());
+  if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
   ctx.onStop(print);
   const n = sampler.cpus.length;
-  ctx.ready(`Tracing ${whichStacks(so)} stacks: sampling ${n} CPU${n === 1 ? '' : 's'} at ${config.frequency} Hz... Hit Ctrl-C to end.`);
+  ctx.ready(`Tracing ${whichStacks(so)} stacks: sampling ${n} CPU${n === 1 ? '' : 's'} at ${config.frequency} Hz${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

@@ -13,6 +13,7 @@ export const spec: ToolSpec = {
     ['profile -p 181 -U', 'user stacks of PID 181 only'],
     ['profile -K -I', 'kernel stacks only, the idle task included'],
     ['profile -P -d 5', 'split per process (PID) instead of per program name'],
+    ['profile -i 10 --format folded > cpu.folded', 'every 10 seconds, the stacks sampled since the last print'],
     ['profile --format folded -d 10 > out.folded', 'folded lines for flamegraph.pl or speedscope'],
     ['profile --format svg -o cpu.svg -d 30', 'an interactive flame graph: open cpu.svg in a browser'],
     ['profile --format pprof -o cpu.pb.gz -d 30', 'for go tool pprof, Pyroscope or Parca'],
@@ -20,6 +21,7 @@ export const spec: ToolSpec = {
   options: {
     frequency: { alias: 'F', type: 'string', arg: 'HZ', describe: `samples a second on each CPU (default ${DEFAULT_FREQUENCY}; 1 to ${MAX_FREQUENCY}, and below kernel.perf_event_max_sample_rate)` },
     'include-idle': { alias: 'I', type: 'boolean', describe: 'count the idle task (pid 0, shown as swapper) too; left out by default, and always when a process filter is given' },
+    interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (the samples since the last print); default: only at the end' },
     ...stackOptionSpecs('count'),
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
@@ -37,5 +39,6 @@ export const spec: ToolSpec = {
 
 export interface ProfileArgs extends StackArgs {
   frequency?: string;
+  interval?: string;
   'include-idle'?: boolean;
 }

@@ -185,6 +185,27 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
     expect(sum(userMode)).toBeGreaterThan(j.samples * 0.5);
   });
 
+  it('-i: one print per interval with the samples since the last; together about HZ a second of the CPU time', async () => {
+    const s = await spinner(1500);
+    const tool = await startTool('profile', ['-U', '-i', '0.5', '--json', '-p', String(s.pid)]);
+    const cpuS = await s.go();
+    await tool.stop('SIGINT');
+    await s.end();
+    const prints = tool.lines().map((l) => JSON.parse(l));
+    expect(prints.length).toBeGreaterThanOrEqual(3);
+    for (const p of prints) {
+      expect(p.interval_s).toBeGreaterThan(0);
+      expect(p.duration_s).toBeUndefined();
+      expect(p.samples).toBe(sum(p.stacks));
+    }
+    expect(prints.filter((p) => p.samples > 0).length).toBeGreaterThanOrEqual(2);
+    // each sample is printed once: the intervals add up to the thread's CPU time at HZ
+    const total = sum(prints.map((p) => ({ count: p.samples })));
+    expect(total, `${total} samples for ${cpuS.toFixed(2)} s of CPU`).toBeGreaterThan(HZ * cpuS * 0.6);
+    expect(total, `${total} samples for ${cpuS.toFixed(2)} s of CPU`).toBeLessThan(HZ * cpuS * 1.4 + 5);
+    expect(tool.stderr()).toMatch(/printing every 0\.5s/);
+  });
+
   it('names a hot JavaScript function from the perf map of node --perf-basic-prof', async () => {
     const s = await spinner(1500, [process.execPath, '--perf-basic-prof', '--interpreted-frames-native-stack', join(here, 'fixtures', 'hot.js')]);
     try {
@@ -241,6 +262,6 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
     programs: 1,
     drive: () => new Promise((r) => setTimeout(r, 100)),
     // the other checks of the shared options and of -F are unit tests (libs/stacks, test/cpus.test.ts)
-    badInput: [['-F', '0'], ['-F', '100000'], ['-K', '-U'], ['--format', 'flame'], ['extra']],
+    badInput: [['-F', '0'], ['-F', '100000'], ['-K', '-U'], ['--format', 'flame'], ['-i', 'x'], ['--format', 'svg', '-i', '1'], ['extra']],
   });
 });
