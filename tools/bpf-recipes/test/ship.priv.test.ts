@@ -168,7 +168,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     it('bpf-recipes doctor on Node 18: koffi loads libbpf, every tool works here', () => {
       const doctor = JSON.parse(sh(join(all, 'node_modules', '.bin', 'bpf-recipes'), ['doctor', '--json'], { env: node18Env }));
       expect(doctor.tools.map((t: { tool: string; ok: boolean }) => [t.tool, t.ok])).toEqual(doctor.tools.map((t: { tool: string }) => [t.tool, true]));
-      expect(doctor.tools).toHaveLength(10);
+      expect(doctor.tools).toHaveLength(11);
     });
   });
 
