@@ -3,7 +3,7 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter.
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks, BENCH_STACKS_CASES=REGEX (part 9's cases).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { benchSymbolize } from './bench-symbolize.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize,exporter').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks').split(','));
 const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -48,11 +48,12 @@ const peer = (path, ...pre) => (have(path) ? [...pre, path] : null);
 const bpftrace = (script) => (have('/usr/bin/bpftrace') && have(script) ? ['bpftrace', script] : null);
 
 /** Start a tracer; resolve once it is attached (its readiness text, then a short grace). */
-async function startTracer(cmd, args, { stdoutFile, ready = /Tracing|Attaching|PID|COMM|SYSCALL/ } = {}) {
+async function startTracer(cmd, args, { stdoutFile, ready = /Tracing|Attaching|PID|COMM|SYSCALL/, wrap = [] } = {}) {
   const outFd = stdoutFile ? openSync(stdoutFile, 'w') : 'pipe';
   // peers buffer stdout when it is not a terminal: stdbuf makes them line-buffered, as a user piping them would
   const isOurs = cmd[0].startsWith(root) || cmd[0] === process.execPath;
-  const argv = isOurs ? [...cmd, ...args] : ['stdbuf', '-oL', '-eL', ...cmd, ...args];
+  // wrap: a command in front of the tracer's (e.g. one that measures it), stdbuf or not
+  const argv = isOurs ? [...wrap, ...cmd, ...args] : ['stdbuf', '-oL', '-eL', ...wrap, ...cmd, ...args];
   const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', outFd, 'pipe'] });
   if (typeof outFd === 'number') closeSync(outFd);
   let text = '';
@@ -99,7 +100,7 @@ function timeDd() {
 }
 
 const report = [];
-const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [], exporter: [] };
+const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [], exporter: [], stacks: [] };
 const line = (s = '') => {
   report.push(s);
   console.log(s);
@@ -518,12 +519,80 @@ if (ONLY.has('exporter')) {
   line();
 }
 
+// ---------- 9. stack tools ----------
+if (ONLY.has('stacks')) {
+  line('## 9. Stack tools: overhead of sampling and off-CPU tracing');
+  line();
+  line('The dd of part 1, run under `bench/workloads/cputime.c` (its CPU time from wait4: BPF programs that run in its');
+  line('context, a perf_event sample interrupting it or a sched_switch it hits, are charged to it). Each tracer is paired');
+  line(`with untraced runs just before it; fastest of ${REPS} each way; ratio = traced ÷ untraced (lower is better).`);
+  line('Tool CPU s: the tracer process while the traced runs go on; whole run: from its start to its exit, printing the');
+  line('stacks at the end included (the tracer runs under cputime too).');
+  line();
+  const cputime = join(work, 'cputime');
+  execFileSync('cc', ['-O2', '-o', cputime, join(root, 'bench', 'workloads', 'cputime.c')]);
+  /** one dd under cputime: { cpu, wall } seconds */
+  const ddCpu = () => {
+    const r = spawnSync(cputime, ['dd', ...ddArgs], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    const m = /(\d+) (\d+) (\d+)\s*$/.exec(r.stderr ?? '');
+    if (r.status !== 0 || !m) throw new Error(`dd under cputime failed: ${r.stderr}`);
+    return { cpu: (Number(m[1]) + Number(m[2])) / 1e6, wall: Number(m[3]) / 1e6 };
+  };
+  const fastest = () => {
+    const runs = Array.from({ length: REPS }, ddCpu);
+    return { cpu: Math.min(...runs.map((x) => x.cpu)), wall: Math.min(...runs.map((x) => x.wall)), runs };
+  };
+  const bpftraceLine = have('/usr/bin/bpftrace') ? ['bpftrace', '-e', 'profile:hz:49 { @[kstack, ustack] = count(); }'] : null;
+  const cases = [
+    ['ours: profile -F 49', ours('profile'), ['-F', '49'], 'not built'],
+    ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }', bpftraceLine, [], 'not available (apt-get install bpftrace)'],
+    ['ours: offcputime', ours('offcputime'), [], 'not built'],
+    ['libbpf-tools: offcputime', peer('/usr/sbin/offcputime'), [], 'not available (apt-get install libbpf-tools)'],
+  ];
+  line('| tracer | dd CPU s untraced | dd CPU s traced | CPU ratio | dd wall ratio | tool CPU s | tool CPU s, whole run |');
+  line('|---|---:|---:|---:|---:|---:|---:|');
+  // BENCH_STACKS_CASES=REGEX: only the cases whose name matches
+  const pick = process.env.BENCH_STACKS_CASES ? new RegExp(process.env.BENCH_STACKS_CASES) : undefined;
+  for (const [name, cmd, args, absent] of cases) {
+    if (pick && !pick.test(name)) continue;
+    if (!cmd) {
+      line(`| ${name} | ${absent} | | | | | |`);
+      raw.stacks.push({ tracer: name, absent });
+      continue;
+    }
+    const before = fastest();
+    const out = join(work, 'stacks.out');
+    // the tracer runs under cputime (its CPU time to the end, printing included); signals go to the tracer itself
+    const t = await startTracer(cmd, args, { stdoutFile: out, ready: /Tracing|Attaching/, wrap: [cputime] });
+    const tracer = Number(readFileSync(`/proc/${t.p.pid}/task/${t.p.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    const cpu0 = usage(tracer).cpu;
+    const traced = fastest();
+    const toolCpu = usage(tracer).cpu - cpu0;
+    process.kill(tracer, 'SIGINT');
+    // printing the stacks at the end takes a while (bpftrace names them all then): wait for it
+    const stopAt = Date.now();
+    for (const end = stopAt + 180000; t.p.exitCode === null && t.p.signalCode === null && Date.now() < end; ) await sleep(100);
+    const exited = t.p.exitCode !== null || t.p.signalCode !== null;
+    const exitSecs = (Date.now() - stopAt) / 1000;
+    if (!exited) process.kill(tracer, 'SIGKILL');
+    await t.stop();
+    const rus = [...t.text().matchAll(/^(\d+) (\d+) (\d+)$/gm)].at(-1);
+    const wholeCpu = rus ? (Number(rus[1]) + Number(rus[2])) / 1e6 : NaN;
+    const whole = exited ? `${fmt(wholeCpu)} (exit ${fmt(exitSecs, 1)} s after Ctrl-C)` : 'not exited 180 s after Ctrl-C (killed)';
+    rmSync(out, { force: true });
+    const m = { tracer: name, args, untraced: before, traced, cpuRatio: traced.cpu / before.cpu, wallRatio: traced.wall / before.wall, toolCpu, wholeCpu, exited, exitSecs };
+    raw.stacks.push(m);
+    line(`| ${name} | ${fmt(before.cpu, 3)} | ${fmt(traced.cpu, 3)} | ${fmt(m.cpuRatio)}× | ${fmt(m.wallRatio)}× | ${fmt(toolCpu)} | ${whole} |`);
+  }
+  line();
+}
+
 // ---------- write ----------
 const stamp = raw.machine.date.replace(/[:.]/g, '-');
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 // a run of some parts (BENCH_ONLY) is written beside the full runs, not over latest.md
-const full = ['overhead', 'storm', 'startup', 'memory', 'profile'].every((p) => ONLY.has(p));
+const full = ['overhead', 'storm', 'startup', 'memory', 'profile', 'stacks'].every((p) => ONLY.has(p));
 const suffix = full ? '' : `-${[...ONLY].join('+')}`;
 writeFileSync(join(outDir, `${stamp}${suffix}.md`), report.join('\n') + '\n');
 writeFileSync(join(outDir, `${stamp}${suffix}.json`), JSON.stringify(raw, null, 2) + '\n');

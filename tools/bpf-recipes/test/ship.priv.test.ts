@@ -163,7 +163,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
 
     it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();
-      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'offcputime', 'opensnoop', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'syslatency', 'udplife']);
+      expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'offcputime', 'opensnoop', 'profile', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'syslatency', 'udplife']);
       expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\]\n/);
       for (const b of bins) {
         const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
@@ -199,7 +199,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     it('bpf-recipes doctor on Node 18: koffi loads libbpf, every tool works here', () => {
       const doctor = JSON.parse(sh(join(all, 'node_modules', '.bin', 'bpf-recipes'), ['doctor', '--json'], { env: node18Env }));
       expect(doctor.tools.map((t: { tool: string; ok: boolean }) => [t.tool, t.ok])).toEqual(doctor.tools.map((t: { tool: string }) => [t.tool, true]));
-      expect(doctor.tools).toHaveLength(11);
+      expect(doctor.tools).toHaveLength(12);
     });
   });
 
