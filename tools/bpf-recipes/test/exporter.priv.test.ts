@@ -149,7 +149,7 @@ describe.skipIf(skipPrivileged())('bpf-recipes exporter', () => {
     // named as meant, but not an address of this machine: a runtime failure
     expect(once(['--listen', '192.0.2.1:9469', '--allow-remote', '--tools', 'syscount']).code).toBe(1);
     expect(once(['--tools', 'nope']).code).toBe(2);
-    expect(once(['--tools', 'opensnoop,syscount']).err).toMatch(/^bpf-recipes exporter: --tools: opensnoop has no metrics of its own yet \(tools with metrics: .*syscount/);
+    expect(once(['--tools', 'stackcount,syscount']).err).toMatch(/^bpf-recipes exporter: --tools: stackcount has no metrics of its own yet \(tools with metrics: .*syscount/);
     const bad = join(dir, 'bad.json');
     for (const [text, why] of [
       ['{"tools": {"syscount": {"latency": "yes"}}}', 'syscount.latency must be a boolean'],
