@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
-import { note, pidNamespace, runTool } from '@bpf-recipes/cli';
+import { note, parseMinLatency, pidNamespace, runTool } from '@bpf-recipes/cli';
 import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, jsonFields, log2Hist, tableText } from '@bpf-recipes/format';
 import { BIOSNOOP_HIST_SLOTS, BiosnoopSkel, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
-import { diskDev, diskName, parseMinLatency, patternLetter, rwbs } from './disks.js';
+import { diskDev, diskName, patternLetter, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
 
 void runTool<BiosnoopArgs>(spec, (ctx) => {

@@ -6,7 +6,9 @@ import { attachUprobeCalls, parsePids, runTool } from '@bpf-recipes/cli';
 import { PreflightError, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
 import { EVENT_OFFSETS, decodeEvent, rodata, type Event } from './generated/gethostlatency.js';
-import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from './names.js';
+import { parseMinLatency } from '@bpf-recipes/cli';
+import { addrText } from '@bpf-recipes/format';
+import { FUNCS, isAddrQuery, resultName } from './names.js';
 import { spec, type GhlArgs } from './spec.js';
 
 /** entry program per function (by argument layout); the cookie tells the function apart */

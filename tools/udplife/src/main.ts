@@ -3,10 +3,9 @@
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount, parseIntArg, runTool } from '@bpf-recipes/cli';
 import { PreflightError, UsageError, rawTracepointExists, type BpfObject } from '@bpf-recipes/core';
-import { Columns, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
+import { Columns, addrText, clockTime, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
 import { decodeEvent, rodata, type Event } from './generated/udplife.js';
 import { spec, type UdplifeArgs } from './spec.js';
-import { addrText } from './addr.js';
 
 const MAX_PEERS = 8;
 
