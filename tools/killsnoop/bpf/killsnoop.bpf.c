@@ -35,6 +35,7 @@ struct {
 } pending SEC(".maps");
 
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(ks_source); /* event.source: its values reach the TypeScript side through codegen */
 
 static __always_inline bool sig_wanted(int sig)
 {
