@@ -2,14 +2,15 @@
 // The launch path of every package: one CommonJS file per package, built with esbuild from its
 // TypeScript sources after tsc. Run from the package's directory.
 //   library (libs/core, format, cli): each entry of "exports" → dist/<entry>.cjs (the "require" condition)
-//   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads)
+//   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads), and
+//                                      src/metrics.ts → dist/src/metrics.cjs where it exists (the exporter loads it)
 // Other @bpf-recipes packages and koffi stay external: each library remains a dependency package that
 // every tool shares. Why: a command loads a handful of files instead of ~40 ES modules through the
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
 // in dist/ stay for everything that imports the packages (the umbrella, tests).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,7 +47,10 @@ const cjs = {
   platform: 'node',
   format: 'cjs',
   target: 'node18',
-  external: ['@bpf-recipes/*', 'koffi'],
+  // prom-client (Apache-2.0, with @opentelemetry/api) stays a package of its own: never copied into
+  // our GPL-2.0-only files (see licenceCheck below)
+  external: ['@bpf-recipes/*', 'koffi', 'prom-client'],
+  metafile: true,
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [shimPlugin],
@@ -73,13 +77,14 @@ const yargsViaCache = {
 };
 
 async function bundleYargs() {
-  await build({
+  const r = await build({
     ...cjs,
     stdin: { contents: "module.exports = require('yargs/yargs');", resolveDir: process.cwd(), loader: 'js' },
     outfile: 'dist/yargs.cjs',
     define: {},
     banner: {},
   });
+  licenceCheck(r, 'dist/yargs.cjs');
   // the cache holds what V8 compiled during this run: loading yargs and parsing a tool's command line
   // (good and bad), under the flags of the launchers (V8 rejects a cache made under other flags)
   const run = `
@@ -92,21 +97,50 @@ async function bundleYargs() {
   execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
 }
 
+/**
+ * What a bundle copies from node_modules becomes part of a GPL-2.0-only file: only code under a
+ * licence that GPL-2.0 can absorb may go in. Anything else (Apache-2.0 is not GPL-2.0-compatible)
+ * must stay external, a dependency package installed beside ours.
+ */
+const COMPATIBLE = /^\(?(MIT|ISC|BSD-2-Clause|BSD-3-Clause|0BSD|Unlicense|CC0-1\.0|GPL-2\.0(-only|-or-later|\+)?|LGPL-2\.1(-or-later|\+)?)(\s+OR\s+.*)?\)?$/;
+function licenceCheck(result, outfile) {
+  const seen = new Map();
+  for (const input of Object.keys(result.metafile?.inputs ?? {})) {
+    const m = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input);
+    if (!m || seen.has(m[1])) continue;
+    let pkg;
+    try {
+      pkg = JSON.parse(readFileSync(join(m[1], 'package.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    seen.set(m[1], pkg.license);
+    if (!COMPATIBLE.test(String(pkg.license ?? ''))) {
+      console.error(`bundle: ${outfile} would copy in ${pkg.name} (${pkg.license ?? 'no licence'}), not GPL-2.0-compatible: add it to the externals in scripts/bundle.mjs and make it a dependency`);
+      process.exit(1);
+    }
+  }
+}
+
 async function main() {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   if (pkg.name === '@bpf-recipes/cli') {
-    await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' });
+    licenceCheck(await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' }), 'dist/index.cjs');
     await bundleYargs();
     return;
   }
   const entries = pkg.bin
-    ? [['src/main.ts', 'dist/src/main.cjs']]
+    ? [
+        ['src/main.ts', 'dist/src/main.cjs'],
+        // its metrics (libs/metrics/README.md), for the exporter: the same CommonJS copies of core and cli as the umbrella's
+        ...(existsSync('src/metrics.ts') ? [['src/metrics.ts', 'dist/src/metrics.cjs']] : []),
+      ]
     : Object.values(pkg.exports ?? {}).map((e) => {
         const cjsPath = typeof e === 'string' ? undefined : e.require;
         if (!cjsPath) throw new Error(`bundle: ${pkg.name}: every "exports" entry needs a "require" condition`);
         return [cjsPath.replace(/^\.\/dist\//, 'src/').replace(/\.cjs$/, '.ts'), cjsPath];
       });
-  for (const [entry, outfile] of entries) await build({ ...cjs, entryPoints: [entry], outfile });
+  for (const [entry, outfile] of entries) licenceCheck(await build({ ...cjs, entryPoints: [entry], outfile }), outfile);
 }
 
 // esbuild has already printed what failed, with its place in the source

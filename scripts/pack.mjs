@@ -26,7 +26,7 @@ if (engines !== `>=${NODE18.split('.').slice(0, 2).join('.')}`) {
 }
 
 const dirs = [
-  ...['core', 'format', 'cli', 'symbols', 'flame'].map((l) => `libs/${l}`),
+  ...['core', 'format', 'metrics', 'cli', 'symbols', 'flame'].map((l) => `libs/${l}`),
   ...readdirSync(join(root, 'tools')).sort().map((t) => `tools/${t}`),
 ];
 for (const d of dirs) {
@@ -76,8 +76,10 @@ function dependencyProblem(pkg, dir, files) {
     }
   }
   loaded.delete(pkg.name);
+  // an optional peer (@bpf-recipes/metrics, loaded only for --metrics) is declared too
   const deps = Object.keys(pkg.dependencies ?? {});
-  const undeclared = [...loaded].filter((n) => !deps.includes(n));
+  const peers = Object.keys(pkg.peerDependencies ?? {});
+  const undeclared = [...loaded].filter((n) => !deps.includes(n) && !peers.includes(n));
   if (undeclared.length) return `its shipped files load ${undeclared.join(', ')}, missing from "dependencies"`;
   const unused = deps.filter((n) => !n.startsWith('@bpf-recipes/') && !loaded.has(n));
   if (unused.length) return `no shipped file loads ${unused.join(', ')} (bundled at build time?): make ${unused.length > 1 ? 'them devDependencies' : 'it a devDependency'}, so that users do not download ${unused.length > 1 ? 'them' : 'it'}`;

@@ -1,9 +1,9 @@
-export { runTool, parseArgs, allOptions, fail, type ToolSpec, type ToolContext } from './tool.js';
+export { runTool, parseArgs, allOptions, fail, loadMetrics, type ToolSpec, type ToolContext } from './tool.js';
 export { manPage } from './man.js';
 export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
 export {
-  COMMON_OPTIONS, MAX_PIDS, commonConfig, commonFilters, packageVersion, parseCgroup, parseDuration, parseIntArg, parsePids, parseSize, cgroup2Mount,
+  COMMON_OPTIONS, MAX_PIDS, commonConfig, commonFilters, packageVersion, parseCgroup, parseDuration, parseIntArg, parseMetricsAddress, isLoopback, parsePids, parseSize, cgroup2Mount,
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
   type CommonArgs, type CommonOption,
 } from './options.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size';
+export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
@@ -18,7 +18,30 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   json: { type: 'boolean', describe: 'NDJSON: one JSON object per line on stdout, nothing else' },
   verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
   'buffer-size': { type: 'string', arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
+  metrics: { type: 'string', arg: 'ADDR', describe: 'serve Prometheus metrics at http://ADDR/metrics while tracing (HOST:PORT; :PORT or PORT is 127.0.0.1)' },
 };
+
+/**
+ * --metrics ADDR: HOST:PORT, [IPv6]:PORT, :PORT or PORT. Without a host only the loopback
+ * interface (127.0.0.1) listens; another interface only when it is named (0.0.0.0: all of them).
+ */
+export function parseMetricsAddress(v: unknown, opt = 'metrics'): { host: string; port: number } {
+  const s = String(v).trim();
+  const bad = () => new UsageError(`--${opt}: '${s}' is not HOST:PORT (e.g. 127.0.0.1:9469, :9469, or 0.0.0.0:9469 for every interface)`);
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(s);
+  if (!m) throw bad();
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new UsageError(`--${opt}: port ${m[2]} is not between 1 and 65535`);
+  let host = m[1] ?? '';
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  else if (host && (host.startsWith('-') || host.startsWith('.') || host.endsWith('-'))) throw bad();
+  return { host: host || '127.0.0.1', port };
+}
+
+/** Only this machine can connect: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 export const MAX_PIDS = 16;
 
@@ -162,6 +185,7 @@ export interface CommonArgs {
   json?: boolean;
   verbose?: boolean;
   'buffer-size'?: string;
+  metrics?: string;
 }
 
 /** The kernel config (recipes.h cfg_*) that the common filters ask for. */

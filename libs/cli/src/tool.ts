@@ -10,7 +10,8 @@ import {
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
-import { COMMON_OPTIONS, parseDuration, type CommonArgs, type CommonOption } from './options.js';
+import type { Metrics, MetricsRegistry } from '@bpf-recipes/metrics';
+import { COMMON_OPTIONS, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
 
@@ -34,6 +35,8 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  // every tool serves metrics (its own series where it registers collectors)
+  if (!spec.common.includes('metrics')) own.metrics = { ...COMMON_OPTIONS.metrics, group: 'Common options:' };
   return own;
 }
 
@@ -86,6 +89,11 @@ export interface ToolContext<A> {
   beforeExit(fn: () => Promise<void>): void;
   stop(code?: number): void;
   verbose(message: string): void;
+  /**
+   * With --metrics: where the tool registers its series (its src/metrics.ts, see
+   * libs/metrics/README.md), already serving; undefined without --metrics.
+   */
+  metrics?: Metrics;
 }
 
 /** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
@@ -112,6 +120,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
   const verbose = Boolean(args.verbose);
+  let metrics: MetricsRegistry | undefined;
 
   const reportLost = (final: boolean) => {
     const n = session.lostSinceLastCall();
@@ -125,6 +134,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     stopping = true;
     mark('stopping');
     for (const t of timers) clearInterval(t);
+    metrics?.close();
     try {
       await session.detach((fn) => out.batch(fn));
       if (!out.closed) for (const fn of stopHandlers) out.batch(fn);
@@ -189,10 +199,38 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   };
 
   try {
+    if (args.metrics !== undefined) {
+      // bound before anything is loaded: a port in use fails with nothing attached
+      const at = parseMetricsAddress(args.metrics);
+      metrics = new (await loadMetrics()).MetricsRegistry();
+      ctx.metrics = metrics.addTool({ tool: spec.name, version: spec.version, lost: () => (session.isClosed ? 0 : session.lost()) });
+      const bound = await metrics.listen(at.host, at.port).catch((e: Error) => {
+        throw new RecipesError(e.message);
+      });
+      ctx.verbose(`metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+      mark('metrics listening');
+    }
     await main(ctx);
   } catch (e) {
     session.close();
     return fail(spec.name, e, verbose);
+  }
+}
+
+/**
+ * @bpf-recipes/metrics (and prom-client) are an optional peer of every tool: `npx opensnoop` does
+ * not install them (issue 11's size limit); the umbrella package and the .deb do. Loaded only here.
+ */
+export async function loadMetrics(): Promise<typeof import('@bpf-recipes/metrics')> {
+  try {
+    return await import('@bpf-recipes/metrics');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /@bpf-recipes\/metrics|prom-client/.test((e as Error).message)) {
+      // exit 1: the command line is right, this installation lacks a package
+      throw new RecipesError('--metrics needs the @bpf-recipes/metrics package: npm install -g @bpf-recipes/metrics (or use the bpf-recipes bundle)');
+    }
+    throw e;
   }
 }
 

@@ -20,6 +20,8 @@ const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
 const volatile bool cfg_hist = false;         /* --hist: aggregate, send no events */
 const volatile bool cfg_pattern = false;      /* -P: sequential or random */
 const volatile bool cfg_submit_at_issue = false; /* no block_io_start (before 6.5) */
+const volatile bool cfg_metrics = false;      /* --metrics: count in io_metrics */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 struct reqinfo {
 	__u64 start_ns;
@@ -52,8 +54,18 @@ struct {
 	__type(value, __u64);
 } last_sectors SEC(".maps");
 
+/* --metrics: what a scrape reads (series by disk and op), next to the ring buffer's events */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct io_metric_key);
+	__type(value, struct io_metric);
+} io_metrics SEC(".maps");
+
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(hist_key);
+RECIPES_EXPORT(io_metric_key);
+RECIPES_EXPORT(io_metric);
 
 static __always_inline __u32 disk_dev(struct request *rq)
 {
@@ -65,6 +77,33 @@ static __always_inline __u32 disk_dev(struct request *rq)
 	major = BPF_CORE_READ(disk, major);
 	minor = BPF_CORE_READ(disk, first_minor);
 	return (major << 20) | minor;
+}
+
+static __always_inline __u32 lat_slot(__u64 lat_ns)
+{
+	__u32 slot = recipes_log2_slot(lat_ns / 1000);
+
+	return slot >= BIOSNOOP_HIST_SLOTS ? BIOSNOOP_HIST_SLOTS - 1 : slot;
+}
+
+/* this CPU's totals for (disk, op): no atomics, no contention; user space sums the CPUs at scrape */
+static __always_inline void count_metric(struct request *rq, __u64 lat, unsigned int nr_bytes)
+{
+	struct io_metric_key k = { .dev = disk_dev(rq), .op = BPF_CORE_READ(rq, cmd_flags) & 0xff };
+	struct io_metric *m = bpf_map_lookup_elem(&io_metrics, &k);
+
+	if (!m) {
+		struct io_metric zero = {};
+
+		bpf_map_update_elem(&io_metrics, &k, &zero, BPF_NOEXIST);
+		m = bpf_map_lookup_elem(&io_metrics, &k);
+		if (!m)
+			return;
+	}
+	m->count++;
+	m->bytes += nr_bytes;
+	m->lat_ns += lat;
+	m->slots[lat_slot(lat) & (BIOSNOOP_HIST_SLOTS - 1)]++;
 }
 
 /* submit side: decide once whether this request is wanted, and remember who sent it */
@@ -154,12 +193,14 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 	lat = now - r->issue_ns;
 	if (lat < cfg_min_lat_ns)
 		goto out;
+	if (cfg_metrics)
+		count_metric(rq, lat, nr_bytes);
+	if (!cfg_events)
+		goto out;
 	if (cfg_hist) {
-		struct hist_key k = { .dev = disk_dev(rq), .slot = recipes_log2_slot(lat / 1000) };
+		struct hist_key k = { .dev = disk_dev(rq), .slot = lat_slot(lat) };
 		__u64 one = 1, *n;
 
-		if (k.slot >= BIOSNOOP_HIST_SLOTS)
-			k.slot = BIOSNOOP_HIST_SLOTS - 1;
 		n = bpf_map_lookup_elem(&hists, &k);
 		if (n)
 			__sync_fetch_and_add(n, 1);

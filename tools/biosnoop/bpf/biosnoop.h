@@ -38,4 +38,17 @@ struct hist_key {
 	__u32 slot;
 };
 
+/* --metrics / the exporter: per-CPU totals by the series' labels (disk, op), counted in the kernel */
+struct io_metric_key {
+	__u32 dev;
+	__u32 op;   /* REQ_OP_* */
+};
+
+struct io_metric {
+	__u64 count;
+	__u64 bytes;
+	__u64 lat_ns;                          /* the exact sum of device latencies */
+	__u64 slots[BIOSNOOP_HIST_SLOTS];      /* log2 µs of device latency, the last one the overflow */
+};
+
 #endif

@@ -1,31 +1,26 @@
 #!/usr/bin/env node
 /** biosnoop: user space. The kernel side is bpf/biosnoop.bpf.c (BTF tracepoints of the block layer). */
 import { note, parseMinLatency, pidNamespace, runTool } from '@bpf-recipes/cli';
-import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
 import { Columns, clockTime, isoTime, jsonFields, log2Hist, tableText } from '@bpf-recipes/format';
-import { BIOSNOOP_HIST_SLOTS, BiosnoopSkel, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
+import { BIOSNOOP_HIST_SLOTS, decodeEvent, decodeHistKey, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, patternLetter, rwbs } from './disks.js';
 import { spec, type BiosnoopArgs } from './spec.js';
+import { register } from './metrics.js';
+import { openBiosnoop } from './object.js';
 
 void runTool<BiosnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
   const minNs = a['min-latency'] === undefined ? 0 : parseMinLatency(a['min-latency']);
   const dev = a.disk === undefined ? 0 : diskDev(a.disk);
-  const skel = ctx.open(BiosnoopSkel, new URL('../bpf/biosnoop.bpf.o', import.meta.url), {
+  const skel = openBiosnoop(ctx.session, {
     cfg_dev: dev,
     cfg_min_lat_ns: minNs,
     cfg_hist: Boolean(a.hist),
     cfg_pattern: Boolean(a.pattern) && !a.hist,
-    cfg_submit_at_issue: !rawTracepointExists('block_io_start'),
+    cfg_metrics: Boolean(ctx.metrics),
   });
-  const { maps, progs } = skel;
-  ctx.loadAndAttach(skel, { ring: maps.events, lost: maps.lost_events });
-  const skipped = new Set(skel.obj.skipped.map((s) => s.program));
-  const attached = (p: { name: string }) => !skipped.has(p.name);
-  if (!attached(progs.biosnoop_rq_issue) || !attached(progs.biosnoop_rq_complete)) {
-    throw new PreflightError('this kernel lacks the block_rq_issue/block_rq_complete tracepoints biosnoop needs');
-  }
-  if (!attached(progs.biosnoop_io_start)) ctx.verbose('no block:block_io_start (kernel before 6.5): submitters are taken at insert, or at issue for requests issued directly');
+  const { maps } = skel;
+  if (ctx.metrics) register(ctx.metrics, skel);
   // a disk is the host's: say what a container's view leaves out
   if (pidNamespace()) note('biosnoop: in a PID namespace: only I/O its own tasks submit is shown (not the kernel\'s writeback, not other containers\' or the host\'s)');
 

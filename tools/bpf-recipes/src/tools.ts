@@ -16,7 +16,7 @@ function ownPackage(): { dependencies: Record<string, string> } {
 const own = ownPackage();
 
 export const TOOLS = Object.keys(own.dependencies)
-  .filter((d) => d.startsWith('@bpf-recipes/') && !['@bpf-recipes/cli', '@bpf-recipes/core', '@bpf-recipes/format'].includes(d))
+  .filter((d) => d.startsWith('@bpf-recipes/') && !['@bpf-recipes/cli', '@bpf-recipes/core', '@bpf-recipes/format', '@bpf-recipes/metrics'].includes(d))
   .map((d) => d.slice('@bpf-recipes/'.length));
 
 export function toolDir(tool: string): string {
@@ -34,4 +34,21 @@ export async function toolSpec(tool: string): Promise<ToolSpec> {
 
 export function toolObject(tool: string): string {
   return join(toolDir(tool), 'dist', 'bpf', `${tool}.bpf.o`);
+}
+
+/** A tool's metrics (its src/metrics.ts, the contract in libs/metrics/README.md), as the exporter loads it. */
+export interface MetricsSource {
+  OPTIONS: Record<string, 'boolean' | 'string'>;
+  open(session: unknown, options: Record<string, unknown>): unknown;
+  register(m: unknown, handles: unknown): void;
+}
+
+/** The CommonJS build of a tool's metrics (the same copies of core and cli as this bundle's), or undefined when it has none. */
+export function toolMetrics(tool: string): MetricsSource | undefined {
+  const file = join(toolDir(tool), 'dist', 'src', 'metrics.cjs');
+  return existsSync(file) ? (require(file) as MetricsSource) : undefined;
+}
+
+export function toolVersion(tool: string): string {
+  return (JSON.parse(readFileSync(join(toolDir(tool), 'package.json'), 'utf8')) as { version: string }).version;
 }

@@ -10,6 +10,7 @@
 // The apt tests install and remove packages: they run under CI=true or BPF_RECIPES_SYSTEM_TESTS=1.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,7 +129,34 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(exe).toBe(join(node18, 'node'));
       expect(events).toHaveLength(5);
       expect(events.every((e) => e.pid === pid)).toBe(true);
+      // @bpf-recipes/metrics (prom-client) is an optional peer: not installed here, so --metrics says
+      // what to install, exit 1, nothing attached (it stops before the object is opened)
+      const m = spawnSync(join(one, 'node_modules', '.bin', 'opensnoop'), ['--metrics', '127.0.0.1:1'], {
+        encoding: 'utf8', env: { ...node18Env, BPF_RECIPES_TIMING: '1' },
+      });
+      expect(m.status).toBe(1);
+      expect(m.stdout).toBe('');
+      expect(m.stderr.split('\n').filter((l) => !l.includes('timing:'))).toEqual([
+        'opensnoop: --metrics needs the @bpf-recipes/metrics package: npm install -g @bpf-recipes/metrics (or use the bpf-recipes bundle)', '',
+      ]);
+      expect(m.stderr).not.toMatch(/timing: (preflight done|object opened|loaded|attached)/);
     }, 120000);
+
+    it('with every package (the umbrella depends on @bpf-recipes/metrics), --metrics serves on Node 18', async () => {
+      expect(readdirSync(join(all, 'node_modules'))).toContain('prom-client');
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      await new Promise((r) => server.close(r));
+      const t = await startTracer(join(all, 'node_modules', '.bin', 'opensnoop'), ['--metrics', `127.0.0.1:${port}`, '-n', 'no-such-comm'], /Tracing/, node18Env);
+      try {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).toMatch(/^bpf_recipes_build_info\{tool="opensnoop",version="[\d.]+"\} 1$/m);
+        expect(text).toMatch(/^bpf_recipes_events_lost_total\{tool="opensnoop"\} 0$/m);
+      } finally {
+        await t.stop();
+      }
+    }, 60000);
 
     it('every command prints its --help on Node 18 (opensnoop through npx --no-install)', () => {
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => b !== 'koffi').sort();

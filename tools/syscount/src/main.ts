@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 /** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
-import { fileURLToPath } from 'node:url';
 import { runTool, parseIntArg } from '@bpf-recipes/cli';
-import { BpfObject, UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
+import { UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, log2Hist, table, tableText } from '@bpf-recipes/format';
-import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, rodata } from './generated/syscount.js';
+import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat } from './generated/syscount.js';
 import { parseInterval } from './args.js';
 import { spec, type SyscountArgs } from './spec.js';
 import { parseSyscalls, syscallName, syscallTable } from './syscalls.js';
-
-const MAX_NR = 1024;
-const HIST_SLOTS = 40;
+import { register } from './metrics.js';
+import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
 
 interface Totals { count: number; errors: number; total_ns: number }
 interface ProcTotals extends Totals { comm: string; commNs: number }
@@ -30,51 +28,17 @@ void runTool<SyscountArgs>(spec, (ctx) => {
     if (!n || n > 4095) throw new UsageError(`--errno: unknown errno '${a.errno}' (a name like ENOENT or a number)`);
     errnoFilter = n;
   }
-  const bitmap = new Uint8Array(MAX_NR / 8);
   const only = a.syscall === undefined ? undefined : parseSyscalls(a.syscall, names);
-  for (const nr of only ?? []) bitmap[nr >> 3] |= 1 << (nr & 7);
   const latency = Boolean(a.latency || a.hist);
-  const config = {
-    cfg_latency: latency,
-    cfg_hist: Boolean(a.hist),
-    cfg_failures: Boolean(a.failures),
-    cfg_errno: errnoFilter,
-    cfg_processes: true,
-    cfg_filter_syscalls: only !== undefined,
-    cfg_syscalls: bitmap,
-    cfg_nr_execve: names.indexOf('execve'),
-    cfg_nr_execveat: names.indexOf('execveat'),
-    // counted once (the child's zero return is skipped); -1 where the architecture lacks one
-    cfg_nr_clone: names.indexOf('clone'),
-    cfg_nr_clone3: names.indexOf('clone3'),
-    cfg_nr_fork: names.indexOf('fork'),
-    cfg_nr_vfork: names.indexOf('vfork'),
-    cfg_nr_rt_sigreturn: names.indexOf('rt_sigreturn'),
-  };
-
-  // BTF tracepoints first; the classic tracepoints where they cannot load
-  const objPath = fileURLToPath(new URL('../bpf/syscount.bpf.o', import.meta.url));
-  const tryLoad = (btf: boolean): BpfObject => {
-    const obj = ctx.open(objPath, rodata, config);
-    obj.setMaxEntries('events', 4096); // no event stream: counts live in maps
-    if (!a.hist) obj.setMaxEntries('hists', 1);
-    if (btf || !latency) obj.setMaxEntries('start_tid', 1);
-    for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
-    ctx.loadAndAttach(obj);
-    return obj;
-  };
-  let obj: BpfObject;
-  try {
-    obj = tryLoad(true);
-  } catch (e) {
-    ctx.verbose(`BTF tracepoints unavailable (${(e as Error).message}); using raw_syscalls tracepoints`);
-    obj = tryLoad(false);
-  }
+  // --metrics -L: a duration histogram
+  const obj = openSyscount(ctx.session, { latency, hist: Boolean(a.hist || (latency && ctx.metrics)), failures: a.failures, errno: errnoFilter, only, names });
 
   const syscallsMap = obj.map('syscalls');
   const procsMap = obj.map('processes');
   const cacheMap = obj.map('proc_cache');
   const histsMap = obj.map('hists');
+  const allNrs = () => syscallNrs(only, names);
+  if (ctx.metrics) register(ctx.metrics, { obj, nrs: allNrs(), names, latency: Boolean(a.hist || (latency && ctx.metrics)) });
   const prevSys = new Map<number, Totals>();
   const prevProc = new Map<number, Totals>();
   const prevHist = new Map<string, number>();
@@ -83,8 +47,7 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   const readSyscalls = (): Map<number, Totals> => {
     const now = new Map<number, Totals>();
     const key = Buffer.alloc(4);
-    const nrs = only ?? Array.from({ length: Math.min(MAX_NR, Math.max(names.length + 64, 512)) }, (_, i) => i);
-    for (const nr of nrs) {
+    for (const nr of allNrs()) {
       key.writeUInt32LE(nr);
       const t = sumPerCpu(syscallsMap, key);
       if (t.count > 0) now.set(nr, t);

@@ -1,0 +1,249 @@
+/**
+ * --metrics: a tool's Prometheus endpoint. Loaded only when --metrics is given (libs/cli imports
+ * this package lazily), so prom-client costs nothing at an ordinary launch.
+ *
+ * Every series a tool adds is read from its kernel maps when a scrape asks (collect callbacks): no
+ * work per event in user space. One registry per process: the tool's series, `bpf_recipes_build_info`,
+ * `bpf_recipes_events_lost_total` and prom-client's default process metrics, all under `bpf_recipes_`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import client from 'prom-client';
+
+const { Registry, collectDefaultMetrics } = client;
+
+export const PREFIX = 'bpf_recipes_';
+
+export type Labels = Record<string, string>;
+export interface Sample {
+  labels?: Labels;
+  value: number;
+}
+
+/** A log2 histogram as a kernel map holds it: counts per slot (recipes_log2_slot), and the exact sum. */
+export interface Log2Snapshot {
+  labels?: Labels;
+  /** counts per slot; the last slot is the overflow slot (everything clamped into it) */
+  slots: number[];
+  /** the exact sum of the observed values, in base units (seconds, bytes) */
+  sum: number;
+}
+
+export interface Bucket {
+  le: number; // Infinity for the overflow slot
+  count: number; // cumulative
+}
+
+/**
+ * How the values of a log2 histogram were measured: one slot unit in base units (µs: 1e-6), and the
+ * resolution of the measurement the unit values were truncated from (ns: 1e-9; the unit itself
+ * when the values are exact whole units, such as bytes). unit / resolution and 1 / resolution
+ * must be whole numbers.
+ */
+export interface Log2Scale {
+  unit: number;
+  resolution?: number;
+}
+
+/**
+ * log2 slots → Prometheus buckets, no count lost. recipes_log2_slot() puts the value 0 in slot 0
+ * and the values [2^(k-1), 2^k) in slot k, rounding down: a value of exactly 2^k units is in slot
+ * k+1. A Prometheus bucket `le` counts every observation <= le, so the bound of slot k is the
+ * largest value the measurement can take below 2^k units: `le = 2^k units - 1 resolution`
+ * (syscount: µs slots of ns durations, le = 2^k µs - 1 ns, e.g. 9.99e-7, 1.999e-6, 3.999e-6 s).
+ * The cumulative count at that le is then exactly the number of values <= le. The last slot (the
+ * overflow one, where the kernel clamps larger values) becomes `+Inf`. Every finite bucket is
+ * written (zeros too), so every series of a metric has the same boundaries; `_count` is the sum
+ * of all slots.
+ */
+export function log2Buckets(slots: number[], scale: Log2Scale): Bucket[] {
+  const perBase = Math.round(1 / (scale.resolution ?? scale.unit)); // resolution steps per base unit
+  const perUnit = Math.round(scale.unit / (scale.resolution ?? scale.unit)); // resolution steps per slot unit
+  const out: Bucket[] = [];
+  let acc = 0;
+  for (let k = 0; k < slots.length; k++) {
+    acc += slots[k] ?? 0;
+    // a division by a power of ten: the nearest double to the decimal bound, printed shortest
+    out.push({ le: k === slots.length - 1 ? Infinity : (2 ** k * perUnit - 1) / perBase, count: acc });
+  }
+  return out;
+}
+
+interface MetricValue {
+  value: number;
+  labels?: Record<string, string | number>;
+  metricName?: string;
+}
+
+/** A series family read at scrape time, in the shape prom-client's Registry formats. */
+class CollectedMetric {
+  readonly aggregator = 'sum';
+  constructor(
+    public name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+    private readonly collect: () => MetricValue[],
+  ) {}
+  get() {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: this.collect() };
+  }
+  reset(): void {
+    /* the kernel's totals are the state */
+  }
+}
+
+const promLe = (le: number) => (le === Infinity ? '+Inf' : String(le));
+
+/** One tool whose series a registry serves (the command: itself; the exporter: each it runs). */
+export interface ToolInfo {
+  tool: string;
+  version: string;
+  /** events lost so far (the tool's lost-event counters, Session.lost()), read at scrape time */
+  lost: () => number;
+}
+
+/**
+ * Where a tool registers its series: the contract of every tool's src/metrics.ts (README.md).
+ * Names are given without the `bpf_recipes_` prefix; the callbacks run at scrape time and read
+ * the kernel's maps (totals since attach), never anything kept per event in user space.
+ */
+export interface Metrics {
+  /** a counter family (name ends in _total) */
+  counter(name: string, help: string, collect: () => Sample[]): void;
+  gauge(name: string, help: string, collect: () => Sample[]): void;
+  /** a histogram from kernel log2 slots (log2Buckets gives the bounds) */
+  log2Histogram(name: string, help: string, scale: Log2Scale, collect: () => Log2Snapshot[]): void;
+}
+
+/**
+ * A process's Prometheus registry (prom-client): default process metrics, `build_info` and
+ * `events_lost_total` for each tool added, the tools' own series, and the HTTP endpoint.
+ */
+export class MetricsRegistry implements Metrics {
+  readonly registry = new Registry();
+  private readonly tools: ToolInfo[] = [];
+  private server?: Server;
+  private scraping: Promise<unknown> = Promise.resolve();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
+    // gauges named like counters (promtool flags them); the per-type gauges without _total remain
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(PREFIX + n);
+    this.gauge('build_info', 'the tool and its version (always 1)', () => this.tools.map((t) => ({ labels: { tool: t.tool, version: t.version }, value: 1 })));
+    this.counter('events_lost_total', 'events the kernel could not hand to the tool (ring buffer full)', () =>
+      this.tools.map((t) => ({ labels: { tool: t.tool }, value: t.lost() })));
+  }
+
+  /** Serve a tool's build_info and lost events; its own series go to the returned Metrics. */
+  addTool(t: ToolInfo): Metrics {
+    if (this.tools.some((x) => x.tool === t.tool)) throw new Error(`metrics: ${t.tool} is already served`);
+    this.tools.push(t);
+    return this;
+  }
+
+  private add(m: CollectedMetric): void {
+    this.registry.registerMetric(m as never);
+  }
+
+  /** A counter family (name without the prefix, ending in _total), its samples read at scrape time. */
+  counter(name: string, help: string, collect: () => Sample[]): void {
+    if (!name.endsWith('_total')) throw new Error(`metrics: counter ${name} must end in _total`);
+    this.add(new CollectedMetric(PREFIX + name, help, 'counter', () => collect().map((s) => ({ labels: s.labels ?? {}, value: s.value }))));
+  }
+
+  gauge(name: string, help: string, collect: () => Sample[]): void {
+    this.add(new CollectedMetric(PREFIX + name, help, 'gauge', () => collect().map((s) => ({ labels: s.labels ?? {}, value: s.value }))));
+  }
+
+  /** A histogram from kernel log2 slots (see log2Buckets for the bucket bounds). */
+  log2Histogram(name: string, help: string, scale: Log2Scale, collect: () => Log2Snapshot[]): void {
+    const full = PREFIX + name;
+    this.add(new CollectedMetric(full, help, 'histogram', () => {
+      const values: MetricValue[] = [];
+      for (const h of collect()) {
+        const labels = h.labels ?? {};
+        const buckets = log2Buckets(h.slots, scale);
+        for (const b of buckets) values.push({ metricName: `${full}_bucket`, labels: { ...labels, le: promLe(b.le) }, value: b.count });
+        values.push({ metricName: `${full}_sum`, labels, value: h.sum });
+        values.push({ metricName: `${full}_count`, labels, value: buckets.length ? buckets[buckets.length - 1].count : 0 });
+      }
+      return values;
+    }));
+  }
+
+  /**
+   * The exposition: OpenMetrics when asked for, Prometheus text otherwise. One scrape at a time:
+   * prom-client renames counters (drops _total) while it writes OpenMetrics, and the names are
+   * put back before the next scrape reads them.
+   */
+  scrape(openMetrics: boolean): Promise<{ contentType: string; body: string }> {
+    const run = async () => {
+      const reg = this.registry;
+      if (!openMetrics) return { contentType: reg.contentType, body: await reg.metrics() };
+      const names = reg.getMetricsAsArray().map((m) => [m, m.name] as const);
+      reg.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+      try {
+        return { contentType: reg.contentType, body: await reg.metrics() };
+      } finally {
+        for (const [m, n] of names) (m as { name: string }).name = n;
+        reg.setContentType(Registry.PROMETHEUS_CONTENT_TYPE as never);
+      }
+    };
+    const p = this.scraping.then(run, run);
+    this.scraping = p.catch(() => undefined);
+    return p;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'only GET\n');
+    if (path === '/') {
+      return send(200, 'text/html; charset=utf-8', '<html><head><title>bpf-recipes</title></head><body><a href="/metrics">Metrics</a></body></html>\n');
+    }
+    if (path !== '/metrics') return send(404, 'text/plain; charset=utf-8', 'not found: try /metrics\n');
+    const om = /application\/openmetrics-text/.test(req.headers.accept ?? '');
+    this.scrape(om).then(
+      (r) => send(200, r.contentType, r.body),
+      (e) => send(500, 'text/plain; charset=utf-8', `scrape failed: ${(e as Error).message}\n`),
+    );
+  }
+
+  /**
+   * Serve on host:port. A port in use, or an address not of this machine, rejects with a one-line
+   * Error (the caller makes it its runtime error, exit 1: this package stays free of core, which a
+   * CommonJS tool and this ES module would otherwise load twice).
+   */
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const server = createServer((req, res) => this.handle(req, res));
+    // a slow or stuck client cannot hold the process: short timeouts, few connections
+    server.headersTimeout = 5000;
+    server.requestTimeout = 10000;
+    server.keepAliveTimeout = 5000;
+    server.maxConnections = 32;
+    return new Promise((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => {
+        const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+        const why: Record<string, string> = {
+          EADDRINUSE: `${where} is already in use (give another port)`,
+          EACCES: `no permission to listen on ${where} (ports below 1024 need privileges)`,
+          EADDRNOTAVAIL: `${host} is not an address of this machine (give one of its own, or 0.0.0.0 for every interface)`,
+          ENOTFOUND: `host '${host}' cannot be resolved (give an IP address)`,
+        };
+        reject(new Error(`--metrics: ${why[e.code ?? ''] ?? `cannot listen on ${where}: ${e.message}`}`));
+      });
+      server.listen({ host, port, exclusive: true }, () => {
+        this.server = server;
+        const a = server.address();
+        resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
+      });
+    });
+  }
+
+  close(): void {
+    this.server?.close();
+    this.server?.closeAllConnections?.();
+  }
+}
