@@ -4,6 +4,7 @@ import { runTool } from '@bpf-recipes/cli';
 import { Columns, clockTime, errnoName, signalName, tableText } from '@bpf-recipes/format';
 import { codeName, generateResult } from './codes.js';
 import { KsSource, decodeEvent, type Event } from './generated/killsnoop.js';
+import { register } from './metrics.js';
 import { spec, type KillsnoopArgs } from './spec.js';
 import { targetOf } from './target.js';
 import { parseTpid, procComm, setup, toRecord } from './trace.js';
@@ -16,7 +17,8 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
     failed: a.failed,
     tpid: a.tpid === undefined ? undefined : parseTpid(a.tpid),
     signal: a.signal?.split(','),
-  });
+  }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, skel);
 
   const generated = (e: Event) => e.source === KsSource.KS_GENERATE;
   const result = (e: Event) => (generated(e) ? generateResult(e.ret) : String(e.ret));

@@ -103,8 +103,11 @@ export function signalFilter(list: readonly (string | number)[] | undefined): { 
 /** --tpid PID → the number (UsageError unless 1..4194304). */
 export const parseTpid = (v: unknown): number => parseIntArg('tpid', String(v), 'a process ID', 1, 4194304);
 
-/** Open, configure, load and attach killsnoop's object on a session: events wait in skel.maps.events. */
-export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>): KillsnoopSkel {
+/**
+ * Open, configure, load and attach killsnoop's object on a session: events wait in skel.maps.events.
+ * `kernel.metrics`: count in sig_metrics too (--metrics); `kernel.events: false`: send no event (the exporter).
+ */
+export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>, kernel: { metrics?: boolean; events?: boolean } = {}): KillsnoopSkel {
   const { mask, sig64 } = signalFilter(o.signal);
   const tpid = o.tpid === undefined ? 0 : parseTpid(o.tpid);
   const all = Boolean(o.allSignals);
@@ -114,6 +117,8 @@ export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' |
     cfg_tpid: tpid,
     cfg_sig_mask: mask,
     cfg_sig_64: sig64,
+    cfg_metrics: Boolean(kernel.metrics),
+    cfg_events: kernel.events !== false,
   });
   // -a: signal_generate alone; else the syscalls, with signal_generate noting their targets
   if (all) for (const p of Object.values(skel.progs)) if (p !== skel.progs.killsnoop_generate) skel.obj.setAutoload(p.name, false);
