@@ -3,6 +3,7 @@
 import { runTool } from '@bpf-recipes/cli';
 import { Columns, addrText, clockTime, tableText } from '@bpf-recipes/format';
 import { decodeEvent, type Event } from './generated/udplife.js';
+import { register } from './metrics.js';
 import { spec, type UdplifeArgs } from './spec.js';
 import { peersText, raddrOf, setup, toRecord } from './trace.js';
 
@@ -10,7 +11,8 @@ const list = (v: string | undefined) => v?.split(',');
 
 void runTool<UdplifeArgs>(spec, (ctx) => {
   const a = ctx.args;
-  const { skel, counted } = setup(ctx.session, { ipv4: a.ipv4, ipv6: a.ipv6, localport: list(a.localport), remoteport: list(a.remoteport) });
+  const { skel, counted } = setup(ctx.session, { ipv4: a.ipv4, ipv6: a.ipv6, localport: list(a.localport), remoteport: list(a.remoteport) }, { metrics: Boolean(ctx.metrics) });
+  if (ctx.metrics) register(ctx.metrics, { skel, counted });
 
   const w = a.wide ? 39 : 15;
   const cols = new Columns([

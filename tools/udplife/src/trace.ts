@@ -88,8 +88,13 @@ export interface UdplifeSetup {
 /**
  * Open, configure, load and attach udplife's object (ports as numbers, or as the command line's text) on a session, from the best source this
  * kernel has down (a source that fails leaves nothing attached); events wait in skel.maps.events.
+ * `kernel.metrics`: count in sock_metrics too (--metrics); `kernel.events: false`: send no event (the exporter).
  */
-export function setup(session: Session, o: Pick<UdplifeOptions, 'ipv4' | 'ipv6'> & { localport?: readonly (number | string)[]; remoteport?: readonly (number | string)[] }): UdplifeSetup {
+export function setup(
+  session: Session,
+  o: Pick<UdplifeOptions, 'ipv4' | 'ipv6'> & { localport?: readonly (number | string)[]; remoteport?: readonly (number | string)[] },
+  kernel: { metrics?: boolean; events?: boolean } = {},
+): UdplifeSetup {
   if (o.ipv4 && o.ipv6) throw new UsageError('-4 and -6 exclude each other (give neither for both)');
   const lports = ports('localport', o.localport);
   const rports = ports('remoteport', o.remoteport);
@@ -101,6 +106,8 @@ export function setup(session: Session, o: Pick<UdplifeOptions, 'ipv4' | 'ipv6'>
     cfg_nlports: lports.length,
     cfg_rports: rports,
     cfg_nrports: rports.length,
+    cfg_metrics: Boolean(kernel.metrics),
+    cfg_events: kernel.events !== false,
   };
   const load = (source: Source): UdplifeSkel => {
     const skel = session.open(UdplifeSkel, new URL('../bpf/udplife.bpf.o', import.meta.url), config);
