@@ -50,7 +50,7 @@ export interface BiosnoopRecord {
 export interface BiosnoopSnapshot {
   /** ISO 8601, ms */
   time: string;
-  /** slot k: [2^k, 2^(k+1)) µs (slot 0 also < 1 µs); BIOSNOOP_HIST_SLOTS slots */
+  /** BIOSNOOP_HIST_SLOTS slots: slot 0 under 1 µs, slot k [2^(k-1), 2^k) µs, the last one also everything longer */
   latency_hist_us: Record<string, number[]>;
 }
 

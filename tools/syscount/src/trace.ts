@@ -60,7 +60,7 @@ export interface SyscountSnapshot {
   /** absent with `process` */
   syscalls?: SyscallRow[];
   processes: ProcessRow[];
-  /** with hist: per syscall name, calls by log2 µs slot (slot k: [2^k, 2^(k+1)) µs; slot 0 also < 1 µs) */
+  /** with hist: per syscall name, calls by log2 µs slot (slot 0: under 1 µs; slot k: [2^(k-1), 2^k) µs; the last one also everything longer) */
   latency_hist_us?: Record<string, number[]>;
 }
 
