@@ -3,17 +3,18 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile,install.
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchSymbolize } from './bench-symbolize.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize').split(','));
 const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -444,6 +445,9 @@ if (ONLY.has('install')) {
   }
   line();
 }
+
+// ---------- 7. symbolize ----------
+if (ONLY.has('symbolize')) await benchSymbolize({ line, raw, reps: REPS, work, median, fmt });
 
 // ---------- write ----------
 const stamp = raw.machine.date.replace(/[:.]/g, '-');

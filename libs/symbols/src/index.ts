@@ -8,3 +8,4 @@ export { parseMaps, readMaps, findMapping, type Mapping } from './procmaps.js';
 export { UserSymbolizer, type UserSymbolizerOptions } from './user.js';
 export { crc32File, crc32Update } from './crc32.js';
 export { Symbolizer, type SymbolizerOptions } from './symbolizer.js';
+export { Demangler, isMangled, type DemanglerOptions } from './demangle.js';

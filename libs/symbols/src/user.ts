@@ -2,10 +2,12 @@
  * User-space addresses → names, per process, while it lives: its /proc/PID/maps (cached per PID,
  * read again when an address falls outside every known mapping or the executable changed), the
  * mapped files opened through /proc/PID/root (so a container's files are its own), ELF symbols
- * with their debug files, and the perf map of JIT code for anonymous executable memory.
+ * with their debug files, and the perf map of JIT code for anonymous executable memory. C++ names
+ * come out demangled (see Demangler).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { Demangler } from './demangle.js';
 import { type Frame } from './frame.js';
 import { ElfModule } from './module.js';
 import { PerfMap } from './perfmap.js';
@@ -18,6 +20,10 @@ export interface UserSymbolizerOptions {
   perfMapDir?: string;
   /** the /proc to read (default '/proc') */
   procRoot?: string;
+  /** diagnostics for -v, each said once (e.g. that C++ names cannot be demangled here) */
+  log?: (message: string) => void;
+  /** the C++ runtime whose __cxa_demangle names C++ symbols (default 'libstdc++.so.6') */
+  cxxRuntime?: string;
 }
 
 interface ProcessEntry {
@@ -32,10 +38,15 @@ interface ProcessEntry {
 export class UserSymbolizer {
   private readonly procs = new Map<number, ProcessEntry>();
   private readonly modules = new Map<string, ElfModule | Error>();
-  private readonly opts: Required<UserSymbolizerOptions>;
+  /** the module of each mapping object (a new read of the maps makes new objects) */
+  private readonly mappingModules = new WeakMap<Mapping, ElfModule | Error>();
+  private readonly opts: Required<Omit<UserSymbolizerOptions, 'log' | 'cxxRuntime'>>;
+  /** C++ names (`_Z…`) of ELF symbols and perf maps are shown demangled */
+  readonly demangler: Demangler;
 
   constructor(opts: UserSymbolizerOptions = {}) {
     this.opts = { debugDirs: opts.debugDirs ?? ['/usr/lib/debug'], perfMapDir: opts.perfMapDir ?? '/tmp', procRoot: opts.procRoot ?? '/proc' };
+    this.demangler = new Demangler({ log: opts.log, library: opts.cxxRuntime });
   }
 
   /** Name each address of one stack of process `pid` (leaf first, as captured). */
@@ -100,26 +111,32 @@ export class UserSymbolizer {
   private frame(proc: ProcessEntry | undefined, ip: bigint, m: Mapping | undefined): Frame {
     if (!m) {
       const jit = proc && this.perfMapLookup(proc, ip);
-      if (jit) return { ip, name: jit.name, offset: jit.offset, module: '[perf-map]' };
+      if (jit) return { ip, name: this.demangler.demangle(jit.name), offset: jit.offset, module: '[perf-map]' };
       return { ip };
     }
     const anon = m.path === '' || m.path.startsWith('[anon') || m.path.startsWith('//anon');
     if (anon) {
       const jit = proc && this.perfMapLookup(proc, ip);
-      if (jit) return { ip, name: jit.name, offset: jit.offset, module: '[perf-map]' };
+      if (jit) return { ip, name: this.demangler.demangle(jit.name), offset: jit.offset, module: '[perf-map]' };
       return { ip, module: '[anon]', moduleOffset: ip - m.start };
     }
     const fileOffset = ip - m.start + m.offset;
     if (m.path.startsWith('[')) return { ip, module: m.path, moduleOffset: ip - m.start };
     const module = basename(m.path);
-    const host = m.deleted ? `${this.opts.procRoot}/${proc!.pid}/map_files/${m.range}` : proc!.root + m.path;
-    const mod = this.module(host, m.path, proc!.root);
+    // once per mapping of each read of the maps: the file is stat'ed (and its symbols found) at
+    // the mapping's first address, not at every frame
+    let mod = this.mappingModules.get(m);
+    if (!mod) {
+      const host = m.deleted ? `${this.opts.procRoot}/${proc!.pid}/map_files/${m.range}` : proc!.root + m.path;
+      mod = this.module(host, m.path, proc!.root);
+      this.mappingModules.set(m, mod);
+    }
     if (mod instanceof Error) return { ip, module, moduleOffset: fileOffset };
     const vaddr = mod.vaddr(fileOffset);
     if (vaddr === undefined) return { ip, module, moduleOffset: fileOffset };
     const hit = mod.lookupVaddr(vaddr);
     if (!hit) return { ip, module, moduleOffset: vaddr };
-    return { ip, name: hit.name, offset: hit.offset, module };
+    return { ip, name: this.demangler.demangle(hit.name), offset: hit.offset, module };
   }
 
   private module(host: string, pathInRoot: string, root: string): ElfModule | Error {

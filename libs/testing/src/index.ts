@@ -304,6 +304,19 @@ export function uniquePath(tag: string): string {
   return join(tmpdir(), `bpf-recipes-${tag}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
 }
 
+/**
+ * Wait until something listens on 127.0.0.1:`port` (TCP), read from /proc/net/tcp: nothing
+ * connects to it, so a server that serves one connection at a time is left alone.
+ */
+export async function waitForListen(port: number, timeoutMs = 5000): Promise<void> {
+  const needle = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`;
+  const deadline = Date.now() + timeoutMs;
+  while (!readFileSync('/proc/net/tcp', 'utf8').includes(needle)) {
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Give the tool a moment to read the ring buffer after a workload (events are drained at stop anyway). */
 export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 export { cliConformance, type ConformanceOptions } from './conformance.js';

@@ -13,7 +13,7 @@
  * Whatever the script prints on stdout is returned as `script` (e.g. a workload's own getpid()).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toolBin } from './index.js';
@@ -27,6 +27,10 @@ export interface NamespaceRun {
   script: string;
   /** the script's stderr (unshare's errors land here) */
   scriptErr: string;
+  /** the last PID the namespace handed out (its PIDs are 1..lastPid); NaN when unknown */
+  lastPid: number;
+  /** the PID namespace the script ran in (pid:[inode]) */
+  pidns: string;
   /** the shared directory, removed by cleanup() */
   dir: string;
   cleanup(): void;
@@ -34,6 +38,8 @@ export interface NamespaceRun {
 
 const PRELUDE = `
 set -u
+# the namespace's own view, for the test: its PID namespace and the last PID it handed out
+trap 'readlink /proc/self/ns/pid >"$D/pidns" 2>/dev/null; cat /proc/sys/kernel/ns_last_pid >"$D/last_pid" 2>/dev/null' EXIT
 start_tool() {
   RUN=$((\${RUN:-0} + 1))
   "$TOOL" "$@" >>"$D/out" 2>"$D/err.$RUN" &
@@ -102,9 +108,17 @@ export function inNamespaces(tool: string, body: string, opts: { command?: strin
         code: codes.length === 0 ? null : (codes.find((c) => c !== 0) ?? 0),
         script,
         scriptErr,
+        lastPid: Number(read('last_pid').trim() || NaN),
+        pidns: read('pidns').trim(),
         dir,
         cleanup: () => rmSync(dir, { recursive: true, force: true }),
       };
+      // with the default command, the script must really have run in a PID namespace of its own
+      if (rc === 0 && !opts.command && (r.pidns === '' || r.pidns === readlinkSync('/proc/self/ns/pid'))) {
+        r.cleanup();
+        rej(new Error(`the script did not run in a PID namespace of its own (${r.pidns || 'unknown'})`));
+        return;
+      }
       if (rc !== 0) {
         r.cleanup();
         rej(new Error(`the namespace script failed (exit ${rc}):\n${scriptErr}\ntool stderr:\n${r.err}`));

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { run, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('sslsnoop: data and comm that are not UTF-8', () => {
   let dir: string;
@@ -16,11 +16,7 @@ describe.skipIf(skipPrivileged())('sslsnoop: data and comm that are not UTF-8', 
     dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-tls-bytes-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
     server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    for (let i = 0; i < 50; i++) {
-      const r = await run('sh', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port} 2>/dev/null && echo up`]).catch(() => null);
-      if (r?.stdout.includes('up')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForListen(port);
   });
   afterAll(() => {
     server?.kill();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliConformance, run, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { cliConformance, run, runToolSync, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
 
 interface Ev { pid: number; comm: string; func: string; direction: string; len: number; data: string; truncated: boolean; latency_us: number }
 
@@ -19,11 +19,7 @@ describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
     // stdin stays open (s_server also reads its terminal); -quiet: echo what it reads, nothing else
     server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    for (let i = 0; i < 50; i++) {
-      const r = await run('sh', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${port} 2>/dev/null && echo up`]).catch(() => null);
-      if (r?.stdout.includes('up')) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForListen(port);
   });
   afterAll(() => {
     server?.kill();
