@@ -3,7 +3,10 @@
 // the scrape; the events still print as usual. -n keeps only this test's sender.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PROMTOOL, fixture, freePort, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
+import { Session, sessionOptions } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
+import { open, register } from '../dist/src/metrics.js'; // the built module: its object is dist/bpf's
 
 const sleeper = (): ChildProcess & { done: Promise<unknown> } => {
   const c = spawn('sleep', ['60'], { stdio: 'ignore' }) as ChildProcess & { done: Promise<unknown> };
@@ -70,5 +73,31 @@ describe.skipIf(skipPrivileged())('killsnoop --metrics', () => {
     } finally {
       expect((await tool.stop('SIGINT')).code).toBe(0);
     }
+  });
+
+  it('the exporter\'s open(): counts in the kernel with its options, sends no event at all', async () => {
+    const kw = fixture('killsnoop-workload');
+    const before = heldPrograms(process.pid).length;
+    const session = new Session(sessionOptions('killsnoop', { name: 'killsnoop-work' }));
+    const registry = new MetricsRegistry();
+    try {
+      const skel = open(session, { signal: 'TERM,USR1', failed: true });
+      register(registry.addTool({ tool: 'killsnoop', version: '0.1.0', lost: () => session.lost() }), skel);
+      let events = 0;
+      session.follow(skel.maps.events, () => events++);
+      const v = sleeper();
+      await run(kw, ['kill', String(v.pid), '15']); // delivered: not a failure
+      for (let i = 0; i < 3; i++) await run(kw, ['kill', '4194000', '15']); // ESRCH
+      await run(kw, ['kill', '4194000', '12']); // ESRCH, but not a signal it counts
+      await v.done;
+      const { body } = await registry.scrape(false);
+      expect(body.split('\n').filter((l) => l.startsWith('bpf_recipes_signals_total{'))).toEqual(['bpf_recipes_signals_total{signal="SIGTERM",result="ESRCH"} 3']);
+      await session.detach();
+      expect(events).toBe(0);
+    } finally {
+      registry.close();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });

@@ -5,7 +5,10 @@
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROMTOOL, fixture, freePort, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
+import { Session, sessionOptions } from '@bpf-recipes/cli';
+import { MetricsRegistry } from '@bpf-recipes/metrics';
+import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
+import { open, register } from '../dist/src/metrics.js'; // the built module: its object is dist/bpf's
 
 describe.skipIf(skipPrivileged())('udplife --metrics', () => {
   const servers: dgram.Socket[] = [];
@@ -92,5 +95,30 @@ describe.skipIf(skipPrivileged())('udplife --metrics', () => {
     } finally {
       expect((await tool.stop('SIGINT')).code).toBe(0);
     }
+  });
+
+  it('the exporter\'s open(): counts in the kernel with its options, sends no event at all', async () => {
+    const uw = fixture('udplife-workload');
+    const before = heldPrograms(process.pid).length;
+    const session = new Session(sessionOptions('udplife', { name: 'udplife-work' }));
+    const registry = new MetricsRegistry();
+    try {
+      const h = open(session, { remoteport: String(port6) });
+      register(registry.addTool({ tool: 'udplife', version: '0.1.0', lost: () => session.lost() }), h);
+      let events = 0;
+      session.follow(h.skel.maps.events, () => events++);
+      await run(uw, ['connected', '4', String(port4), '100', '1']); // another port: not counted
+      await run(uw, ['connected', '6', String(port6), '300', '3']);
+      const { body } = await registry.scrape(false);
+      expect(sample(body, 'bpf_recipes_udp_socket_lifetime_seconds_count{family="ipv6"}')).toBe(1);
+      expect(sample(body, 'bpf_recipes_udp_socket_bytes_total{family="ipv6",direction="tx"}')).toBe(300);
+      expect(body).not.toMatch(/family="ipv4"/);
+      await session.detach();
+      expect(events).toBe(0);
+    } finally {
+      registry.close();
+      session.close();
+    }
+    expect(heldPrograms(process.pid).length).toBe(before);
   });
 });
