@@ -60,10 +60,6 @@ const volatile __u64 cfg_pidns_ino = 0;
  * of two; user space resizes it with --buffer-size), the per-CPU counter `lost_events`, and
  * RESERVE_EVENT()/recipes_reserve()/recipes_output(), which count a full ring instead of losing an
  * event silently. An object without events (counts kept in maps) leaves it out and carries no ring.
- *
- * Objects written before this defined nothing: for them this header still declares the events at
- * the 4 MiB default. An object opts in to declaring its own maps by defining RECIPES_OWN_MAPS before
- * the #include (then RECIPES_EVENTS(size) if it has events).
  */
 #define RECIPES_EVENTS(SIZE)                                                            \
 	struct {                                                                        \
@@ -100,10 +96,6 @@ const volatile __u64 cfg_pidns_ino = 0;
 	struct __recipes_events_declared /* so the macro ends with a ';' */
 
 #define RESERVE_EVENT(TYPE) ((TYPE *)recipes_reserve(sizeof(TYPE)))
-
-#ifndef RECIPES_OWN_MAPS
-RECIPES_EVENTS(1 << 22);
-#endif
 
 static __always_inline bool recipes_pid_allowed(__u32 tgid)
 {

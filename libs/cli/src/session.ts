@@ -6,8 +6,8 @@
 import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  BpfObject, RECIPES_LOST, RECIPES_RING, RecipesError, preflight, recipesConfig,
-  type BpfMap, type CommonFilters, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+  RecipesError, preflight, recipesConfig,
+  type BpfMap, type BpfObject, type CommonFilters, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
 import { commonFilters, parseSize, pidNamespace, type CommonArgs } from './options.js';
 
@@ -108,47 +108,32 @@ export class Session {
    * Preflight, open the object through its generated skeleton, write the common filters and the
    * tool's typed config; returns the skeleton unloaded.
    */
-  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S;
-  /** The same for an object opened by path, with its config by name (objects without a skeleton). */
-  open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
-  open(target: string | SkeletonClass<Skeleton<unknown>, unknown>, second: string | URL | RodataLayout, config: unknown = {}): never {
+  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S {
     if (this.closed) throw new RecipesError('this trace is closed');
     preflight();
     this.mark('preflight done');
-    const skelClass = typeof target === 'string' ? undefined : target;
-    const path = typeof target === 'string' ? target : second instanceof URL ? fileURLToPath(second) : (second as string);
-    const layout = skelClass ? skelClass.rodata : (second as RodataLayout);
-    const verbose = Boolean(this.options.verbose);
-    const skel = skelClass?.open(path, { verbose });
-    const obj = skel ? skel.obj : BpfObject.open(path, { verbose });
+    const path = objectPath instanceof URL ? fileURLToPath(objectPath) : objectPath;
+    const skel = skeleton.open(path, { verbose: Boolean(this.options.verbose) });
     this.mark('object opened');
-    this.objects.push(obj);
-    if (!skel && this.options.bufferSize !== undefined && obj.programs.length) obj.setMaxEntries(RECIPES_RING, this.options.bufferSize);
+    this.objects.push(skel.obj);
     // inside a PID namespace, ids are printed and filtered as it sees them (recipes.h)
     const ns = pidNamespace();
     if (ns && procPidOf() !== process.pid) {
       this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
     }
     const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }) });
-    const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in layout));
-    if (skel) {
-      skel.setConfig({ ...present, ...(config as object) });
-      return skel as never;
-    }
-    obj.setConfig(layout, { ...present, ...(config as Record<string, unknown>) });
-    return obj as never;
+    const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in skeleton.rodata));
+    skel.setConfig({ ...present, ...(config as object) } as ConfigOf<S>);
+    return skel;
   }
 
   /**
    * Skip missing tracepoints (noted under -v), load, attach every auto-attachable program. A
    * skeleton hands over its ring buffer (sized by bufferSize) and lost-event counter (reported).
    */
-  loadAndAttach(target: BpfObject | Skeleton<never>, opts: { attach?: boolean; ring?: BpfMap; lost?: BpfMap } = {}): void {
-    // a skeleton wraps its object (no instanceof: a tool and this library may load core twice, ESM and CommonJS)
-    const isSkel = 'progs' in target;
-    const obj = isSkel ? (target as Skeleton<never>).obj : (target as BpfObject);
+  loadAndAttach(skel: Skeleton<never>, opts: { attach?: boolean; ring?: BpfMap; lost?: BpfMap } = {}): void {
+    const obj = skel.obj;
     if (opts.lost) this.lostMaps.set(obj, opts.lost);
-    else if (isSkel) this.lostMaps.set(obj, null); // a skeleton without a counter has none
     if (opts.ring && this.options.bufferSize !== undefined) obj.setMaxEntries(opts.ring, this.options.bufferSize);
     for (const s of obj.skipMissingTracepoints()) this.verbose(`skipping ${s.program}: ${s.reason}`);
     obj.load();
@@ -164,37 +149,18 @@ export class Session {
    * Follow a ring buffer (a skeleton's map): records are handed over as they arrive; `batch`
    * brackets each drain (the command writes a drain's output in one write).
    */
-  follow(ring: BpfMap, onRecord: RecordHandler, batch?: { before: () => void; after: () => void }): void;
-  follow(obj: BpfObject, map: string, onRecord: RecordHandler, batch?: { before: () => void; after: () => void }): void;
-  follow(a: BpfObject | BpfMap, b: string | RecordHandler, c?: RecordHandler | { before: () => void; after: () => void }, d?: { before: () => void; after: () => void }): void {
-    let obj: BpfObject;
-    let map: string | BpfMap;
-    let onRecord: RecordHandler;
-    let batch: { before: () => void; after: () => void } | undefined;
-    if (typeof b === 'string') [obj, map, onRecord, batch] = [a as BpfObject, b, c as RecordHandler, d];
-    else {
-      const ring = a as BpfMap;
-      const owner = this.objects.find((o) => o.owns(ring));
-      if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this session opened`);
-      [obj, map, onRecord, batch] = [owner, ring, b, c as { before: () => void; after: () => void } | undefined];
-    }
-    const rb = obj.ringBuffer(map, onRecord, batch);
+  follow(ring: BpfMap, onRecord: RecordHandler, batch?: { before: () => void; after: () => void }): void {
+    const owner = this.objects.find((o) => o.owns(ring));
+    if (!owner) throw new RecipesError(`ring buffer ${ring.name} is not a map of an object this session opened`);
+    const rb = owner.ringBuffer(ring, onRecord, batch);
     rb.start();
     // deliver what arrived between attach and start
     rb.drain();
   }
 
+  /** the lost-event counter an object's skeleton handed over (none: the object has no events) */
   private lostMap(obj: BpfObject): BpfMap | null {
-    if (!this.lostMaps.has(obj)) {
-      let m: BpfMap | null = null;
-      try {
-        m = obj.map(RECIPES_LOST);
-      } catch {
-        /* an object without one */
-      }
-      this.lostMaps.set(obj, m);
-    }
-    return this.lostMaps.get(obj)!;
+    return this.lostMaps.get(obj) ?? null;
   }
 
   /** Events lost so far (ring buffer full), over every object. */

@@ -6,7 +6,7 @@
 import { writeSync } from 'node:fs';
 import {
   RecipesError, UsageError,
-  type BpfMap, type BpfObject, type ConfigOf, type RecordHandler, type RodataLayout, type Skeleton, type SkeletonClass,
+  type BpfMap, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
@@ -69,16 +69,13 @@ export interface ToolContext<A> {
    * tool's typed config; returns the skeleton unloaded.
    */
   open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S;
-  /** The same for an object opened by path, with its config by name (tools not yet on a skeleton). */
-  open(objectPath: string, layout: RodataLayout, config?: Record<string, unknown>): BpfObject;
   /**
    * Skip missing tracepoints (noted under -v), load, attach every auto-attachable program. A
    * skeleton hands over its ring buffer (sized by --buffer-size) and lost-event counter (reported).
    */
-  loadAndAttach(target: BpfObject | Skeleton<never>, opts?: { attach?: boolean; ring?: BpfMap; lost?: BpfMap }): void;
+  loadAndAttach(skel: Skeleton<never>, opts?: { attach?: boolean; ring?: BpfMap; lost?: BpfMap }): void;
   /** follow a ring buffer (a skeleton's map); output written during one drain goes out in one write */
   follow(ring: BpfMap, onRecord: RecordHandler): void;
-  follow(obj: BpfObject, map: string, onRecord: RecordHandler): void;
   /** every `ms`, with output flushed after */
   every(ms: number, fn: () => void): void;
   /** the readiness line, on stderr: start it with "Tracing" */
@@ -176,12 +173,9 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     session,
     clock: new Clock(),
     startMs: Date.now(),
-    open: ((a: never, b: never, c: never) => session.open(a, b, c)) as ToolContext<A>['open'],
+    open: (skeleton, objectPath, config) => session.open(skeleton, objectPath, config),
     loadAndAttach: (target, opts) => session.loadAndAttach(target, opts),
-    follow(a: BpfObject | BpfMap, b: string | RecordHandler, c?: RecordHandler) {
-      if (typeof b === 'string') session.follow(a as BpfObject, b, c!, batch);
-      else session.follow(a as BpfMap, b, batch);
-    },
+    follow: (ring, onRecord) => session.follow(ring, onRecord, batch),
     every(ms, fn) {
       timers.push(setInterval(() => out.batch(fn), ms));
     },

@@ -11,5 +11,5 @@ export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { decodeText, textBytes, hasRawBytes } from './decode.js';
 export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
-export { recipesConfig, RECIPES_RING, RECIPES_LOST, type CommonFilters } from './recipes.js';
+export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';

@@ -48,7 +48,3 @@ export function recipesConfig(f: CommonFilters): Record<string, unknown> {
   }
   return cfg;
 }
-
-/** recipes.h's ring buffer and lost-event counter, for objects opened by path (not through a skeleton). */
-export const RECIPES_RING = 'events';
-export const RECIPES_LOST = 'lost_events';

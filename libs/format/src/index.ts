@@ -6,3 +6,5 @@ export { signalName, signalNumber, SIGRTMIN, SIGRTMAX } from './signals.js';
 export { errnoName, errnoNumber, errnoMessage } from '@bpf-recipes/core';
 export { tableText, blockText, jsonText, jsonFields, jsonListFields } from './text.js';
 export { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from './syscalls.js';
+export { addrText, AF_INET, AF_INET6 } from './addr.js';
+export { usFromNs } from './units.js';

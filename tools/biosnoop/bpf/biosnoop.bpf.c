@@ -13,6 +13,8 @@
  */
 #include "vmlinux.h"
 #include "recipes.h"
+
+RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
 #include "biosnoop.h"
 
 const volatile __u32 cfg_dev = 0;             /* --disk: the disk's dev_t, 0 = all */

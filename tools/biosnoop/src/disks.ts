@@ -55,10 +55,3 @@ export function rwbs(op: number, flags: number): string {
 export function patternLetter(p: number): string {
   return p === BIO_PAT_SEQUENTIAL ? 'S' : p === BIO_PAT_RANDOM ? 'R' : '?';
 }
-
-/** --min-latency MS (fractions allowed) → ns */
-export function parseMinLatency(v: unknown): number {
-  const s = String(v).trim();
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(s)) throw new UsageError(`--min-latency: '${s}' is not a number of milliseconds`);
-  return Math.round(Number(s) * 1e6);
-}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTracepointExists } from '@bpf-recipes/core';
 import { cliConformance, run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
-interface Ev { pid: number; comm: string; disk: string; rwbs: string; offset: number; len: number; latency_ms: number; queue_ms: number }
+interface Ev { pid: number; comm: string; disk: string; rwbs: string; offset: number; len: number; latency_us: number; queue_us: number }
 
 /** The disk (not partition) that holds a path. */
 function diskOf(path: string): string {
@@ -42,8 +42,8 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
     expect(writes).toHaveLength(K);
     for (const e of writes) {
       expect(e).toMatchObject({ comm: 'dd', disk, len: B });
-      expect(e.latency_ms).toBeGreaterThan(0);
-      expect(e.queue_ms).toBeGreaterThanOrEqual(0);
+      expect(e.latency_us).toBeGreaterThan(0);
+      expect(e.queue_us).toBeGreaterThanOrEqual(0);
       expect(e.offset % 512).toBe(0);
     }
     const reads = ev.filter((e) => e.pid === r.pid && e.rwbs.startsWith('R') && e.len === B);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diskDev, kdev, parseMinLatency, patternLetter, rwbs } from '../src/disks.js';
+import { parseMinLatency } from '@bpf-recipes/cli';
+import { diskDev, kdev, patternLetter, rwbs } from '../src/disks.js';
 
 describe('disks', () => {
   it('rwbs letters in blktrace order', () => {

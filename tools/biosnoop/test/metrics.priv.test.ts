@@ -44,9 +44,9 @@ describe.skipIf(skipPrivileged())('biosnoop --metrics', () => {
     expect(sample(text, `bpf_recipes_block_io_duration_seconds_count${w}`)).toBe(N);
     const le = (b: string) => `bpf_recipes_block_io_duration_seconds_bucket{disk="${disk}",op="write",le="${b}"}`;
     expect(sample(text, le('+Inf'))).toBe(N);
-    // the exact sum of the latencies biosnoop printed (ms rounded to µs there)
+    // the exact sum of the latencies biosnoop printed (µs to 0.01 there)
     const sum = sample(text, `bpf_recipes_block_io_duration_seconds_sum${w}`)!;
-    const printed = events.reduce((s, e) => s + e.latency_ms, 0) / 1000;
+    const printed = events.reduce((s, e) => s + e.latency_us, 0) / 1e6;
     expect(Math.abs(sum - printed)).toBeLessThan(N * 1e-6);
     // each request in the bucket of its own latency: the count at a bound = the events at or below it
     const buckets = text.split('\n').filter((l) => l.startsWith(`bpf_recipes_block_io_duration_seconds_bucket{disk="${disk}",op="write",`));
@@ -54,8 +54,8 @@ describe.skipIf(skipPrivileged())('biosnoop --metrics', () => {
     for (const l of buckets) {
       const b = /le="([^"]+)"/.exec(l)![1];
       if (b === '+Inf') continue;
-      const below = events.filter((e) => e.latency_ms / 1000 <= Number(b) - 5e-7).length;
-      const above = events.filter((e) => e.latency_ms / 1000 <= Number(b) + 5e-7).length;
+      const below = events.filter((e) => e.latency_us / 1e6 <= Number(b) - 5e-7).length;
+      const above = events.filter((e) => e.latency_us / 1e6 <= Number(b) + 5e-7).length;
       const n = Number(l.split(' ')[1]);
       expect(n, l).toBeGreaterThanOrEqual(below);
       expect(n, l).toBeLessThanOrEqual(above);

@@ -7,7 +7,6 @@
  * struct hostent) in user memory. The layouts below are glibc's 64-bit ABI.
  */
 #include "vmlinux.h"
-#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "gethostlatency.h"
 

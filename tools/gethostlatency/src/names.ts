@@ -1,6 +1,5 @@
 /** Names of getaddrinfo's EAI_* results and of h_errno values (glibc's netdb.h), and address text. */
 import { isIPv4, isIPv6 } from 'node:net';
-import { UsageError } from '@bpf-recipes/core';
 import { GhlFunc } from './generated/gethostlatency.js';
 
 const EAI: Record<number, string> = {
@@ -18,34 +17,11 @@ export const FUNCS: string[] = Object.values(GhlFunc)
 /** gethostbyaddr and gethostbyaddr_r ask about an address: HOST holds its bytes */
 export const isAddrQuery = (func: number) => func === GhlFunc.GHL_GETHOSTBYADDR || func === GhlFunc.GHL_GETHOSTBYADDR_R;
 
-/** --min-latency MS (fractions allowed) → ns */
-export function parseMinLatency(v: unknown): number {
-  const s = String(v).trim();
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(s)) throw new UsageError(`--min-latency: '${s}' is not a number of milliseconds`);
-  return Math.round(Number(s) * 1e6);
-}
-
 export function resultName(func: number, ret: number, herrno: number): string {
   if (ret === 0) return '0';
   if (func === GhlFunc.GHL_GETADDRINFO) return EAI[ret] ?? String(ret);
   if (herrno) return HERRNO[herrno] ?? `h_errno ${herrno}`;
   return ret === -1 ? 'NULL' : String(ret);
-}
-
-/** An address from the kernel side: family and 16 bytes. */
-export function addrText(family: number, bytes: Uint8Array): string {
-  if (family === 2) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
-  if (family === 10) {
-    const groups = [];
-    for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-    // the longest run of zero groups becomes ::
-    const s = groups.join(':');
-    const runs = [...s.matchAll(/(^|:)0(:0)+(:|$)/g)].sort((a, b) => b[0].length - a[0].length);
-    if (!runs.length) return s;
-    const r = runs[0];
-    return s.slice(0, r.index) + '::' + s.slice(r.index! + r[0].length);
-  }
-  return `family ${family}`;
 }
 
 export function isAddress(s: string): boolean {

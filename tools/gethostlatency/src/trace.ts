@@ -3,11 +3,11 @@
  * this same code. The kernel side is bpf/gethostlatency.bpf.c; Event, GhlFunc and the skeleton are
  * generated from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
+import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
 import { type Program } from '@bpf-recipes/core';
-import { Clock, isoTime, jsonFields } from '@bpf-recipes/format';
+import { Clock, addrText, isoTime, jsonFields } from '@bpf-recipes/format';
 import { EVENT_LENGTHS, EVENT_OFFSETS, GethostlatencySkel, GhlFunc, decodeEvent, type Event } from './generated/gethostlatency.js';
-import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from './names.js';
+import { FUNCS, isAddrQuery, resultName } from './names.js';
 
 /** The command's options (`--extended`, `--min-latency`, `--libc`, and the common filters), typed. */
 export interface GethostlatencyOptions extends CommonTraceOptions {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FUNCS, addrText, isAddrQuery, parseMinLatency, resultName } from '../src/names.js';
+import { parseMinLatency } from '@bpf-recipes/cli';
+import { addrText } from '@bpf-recipes/format';
+import { FUNCS, isAddrQuery, resultName } from '../src/names.js';
 
 describe('names', () => {
   it('EAI and h_errno results', () => {

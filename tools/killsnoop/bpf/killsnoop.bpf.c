@@ -9,6 +9,8 @@
  */
 #include "vmlinux.h"
 #include "recipes.h"
+
+RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
 #include "killsnoop.h"
 
 const volatile bool cfg_all = false;          /* -a */
@@ -16,6 +18,8 @@ const volatile bool cfg_failed = false;       /* -x */
 const volatile __s32 cfg_tpid = 0;            /* --tpid */
 const volatile __u64 cfg_sig_mask = 0;        /* -s: bit n = signal n (0..63); 0: all */
 const volatile bool cfg_sig_64 = false;       /* -s includes signal 64 */
+const volatile bool cfg_metrics = false;      /* --metrics: count in sig_metrics */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 struct pending {
 	__u64 ts_ns;
@@ -34,7 +38,17 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/* --metrics: what a scrape reads (signals by signal and result), next to the ring buffer's events */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sig_metric_key);
+	__type(value, __u64);
+} sig_metrics SEC(".maps");
+
 RECIPES_EXPORT(event);
+RECIPES_EXPORT(sig_metric_key);
+RECIPES_EXPORT_ENUM(ks_source); /* event.source: its values reach the TypeScript side through codegen */
 
 static __always_inline bool sig_wanted(int sig)
 {
@@ -43,6 +57,23 @@ static __always_inline bool sig_wanted(int sig)
 	if (sig == 64)
 		return cfg_sig_64;
 	return sig >= 0 && sig < 64 && (cfg_sig_mask & (1ULL << sig));
+}
+
+/* this CPU's count for (signal, result): no atomics; user space sums the CPUs at scrape */
+static __always_inline void count_metric(__s32 sig, __s32 ret, __u32 generated)
+{
+	struct sig_metric_key k = { .sig = sig, .ret = ret, .generated = generated };
+	__u64 *n = bpf_map_lookup_elem(&sig_metrics, &k);
+
+	if (!n) {
+		__u64 zero = 0;
+
+		bpf_map_update_elem(&sig_metrics, &k, &zero, BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&sig_metrics, &k);
+		if (!n)
+			return;
+	}
+	*n += 1;
 }
 
 static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source, __s32 pidfd)
@@ -77,6 +108,10 @@ static __always_inline int leave(long ret)
 	if (cfg_failed && ret >= 0)
 		goto out;
 	if (cfg_tpid && p->tpid != cfg_tpid && p->ttid != cfg_tpid)
+		goto out;
+	if (cfg_metrics)
+		count_metric(p->sig, ret, 0);
+	if (!cfg_events)
 		goto out;
 	e = RESERVE_EVENT(struct event);
 	if (!e)
@@ -143,6 +178,10 @@ int BPF_PROG(killsnoop_generate, int sig, struct kernel_siginfo *info, struct ta
 	if (cfg_tpid && (__u32)tids != cfg_tpid)
 		return 0;
 	if (cfg_failed && result == 0)
+		return 0;
+	if (cfg_metrics)
+		count_metric(sig, result, 1);
+	if (!cfg_events)
 		return 0;
 	e = RESERVE_EVENT(struct event);
 	if (!e)

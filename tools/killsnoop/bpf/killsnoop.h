@@ -29,4 +29,12 @@ struct event {
 	char tcomm[16]; /* target, from signal_generate; empty when no signal was generated */
 };
 
+/* --metrics / the exporter: per-CPU counts by the series' labels, counted in the kernel */
+struct sig_metric_key {
+	__s32 sig;
+	__s32 ret;        /* the syscall's result (0 or -errno); KS_GENERATE: the delivery result */
+	__u32 generated;  /* 1: from signal:signal_generate (-a) */
+	__u32 pad;
+};
+
 #endif

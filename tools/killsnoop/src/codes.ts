@@ -1,4 +1,5 @@
-/** Names of si_code values (include/uapi/asm-generic/siginfo.h) and of signal_generate's results. */
+/** Names of si_code values (include/uapi/asm-generic/siginfo.h), of signal_generate's results and of our sources. */
+import { KsSource } from './generated/killsnoop.js';
 
 const GENERIC: Record<number, string> = {
   0: 'SI_USER', 0x80: 'SI_KERNEL', [-1]: 'SI_QUEUE', [-2]: 'SI_TIMER', [-3]: 'SI_MESGQ', [-4]: 'SI_ASYNCIO',
@@ -29,4 +30,17 @@ export function generateResult(r: number): string {
   return GENERATE_RESULTS[r] ?? String(r);
 }
 
-export const SOURCES = ['kill', 'tkill', 'tgkill', 'rt_sigqueueinfo', 'rt_tgsigqueueinfo', 'pidfd_send_signal', 'signal_generate'];
+/** What reported a signal (enum ks_source of bpf/killsnoop.h): the syscall, or the tracepoint with -a. A new source is a compile error here. */
+export const SOURCE_NAMES: Record<KsSource, string> = {
+  [KsSource.KS_KILL]: 'kill',
+  [KsSource.KS_TKILL]: 'tkill',
+  [KsSource.KS_TGKILL]: 'tgkill',
+  [KsSource.KS_RT_SIGQUEUEINFO]: 'rt_sigqueueinfo',
+  [KsSource.KS_RT_TGSIGQUEUEINFO]: 'rt_tgsigqueueinfo',
+  [KsSource.KS_PIDFD_SEND_SIGNAL]: 'pidfd_send_signal',
+  [KsSource.KS_GENERATE]: 'signal_generate',
+};
+
+export function sourceName(source: number): string {
+  return SOURCE_NAMES[source as KsSource] ?? String(source);
+}

@@ -1,9 +1,8 @@
 /** Whom a signal was aimed at, as far as an event tells: the TPID/TCOMM columns and the sentence's object. */
-
-/** enum ks_source (bpf/killsnoop.h) */
-export const Source = { KILL: 0, TKILL: 1, TGKILL: 2, RT_SIGQUEUEINFO: 3, RT_TGSIGQUEUEINFO: 4, PIDFD_SEND_SIGNAL: 5, GENERATE: 6 } as const;
+import { KsSource } from './generated/killsnoop.js';
 
 export interface TargetFields {
+  /** enum ks_source */
   source: number;
   tpid: number;
   ttid: number;
@@ -21,16 +20,16 @@ export interface Target {
 }
 
 export function targetOf(e: TargetFields, procComm: (pid: number) => string | undefined): Target {
-  if (e.source === Source.KILL && e.tpid <= 0) {
+  if (e.source === KsSource.KS_KILL && e.tpid <= 0) {
     // a group: the generated tcomm is only its first member's
     if (e.tpid === 0) return { tpid: 0, tcomm: '(own group)', phrase: 'its own process group' };
     if (e.tpid === -1) return { tpid: -1, tcomm: '(all)', phrase: 'every process it may signal' };
     return { tpid: e.tpid, tcomm: `(group ${-e.tpid})`, phrase: `process group ${-e.tpid}` };
   }
-  if (e.source === Source.PIDFD_SEND_SIGNAL && e.tpid <= 0) {
+  if (e.source === KsSource.KS_PIDFD_SEND_SIGNAL && e.tpid <= 0) {
     return { tpid: null, tcomm: '?', phrase: `the process of pidfd ${e.pidfd}` };
   }
-  const thread = e.source === Source.TKILL || e.source === Source.TGKILL || e.source === Source.RT_TGSIGQUEUEINFO;
+  const thread = e.source === KsSource.KS_TKILL || e.source === KsSource.KS_TGKILL || e.source === KsSource.KS_RT_TGSIGQUEUEINFO;
   const tpid = thread ? e.ttid : e.tpid;
   const tcomm = e.tcomm || (tpid > 0 ? procComm(tpid) : undefined) || '?';
   return { tpid, tcomm, phrase: `PID ${tpid} (${tcomm})` };

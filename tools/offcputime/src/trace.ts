@@ -73,7 +73,6 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
   });
   const { maps, progs } = skel;
   const countsMax = Math.max(OFFCPU_COUNTS_MIN, c.storage);
-  skel.obj.setMaxEntries(maps.events, 4096); // no event stream: times live in maps
   skel.obj.setMaxEntries(maps.stacks, c.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
   session.loadAndAttach(skel);

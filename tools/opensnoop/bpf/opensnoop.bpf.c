@@ -2,6 +2,8 @@
 /* opensnoop: open(2), openat(2) and openat2(2) with their results, on syscall tracepoints. */
 #include "vmlinux.h"
 #include "recipes.h"
+
+RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
 #include "opensnoop.h"
 
 /* Filters of opensnoop's own, set before load. */

@@ -47,7 +47,6 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   });
   const { maps, progs } = skel;
   const countsMax = Math.max(PROFILE_COUNTS_MIN, c.storage);
-  skel.obj.setMaxEntries(maps.events, 4096); // no event stream: the counts live in maps
   skel.obj.setMaxEntries(maps.stacks, c.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
   session.loadAndAttach(skel, { attach: false });

@@ -7,7 +7,6 @@
  * prefix here (read-only config); user space applies the full --match regex.
  */
 #include "vmlinux.h"
-#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "python-exec-hook.h"
 

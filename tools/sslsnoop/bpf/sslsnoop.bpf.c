@@ -7,7 +7,6 @@
  * as long as the data they carry (built in a per-CPU buffer, sent with recipes_output).
  */
 #include "vmlinux.h"
-#define RECIPES_OWN_MAPS
 #include "recipes.h"
 #include "sslsnoop.h"
 

@@ -33,7 +33,6 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   }
   const writer = new StackWriter({ tool: spec.name, options: so, stdout: ctx.out, countName: 'counts' });
   writer.open();
-  skel.obj.setMaxEntries(maps.events, 4096); // no event stream: counts live in maps
   skel.obj.setMaxEntries(maps.stacks, so.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
   ctx.loadAndAttach(skel, { attach: false });

@@ -11,7 +11,6 @@
  * per-CPU array slot indexed by syscall number, one LRU per-CPU hash slot per process (unless
  * --no-processes), and only with -L/--hist a start time in task-local storage.
  */
-#define RECIPES_OWN_MAPS /* no event stream: counts live in maps */
 #include "vmlinux.h"
 #include "recipes.h"
 #include "recipes_syscalls.h"

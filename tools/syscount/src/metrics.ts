@@ -5,15 +5,14 @@
  * which is what a counter is.
  */
 import type { Session } from '@bpf-recipes/cli';
-import type { BpfObject } from '@bpf-recipes/core';
 import type { Metrics } from '@bpf-recipes/metrics';
-import { decodeHistKey, decodeScStat } from './generated/syscount.js';
+import { decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
 import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
 import { parseSyscalls, syscallName, syscallTable } from '@bpf-recipes/format';
 
 /** What register() reads: the attached object and how it was configured. */
 export interface SyscountMaps {
-  obj: BpfObject;
+  skel: SyscountSkel;
   /** the syscall numbers to read (--syscall's, or every one of the table) */
   nrs: number[];
   names: readonly (string | undefined)[];
@@ -35,13 +34,13 @@ export function open(session: Session, o: SyscountMetricsOptions): SyscountMaps 
   const names = syscallTable();
   const only = o.syscall === undefined ? undefined : parseSyscalls(o.syscall, names);
   const latency = Boolean(o.latency);
-  const obj = openSyscount(session, { latency, hist: latency, only, names });
-  return { obj, nrs: syscallNrs(only, names), names, latency };
+  const skel = openSyscount(session, { latency, hist: latency, only, names });
+  return { skel, nrs: syscallNrs(only, names), names, latency };
 }
 
 export function register(m: Metrics, k: SyscountMaps): void {
-  const syscalls = k.obj.map('syscalls');
-  const hists = k.obj.map('hists');
+  const syscalls = k.skel.maps.syscalls;
+  const hists = k.skel.maps.hists;
   const key = Buffer.alloc(4);
   const read = () => {
     const out: { name: string; nr: number; count: number; errors: number; total_ns: number }[] = [];

@@ -1,12 +1,11 @@
 /** syscount's kernel side, opened, configured and attached on a Session: what the command and the exporter share. */
-import { fileURLToPath } from 'node:url';
 import { loadPreferringBtf, type Session } from '@bpf-recipes/cli';
-import type { BpfObject } from '@bpf-recipes/core';
 import { syscallBitmap, syscallExitConfig } from '@bpf-recipes/format';
-import { rodata } from './generated/syscount.js';
+import { SYSCOUNT_HIST_SLOTS, SYSCOUNT_MAX_NR, SyscountSkel } from './generated/syscount.js';
 
-export const MAX_NR = 1024;
-export const HIST_SLOTS = 40;
+/** bpf/syscount.h's, through codegen */
+export const MAX_NR = SYSCOUNT_MAX_NR;
+export const HIST_SLOTS = SYSCOUNT_HIST_SLOTS;
 
 export interface SyscountKernelOptions {
   /** time each call (-L) */
@@ -21,7 +20,7 @@ export interface SyscountKernelOptions {
   names: readonly (string | undefined)[];
 }
 
-export function openSyscount(session: Session, o: SyscountKernelOptions): BpfObject {
+export function openSyscount(session: Session, o: SyscountKernelOptions): SyscountSkel {
   const names = o.names;
   const config = {
     cfg_latency: o.latency,
@@ -37,14 +36,15 @@ export function openSyscount(session: Session, o: SyscountKernelOptions): BpfObj
     ...syscallExitConfig(names),
   };
   // BTF tracepoints first; the classic tracepoints where they cannot load
-  const objPath = fileURLToPath(new URL('../bpf/syscount.bpf.o', import.meta.url));
-  const tryLoad = (btf: boolean): BpfObject => {
-    const obj = session.open(objPath, rodata, config);
-    if (!o.hist) obj.setMaxEntries('hists', 1);
-    if (btf || !o.latency) obj.setMaxEntries('start_tid', 1);
-    for (const p of obj.programs) obj.setAutoload(p.name, p.name.startsWith(btf ? 'syscount_btf_' : 'syscount_tp_'));
-    session.loadAndAttach(obj);
-    return obj;
+  const tryLoad = (btf: boolean): SyscountSkel => {
+    const skel = session.open(SyscountSkel, new URL('../bpf/syscount.bpf.o', import.meta.url), config);
+    const { maps, progs, obj } = skel;
+    if (!o.hist) obj.setMaxEntries(maps.hists, 1);
+    if (btf || !o.latency) obj.setMaxEntries(maps.start_tid, 1);
+    const wanted = btf ? [progs.syscount_btf_enter, progs.syscount_btf_exit] : [progs.syscount_tp_enter, progs.syscount_tp_exit];
+    for (const p of Object.values(progs)) obj.setAutoload(p.name, wanted.includes(p));
+    session.loadAndAttach(skel);
+    return skel;
   };
   return loadPreferringBtf(session, tryLoad);
 }

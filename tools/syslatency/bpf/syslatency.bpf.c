@@ -10,7 +10,6 @@
  * before attach, or by a task the filters leave out at entry, has no start time and is not counted.
  * No ring buffer: user space reads the histograms.
  */
-#define RECIPES_OWN_MAPS /* no event stream: results live in maps */
 #include "vmlinux.h"
 #include "recipes.h"
 #include "recipes_syscalls.h"

@@ -14,6 +14,8 @@
  */
 #include "vmlinux.h"
 #include "recipes.h"
+
+RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
 #include "udplife.h"
 #include <bpf/bpf_endian.h>
 
@@ -28,6 +30,8 @@ const volatile __u16 cfg_lports[8] = {};      /* -L */
 const volatile __u32 cfg_nlports = 0;
 const volatile __u16 cfg_rports[8] = {};      /* -D */
 const volatile __u32 cfg_nrports = 0;
+const volatile bool cfg_metrics = false;      /* --metrics: count in sock_metrics */
+const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
 
 struct peer {
 	__u16 family;
@@ -69,7 +73,16 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/* --metrics: what a scrape reads (released sockets by family), next to the ring buffer's events */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct sock_metric);
+} sock_metrics SEC(".maps");
+
 RECIPES_EXPORT(event);
+RECIPES_EXPORT(sock_metric);
 
 SEC("cgroup/sock_create")
 int udplife_create(struct bpf_sock *ctx)
@@ -358,6 +371,25 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *list, __u3
 	return false;
 }
 
+/* this CPU's totals for the socket's family: no atomics; user space sums the CPUs at scrape */
+static __always_inline void count_metric(struct life *l, __u64 now)
+{
+	__u32 k = l->family == AF_INET6;
+	struct sock_metric *m = bpf_map_lookup_elem(&sock_metrics, &k);
+	__u64 lifetime = now - l->start_ns;
+	__u32 slot = recipes_log2_slot(lifetime / 1000);
+
+	if (!m)
+		return;
+	if (slot >= UDPLIFE_HIST_SLOTS)
+		slot = UDPLIFE_HIST_SLOTS - 1;
+	m->count++;
+	m->lifetime_ns += lifetime;
+	m->tx_bytes += l->tx_bytes;
+	m->rx_bytes += l->rx_bytes;
+	m->slots[slot & (UDPLIFE_HIST_SLOTS - 1)]++;
+}
+
 SEC("cgroup/sock_release")
 int udplife_release(struct bpf_sock *ctx)
 {
@@ -367,6 +399,7 @@ int udplife_release(struct bpf_sock *ctx)
 	struct life *l = bpf_map_lookup_elem(&socks, &key);
 	struct event *e;
 	__u16 lport, dport;
+	__u64 now;
 
 	if (!l)
 		return 1;
@@ -374,12 +407,17 @@ int udplife_release(struct bpf_sock *ctx)
 	dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
 	if (!port_in(lport, cfg_lports, cfg_nlports) || !port_in(bpf_ntohs(dport ? dport : l->last.port), cfg_rports, cfg_nrports))
 		goto out;
+	now = bpf_ktime_get_ns();
+	if (cfg_metrics)
+		count_metric(l, now);
+	if (!cfg_events)
+		goto out;
 	e = RESERVE_EVENT(struct event);
 	if (!e)
 		goto out;
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->start_ns = l->start_ns;
 	e->tx_bytes = l->tx_bytes;
 	e->rx_bytes = l->rx_bytes;

@@ -24,4 +24,15 @@ struct event {
 	char comm[16];
 };
 
+/* --metrics / the exporter: per-CPU totals of released sockets by family (0 IPv4, 1 IPv6), counted in the kernel */
+#define UDPLIFE_HIST_SLOTS 32
+
+struct sock_metric {
+	__u64 count;                        /* sockets released */
+	__u64 lifetime_ns;                  /* the exact sum of their lifetimes */
+	__u64 tx_bytes;                     /* payload bytes they sent and received */
+	__u64 rx_bytes;
+	__u64 slots[UDPLIFE_HIST_SLOTS];    /* log2 µs of lifetime, the last one the overflow */
+};
+
 #endif
