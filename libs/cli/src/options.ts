@@ -20,12 +20,12 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   'buffer-size': { type: 'string', arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
   metrics: { type: 'string', arg: 'ADDR', describe: 'serve Prometheus metrics at http://ADDR/metrics while tracing (HOST:PORT; :PORT or PORT is 127.0.0.1)' },
   'metrics-allow-remote': { type: 'boolean', describe: 'let --metrics listen on an address other than loopback (other machines can then read the metrics)' },
-  'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm or cgroup: a comm (or cgroup path) label on the series for the top N, the rest "other" (syscount, opensnoop)' },
+  'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm or cgroup: a comm (or cgroup path) label on the series for the top N, the rest "other" (syscount, opensnoop, killsnoop)' },
   'metrics-top': { type: 'string', arg: 'N', describe: 'with --metrics-by: how many comms or cgroups keep their own label (default 20)' },
 };
 
 /** The tools whose series take --metrics-by (their counters are keyed by comm or cgroup in the kernel). */
-export const METRICS_BY_TOOLS = ['syscount', 'opensnoop'];
+export const METRICS_BY_TOOLS = ['syscount', 'opensnoop', 'killsnoop'];
 
 /**
  * --metrics-by comm|cgroup and --metrics-top N (the command's, or the exporter config's metricsBy,
