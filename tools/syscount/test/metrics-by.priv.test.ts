@@ -73,6 +73,27 @@ describe.skipIf(skipPrivileged())('syscount --metrics-by', () => {
     }
   });
 
+  it('the exporter: metricsBy/metricsTop in the config file, the same series exactly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-mby-exp-'));
+    const [a, b] = [dd('x'), dd('y')];
+    const port = await freePort();
+    const cfg = join(dir, 'exporter.json');
+    writeFileSync(cfg, JSON.stringify({ listen: `127.0.0.1:${port}`, tools: { syscount: { name: prefix, syscall: 'write', metricsBy: 'comm', metricsTop: 1 } } }));
+    const exp = await startTool('bpf-recipes', ['exporter', '--config', cfg]);
+    try {
+      expect((await run(a, ddArgs(1500))).code).toBe(0);
+      expect((await run(b, ddArgs(500))).code).toBe(0);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text.split('\n').filter((l) => l.startsWith('bpf_recipes_syscalls_total{')).sort()).toEqual([
+        `bpf_recipes_syscalls_total{syscall="write",comm="${basename(a)}"} 1500`,
+        'bpf_recipes_syscalls_total{syscall="write",comm="other"} 500',
+      ].sort());
+    } finally {
+      await exp.stop();
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('cgroup: a dd in a child cgroup the test makes, labelled by its path; the rest "other"', async () => {
     const mount = cgroup2Mount();
     expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
