@@ -43,14 +43,17 @@ export class MissedStacks {
   }
 }
 
-/** The lines on stderr that say what was missed (none when nothing was). */
-export function missedNotes(tool: string, m: Missed, countsMax: number): string[] {
+/**
+ * The lines on stderr that say what was missed (none when nothing was). `unit` names what the
+ * counts map counts, plural: "events" (stackcount), "samples" (profile), "blocks" (offcputime).
+ */
+export function missedNotes(tool: string, m: Missed, countsMax: number, unit = 'events'): string[] {
   const out: string[] = [];
   if (m.kernel_stacks || m.user_stacks) {
     out.push(
       `${tool}: ${m.kernel_stacks} kernel and ${m.user_stacks} user stacks could not be stored (stack map full or a hash collision: a larger --stack-storage-size helps); counted as [missed ... stack]`,
     );
   }
-  if (m.counts) out.push(`${tool}: Lost ${m.counts} events: the counts map was full (${countsMax} distinct stacks)`);
+  if (m.counts) out.push(`${tool}: Lost ${m.counts} ${unit}: the counts map was full (${countsMax} distinct stacks)`);
   return out;
 }

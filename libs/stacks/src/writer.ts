@@ -61,7 +61,8 @@ export class StackWriter {
       const count = this.o.textCount ?? String;
       for (const r of rows) {
         for (const f of r.kernel ?? []) out.line(`  ${f.name}`);
-        if (r.kernel && r.user?.length) out.line('  --');
+        // `--` between kernel and user frames, only when there are both (a sample in user mode has none in the kernel)
+        if (r.kernel?.length && r.user?.length) out.line('  --');
         for (const f of r.user ?? []) out.line(`  ${f.name}`);
         out.line(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
         out.line(`    ${count(r.count)}`);

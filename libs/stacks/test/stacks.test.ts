@@ -1,7 +1,11 @@
 // libs/stacks without the kernel: option checks, merging named stacks, the folded and JSON shapes,
 // the missed-stack notes. The privileged tests of stackcount and offcputime drive it end to end.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { flameStack, foldedLine, jsonStack, mergeRows, missedNotes, parseStackArgs, stackOptionSpecs, type NamedStack } from '../src/index.js';
+import { Output } from '@bpf-recipes/cli';
+import { StackWriter, flameStack, foldedLine, jsonStack, mergeRows, missedNotes, parseStackArgs, stackOptionSpecs, type NamedStack } from '../src/index.js';
 
 const f = (...names: string[]) => names.map((name) => ({ name }));
 
@@ -62,5 +66,29 @@ describe('merging and shapes', () => {
       't: 1 kernel and 2 user stacks could not be stored (stack map full or a hash collision: a larger --stack-storage-size helps); counted as [missed ... stack]',
       't: Lost 3 events: the counts map was full (10 distinct stacks)',
     ]);
+    expect(missedNotes('t', { kernel_stacks: 0, user_stacks: 0, counts: 4 }, 10, 'samples')).toEqual(['t: Lost 4 samples: the counts map was full (10 distinct stacks)']);
+  });
+
+  it('text: `--` separates kernel from user frames only when there are both', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stacks-'));
+    try {
+      const file = join(dir, 'out.txt');
+      const w = new StackWriter({ tool: 't', options: { format: 'text', output: file }, stdout: new Output(1), countName: 'counts' });
+      w.open();
+      w.write([
+        { comm: 'a', kernel: f('k1', 'k2'), user: f('u1'), count: 3 },
+        { comm: 'b', kernel: [], user: f('u2'), count: 2 },
+        { comm: 'c', pid: 7, kernel: f('k3'), user: [], count: 1 },
+        { comm: 'd', user: f('u3'), count: 1 },
+      ], { name: 't' });
+      expect(readFileSync(file, 'utf8')).toBe(
+        ['  k1', '  k2', '  --', '  u1', '    a', '    3', '',
+          '  u2', '    b', '    2', '',
+          '  k3', '    c [7]', '    1', '',
+          '  u3', '    d', '    1', '', ''].join('\n'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -44,7 +44,7 @@ void runTool<OffcputimeArgs>(spec, (ctx) => {
     } else {
       writer.write(rows, { name: 'offcputime', startMs: startedAt, durationMs: now - startedAt }, intervalS !== undefined ? intervalHeader(now) : undefined);
     }
-    for (const m of missedNotes(spec.name, dm, t.countsMax)) note(m);
+    for (const m of missedNotes(spec.name, dm, t.countsMax, 'blocks')) note(m);
     if (blocks.starts) note(`${spec.name}: Lost ${blocks.starts} blocks: more threads were off CPU at once than the kernel side can time (${OFFCPU_STARTS})`);
     if (blocks.ends) note(`${spec.name}: Lost ${blocks.ends} blocks: their threads came back on a CPU unseen (no sched_switch seen for it), so their time is unknown`);
     lastPrint = now;

@@ -46,11 +46,9 @@ void runTool<ProfileArgs>(spec, (ctx) => {
       }));
       writer.lines.flush();
     } else {
-      // text: a sample taken in user mode has no kernel frames, and then no `--` line before its user frames
-      const shown = so.format === 'text' ? rows.map((r) => (r.kernel?.length === 0 ? { ...r, kernel: undefined } : r)) : rows;
-      writer.write(shown, { name: `profile -F ${config.frequency}`, startMs: startedAt, durationMs: now - startedAt }, intervalS !== undefined ? intervalHeader(now) : undefined);
+      writer.write(rows, { name: `profile -F ${config.frequency}`, startMs: startedAt, durationMs: now - startedAt }, intervalS !== undefined ? intervalHeader(now) : undefined);
     }
-    for (const line of missedNotes(spec.name, m, sampler.countsMax)) note(line);
+    for (const line of missedNotes(spec.name, m, sampler.countsMax, 'samples')) note(line);
     lastPrint = now;
   };
 

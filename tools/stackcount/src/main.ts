@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 /**
  * stackcount: user space. The kernel side (bpf/stackcount.bpf.c) stores stacks and counts them;
- * this attaches it to the tracepoint named on the command line, names the stacks and prints them
- * (libs/stacks).
+ * src/trace.ts attaches it to the tracepoint named on the command line (the typed API's code too);
+ * this names the stacks and prints them (libs/stacks).
  */
 import { runTool, note } from '@bpf-recipes/cli';
-import { UsageError, tracefsRoot, tracepointExists } from '@bpf-recipes/core';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { MissedStacks, checkInterval, StackNamer, StackTable, StackWriter, jsonStack, missedNotes, parseStackArgs, whichStacks, type StackEntry } from '@bpf-recipes/stacks';
-import {
-  STACKCOUNT_COUNTS_MIN, STACKCOUNT_MISSED_STACK, StackcountMissed, StackcountSkel, decodeStackKey, decodeStackVal,
-} from './generated/stackcount.js';
+import { checkInterval, StackWriter, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { parseInterval, parseTracepoint, splitPositionals } from './args.js';
+import { setup } from './trace.js';
 import { spec, type StackcountArgs } from './spec.js';
 
 // the parser takes no positionals: CATEGORY:EVENT is taken out first
@@ -24,33 +21,8 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const so = parseStackArgs(a);
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
   checkInterval(so, intervalS);
-  const countsMax = Math.max(STACKCOUNT_COUNTS_MIN, so.storage);
-
-  const skel = ctx.open(StackcountSkel, new URL('../bpf/stackcount.bpf.o', import.meta.url), { cfg_kernel: so.kernel, cfg_user: so.user });
-  const { maps, progs } = skel;
-  if (!tracepointExists(tp.category, tp.event)) {
-    throw new UsageError(`no tracepoint ${tp.category}:${tp.event} on this kernel (list them: ls ${tracefsRoot() ?? '/sys/kernel/tracing'}/events/${tp.category}/)`);
-  }
   const writer = new StackWriter({ tool: spec.name, options: so, stdout: ctx.out, countName: 'counts' });
-  writer.open();
-  skel.obj.setMaxEntries(maps.stacks, so.storage);
-  skel.obj.setMaxEntries(maps.counts, countsMax);
-  ctx.loadAndAttach(skel, { attach: false });
-  skel.obj.attachTracepoint(progs.stackcount_tp.name, tp.category, tp.event);
-  ctx.verbose(`attached ${progs.stackcount_tp.name} to ${tp.category}:${tp.event}`);
-
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: so.kernel, user: so.user, missedId: STACKCOUNT_MISSED_STACK, tool: spec.name, note, verbose: (m) => ctx.verbose(m) });
-  const entries = function* (): Generator<StackEntry> {
-    for (const k of maps.counts.keys()) {
-      const v = maps.counts.lookup(k);
-      if (!v) continue;
-      const key = decodeStackKey(k, 0);
-      const val = decodeStackVal(v, 0);
-      yield { id: k.toString('hex'), pid: key.pid, comm: val.comm, kstack: key.kstack, ustack: key.ustack, value: val.count };
-    }
-  };
-  const table = new StackTable(namer, entries, so.perProcess);
-  const missed = new MissedStacks(maps.missed, { kernel: StackcountMissed.MISSED_KERNEL, user: StackcountMissed.MISSED_USER, counts: StackcountMissed.MISSED_COUNTS });
+  const { table, missed, countsMax } = setup(ctx.session, { tracepoint: tp, kernel: so.kernel, user: so.user, perProcess: so.perProcess, storage: so.storage }, () => writer.open());
   const startedAt = Date.now();
   let lastPrint = startedAt;
 
