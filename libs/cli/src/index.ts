@@ -3,7 +3,7 @@ export { manPage } from './man.js';
 export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
 export {
-  COMMON_OPTIONS, MAX_PIDS, commonConfig, commonFilters, packageVersion, parseCgroup, parseDuration, parseIntArg, parseMetricsAddress, isLoopback, parsePids, parseSize, cgroup2Mount,
+  COMMON_OPTIONS, MAX_PIDS, commonConfig, commonFilters, packageVersion, parseCgroup, parseDuration, parseIntArg, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, isLoopback, parsePids, parseSize, cgroup2Mount,
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
   type CommonArgs, type CommonOption,
 } from './options.js';

@@ -10,8 +10,8 @@ import {
 } from '@bpf-recipes/core';
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
-import type { Metrics, MetricsRegistry } from '@bpf-recipes/metrics';
-import { COMMON_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
+import type { Metrics, MetricsBy, MetricsRegistry } from '@bpf-recipes/metrics';
+import { COMMON_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, parseMetricsBy, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
 
@@ -36,7 +36,7 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   // every tool serves metrics (its own series where it registers collectors)
-  for (const c of ['metrics', 'metrics-allow-remote'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  for (const c of ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   return own;
 }
 
@@ -91,6 +91,8 @@ export interface ToolContext<A> {
    * libs/metrics/README.md), already serving; undefined without --metrics.
    */
   metrics?: Metrics;
+  /** --metrics-by comm|cgroup and --metrics-top N (only for METRICS_BY_TOOLS, only with --metrics) */
+  metricsBy?: MetricsBy;
 }
 
 /** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
@@ -103,6 +105,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   mark('modules loaded');
   let args: A & CommonArgs;
   let session: Session;
+  let metricsBy: MetricsBy | undefined;
   try {
     args = parseArgs<A>(spec);
     if (args.duration !== undefined) parseDuration(args.duration);
@@ -112,6 +115,8 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
         throw new UsageError(`--metrics: ${host} is not a loopback address, so other machines could read the metrics: add --metrics-allow-remote to mean it`);
       }
     }
+    metricsBy = parseMetricsBy(spec.name, args['metrics-by'], args['metrics-top']);
+    if (metricsBy && args.metrics === undefined) throw new UsageError('--metrics-by: give --metrics ADDR too (the labels are on the served series)');
     session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);
@@ -204,6 +209,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
       const at = parseMetricsAddress(args.metrics);
       metrics = new (await loadMetrics()).MetricsRegistry();
       ctx.metrics = metrics.addTool({ tool: spec.name, version: spec.version, lost: () => (session.isClosed ? 0 : session.lost()) });
+      ctx.metricsBy = metricsBy;
       const bound = await metrics.listen(at.host, at.port).catch((e: Error) => {
         throw new RecipesError(e.message);
       });

@@ -8,6 +8,7 @@
  * and `bpf_recipes_events_lost_total` per tool, and prom-client's default process metrics, all
  * under `bpf_recipes_`.
  */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import client from 'prom-client';
 
@@ -114,6 +115,8 @@ export interface Metrics {
   gauge(name: string, help: string, collect: () => Sample[]): void;
   /** a histogram from kernel log2 slots (log2Buckets gives the bounds) */
   log2Histogram(name: string, help: string, scale: Log2Scale, collect: () => Log2Snapshot[]): void;
+  /** --metrics-by: reads the comm or cgroup id bytes of map keys and folds all but the top N into "other" */
+  byFolder(o: MetricsBy): ByFolder;
 }
 
 /**
@@ -154,6 +157,10 @@ export class MetricsRegistry implements Metrics {
 
   gauge(name: string, help: string, collect: () => Sample[]): void {
     this.add(new CollectedMetric(PREFIX + name, help, 'gauge', () => collect().map((s) => ({ labels: s.labels ?? {}, value: s.value }))));
+  }
+
+  byFolder(o: MetricsBy): ByFolder {
+    return new ByFolder(o);
   }
 
   /** A histogram from kernel log2 slots (see log2Buckets for the bucket bounds). */
@@ -247,5 +254,115 @@ export class MetricsRegistry implements Metrics {
   close(): void {
     this.server?.close();
     this.server?.closeAllConnections?.();
+  }
+}
+
+/**
+ * --metrics-by comm|cgroup with --metrics-top N (bpf-headers recipes_metrics_by.h): a tool's per-CPU
+ * counter map is keyed by 16 more bytes, the comm or the cgroup v2 id; at scrape time the values
+ * are ranked by their total, the top N keep their label and the rest are summed into "other".
+ */
+export interface MetricsBy {
+  by: 'comm' | 'cgroup';
+  /** how many comms or cgroups keep their own label (--metrics-top, default 20) */
+  top: number;
+}
+
+
+/** cgroup v2 id → its path under the cgroup2 mount ("/" the root), by walking the mount. */
+export class CgroupPaths {
+  private paths = new Map<bigint, string>();
+  private walkedAt = -1;
+  private generation = 0;
+  constructor(private readonly mount = cgroup2MountPoint()) {}
+
+  /** one walk at most per scrape (next() starts a scrape); ids unknown after it are shown as numbers */
+  next(): void {
+    this.generation++;
+  }
+
+  path(id: bigint): string {
+    let p = this.paths.get(id);
+    if (p === undefined && this.walkedAt !== this.generation && this.mount) {
+      this.walkedAt = this.generation;
+      this.paths = walkCgroups(this.mount);
+      p = this.paths.get(id);
+    }
+    return p ?? `id:${id}`;
+  }
+}
+
+function cgroup2MountPoint(): string | undefined {
+  try {
+    for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+      const [pre, post] = line.split(' - ');
+      if (post?.startsWith('cgroup2 ')) return pre.split(' ')[4].replace(/\\040/g, ' ');
+    }
+  } catch {
+    /* no /proc: ids stay numbers */
+  }
+  return undefined;
+}
+
+function walkCgroups(mount: string): Map<bigint, string> {
+  const out = new Map<bigint, string>();
+  const visit = (dir: string, rel: string) => {
+    try {
+      out.set(statSync(dir, { bigint: true }).ino, rel || '/');
+      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) visit(`${dir}/${d.name}`, `${rel}/${d.name}`);
+    } catch {
+      /* removed while walked */
+    }
+  };
+  visit(mount, '');
+  return out;
+}
+
+/** One counted row of a by-keyed map: its by value (comm or cgroup label), its other labels, its values. */
+export interface ByRow {
+  by: string;
+  labels: Labels;
+  values: number[];
+}
+
+/**
+ * Reads the by bytes of map keys and folds rows: the top N by values (ranked by the sum of
+ * values[0] over their rows, ties by name) keep their label, the others become "other", rows of
+ * equal labels summed. The label is named as the option (comm or cgroup).
+ */
+export class ByFolder {
+  readonly cgroups?: CgroupPaths;
+  constructor(readonly o: MetricsBy) {
+    if (o.by === 'cgroup') this.cgroups = new CgroupPaths();
+  }
+
+  /** call once at the start of each scrape (a cgroup walk at most once per scrape) */
+  scrape(): void {
+    this.cgroups?.next();
+  }
+
+  /** the label value of the 16 by bytes at key[off..] */
+  label(key: Buffer, off: number): string {
+    if (this.o.by === 'comm') {
+      const end = key.indexOf(0, off);
+      return key.toString('utf8', off, end < 0 || end > off + 16 ? off + 16 : end);
+    }
+    return this.cgroups!.path(key.readBigUInt64LE(off));
+  }
+
+  fold(rows: ByRow[]): ByRow[] {
+    const total = new Map<string, number>();
+    for (const r of rows) total.set(r.by, (total.get(r.by) ?? 0) + (r.values[0] ?? 0));
+    const kept = new Set([...total].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, this.o.top).map(([k]) => k));
+    const out = new Map<string, ByRow>();
+    for (const r of rows) {
+      const by = kept.has(r.by) ? r.by : 'other';
+      const labels = { ...r.labels, [this.o.by]: by };
+      const id = JSON.stringify(labels);
+      const have = out.get(id);
+      if (have) have.values = have.values.map((v, i) => v + (r.values[i] ?? 0));
+      else out.set(id, { by, labels, values: [...r.values] });
+    }
+    return [...out.values()];
   }
 }

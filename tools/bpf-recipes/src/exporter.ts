@@ -7,7 +7,7 @@
  * every program loaded so far detached: nothing half-started.
  */
 import { readFileSync } from 'node:fs';
-import { fail, isLoopback, loadMetrics, note, parseMetricsAddress, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
+import { fail, isLoopback, loadMetrics, note, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
 import { doctor } from './doctor.js';
 import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
@@ -70,11 +70,16 @@ function plan(tool: string, given: Record<string, unknown> | undefined, where: s
   const options: Record<string, unknown> = {};
   const common: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(given ?? {})) {
+    if ((k === 'metricsBy' || k === 'metricsTop') && !(k in source.OPTIONS)) {
+      throw new UsageError(`${where}: ${tool}.${k}: ${tool} has no series by comm or cgroup (tools that have: ${METRICS_BY_TOOLS.join(', ')})`);
+    }
     const type = source.OPTIONS[k] ?? COMMON[k];
     if (!type) throw new UsageError(`${where}: ${tool} has no option '${k}' (it takes: ${[...Object.keys(source.OPTIONS), ...Object.keys(COMMON)].join(', ')})`);
     if (typeof v !== type) throw new UsageError(`${where}: ${tool}.${k} must be a ${type}`);
     (k in source.OPTIONS ? options : common)[k] = v;
   }
+  // checked here, before anything is bound or loaded (open() applies them)
+  parseMetricsBy(tool, options.metricsBy, options.metricsTop, { by: `${where}: ${tool}.metricsBy`, top: `${where}: ${tool}.metricsTop` });
   return { tool, source, options, common: common as CommonTraceOptions };
 }
 

@@ -38,7 +38,7 @@ export function toolObject(tool: string): string {
 
 /** A tool's metrics (its src/metrics.ts, the contract in libs/metrics/README.md), as the exporter loads it. */
 export interface MetricsSource {
-  OPTIONS: Record<string, 'boolean' | 'string'>;
+  OPTIONS: Record<string, 'boolean' | 'string' | 'number'>;
   open(session: unknown, options: Record<string, unknown>): unknown;
   register(m: unknown, handles: unknown): void;
 }

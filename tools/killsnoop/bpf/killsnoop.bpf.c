@@ -11,6 +11,7 @@
 #include "recipes.h"
 
 RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
+#include "recipes_metrics_by.h"
 #include "killsnoop.h"
 
 const volatile bool cfg_all = false;          /* -a */
@@ -63,7 +64,10 @@ static __always_inline bool sig_wanted(int sig)
 static __always_inline void count_metric(__s32 sig, __s32 ret, __u32 generated)
 {
 	struct sig_metric_key k = { .sig = sig, .ret = ret, .generated = generated };
-	__u64 *n = bpf_map_lookup_elem(&sig_metrics, &k);
+	__u64 *n;
+
+	recipes_metrics_by(k.by);
+	n = bpf_map_lookup_elem(&sig_metrics, &k);
 
 	if (!n) {
 		__u64 zero = 0;

@@ -35,6 +35,7 @@ struct sig_metric_key {
 	__s32 ret;        /* the syscall's result (0 or -errno); KS_GENERATE: the delivery result */
 	__u32 generated;  /* 1: from signal:signal_generate (-a) */
 	__u32 pad;
+	char by[16];      /* --metrics-by: the sender's comm or cgroup id (recipes_metrics_by.h), else zeros */
 };
 
 #endif

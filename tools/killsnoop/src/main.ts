@@ -17,8 +17,8 @@ void runTool<KillsnoopArgs>(spec, (ctx) => {
     failed: a.failed,
     tpid: a.tpid === undefined ? undefined : parseTpid(a.tpid),
     signal: a.signal?.split(','),
-  }, { metrics: Boolean(ctx.metrics) });
-  if (ctx.metrics) register(ctx.metrics, skel);
+  }, { metrics: Boolean(ctx.metrics), by: ctx.metricsBy });
+  if (ctx.metrics) register(ctx.metrics, { skel, by: ctx.metricsBy });
 
   const generated = (e: Event) => e.source === KsSource.KS_GENERATE;
   const result = (e: Event) => (generated(e) ? generateResult(e.ret) : String(e.ret));

@@ -4,9 +4,9 @@
  * to the ring buffer's event, after the filters, each signal adds one to this CPU's count for its
  * (signal, result) in sig_metrics; a scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import { parseMetricsBy, type Session } from '@bpf-recipes/cli';
 import { errnoName, signalName } from '@bpf-recipes/format';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { generateResult } from './codes.js';
 import { decodeSigMetricKey, type KillsnoopSkel } from './generated/killsnoop.js';
 import { parseTpid, setup } from './trace.js';
@@ -21,35 +21,56 @@ export interface KillsnoopMetricsOptions {
   signal?: string;
   /** only signals sent to this PID */
   tpid?: string;
+  /** --metrics-by: comm or cgroup (the sender's) */
+  metricsBy?: string;
+  /** --metrics-top: how many comms or cgroups keep their label (default 20) */
+  metricsTop?: number;
 }
 
-export const OPTIONS: Record<keyof KillsnoopMetricsOptions, 'boolean' | 'string'> = { 'all-signals': 'boolean', failed: 'boolean', signal: 'string', tpid: 'string' };
+export const OPTIONS: Record<keyof KillsnoopMetricsOptions, 'boolean' | 'string' | 'number'> = {
+  'all-signals': 'boolean', failed: 'boolean', signal: 'string', tpid: 'string', metricsBy: 'string', metricsTop: 'number',
+};
+
+/** What register() reads: the object, and --metrics-by's choice. */
+export interface KillsnoopMaps {
+  skel: KillsnoopSkel;
+  by?: MetricsBy;
+}
 
 /** The exporter: killsnoop's programs counting into sig_metrics, no event sent (cfg_events off). */
-export function open(session: Session, o: KillsnoopMetricsOptions): KillsnoopSkel {
-  return setup(session, {
+export function open(session: Session, o: KillsnoopMetricsOptions): KillsnoopMaps {
+  const by = parseMetricsBy('killsnoop', o.metricsBy, o.metricsTop, { by: 'killsnoop.metricsBy', top: 'killsnoop.metricsTop' });
+  const skel = setup(session, {
     allSignals: o['all-signals'],
     failed: o.failed,
     tpid: o.tpid === undefined ? undefined : parseTpid(o.tpid),
     signal: o.signal?.split(','),
-  }, { metrics: true, events: false });
+  }, { metrics: true, events: false, by });
+  return { skel, by };
 }
 
 /** the result label: ok or the errno's name for a syscall; the delivery result for a generated signal */
 export const resultLabel = (ret: number, generated: boolean): string => (generated ? generateResult(ret) : ret >= 0 ? 'ok' : errnoName(-ret));
 
-export function register(m: Metrics, skel: KillsnoopSkel): void {
-  const map = skel.maps.sig_metrics;
-  m.counter('signals_total', 'signals sent (kill(2) and relatives; with -a every generated signal), by signal and result (killsnoop\'s filters applied)', () => {
-    const by = new Map<string, { labels: { signal: string; result: string }; value: number }>();
+/** the offset of sig_metric_key's by bytes (bpf/killsnoop.h) */
+const BY_OFFSET = 16;
+
+export function register(m: Metrics, h: KillsnoopMaps): void {
+  const map = h.skel.maps.sig_metrics;
+  const folder = h.by && m.byFolder(h.by);
+  const help = 'signals sent (kill(2) and relatives; with -a every generated signal), by signal and result (killsnoop\'s filters applied)';
+  m.counter('signals_total', folder ? `${help}, and the sender's ${folder.o.by} (the top ${folder.o.top}, the rest "other")` : help, () => {
+    folder?.scrape();
+    const rows = new Map<string, { by: string; labels: { signal: string; result: string }; values: number[] }>();
     for (const k of map.keys()) {
       const key = decodeSigMetricKey(k, 0);
       const labels = { signal: signalName(key.sig), result: resultLabel(key.ret, key.generated !== 0) };
-      const id = `${labels.signal}\0${labels.result}`;
-      const s = by.get(id) ?? { labels, value: 0 };
-      s.value += map.sumU64(k);
-      by.set(id, s);
+      const by = folder ? folder.label(k, BY_OFFSET) : '';
+      const id = `${labels.signal}\0${labels.result}\0${by}`;
+      const s = rows.get(id) ?? { by, labels, values: [0] };
+      s.values[0] += map.sumU64(k);
+      rows.set(id, s);
     }
-    return [...by.values()];
+    return (folder ? folder.fold([...rows.values()]) : [...rows.values()]).map((r) => ({ labels: r.labels, value: r.values[0] }));
   });
 }

@@ -3,6 +3,7 @@
  * same code. The kernel side is bpf/killsnoop.bpf.c; Event, KsSource and the skeleton are
  * generated from its BTF and header.
  */
+import type { MetricsBy } from '@bpf-recipes/metrics';
 import { readFileSync } from 'node:fs';
 import { eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
 import { UsageError, decodeText } from '@bpf-recipes/core';
@@ -107,7 +108,7 @@ export const parseTpid = (v: unknown): number => parseIntArg('tpid', String(v), 
  * Open, configure, load and attach killsnoop's object on a session: events wait in skel.maps.events.
  * `kernel.metrics`: count in sig_metrics too (--metrics); `kernel.events: false`: send no event (the exporter).
  */
-export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>, kernel: { metrics?: boolean; events?: boolean } = {}): KillsnoopSkel {
+export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>, kernel: { metrics?: boolean; events?: boolean; by?: MetricsBy } = {}): KillsnoopSkel {
   const { mask, sig64 } = signalFilter(o.signal);
   const tpid = o.tpid === undefined ? 0 : parseTpid(o.tpid);
   const all = Boolean(o.allSignals);
@@ -119,6 +120,7 @@ export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' |
     cfg_sig_64: sig64,
     cfg_metrics: Boolean(kernel.metrics),
     cfg_events: kernel.events !== false,
+    cfg_metrics_by: kernel.by === undefined ? 0 : kernel.by.by === 'comm' ? 1 : 2,
   });
   // -a: signal_generate alone; else the syscalls, with signal_generate noting their targets
   if (all) for (const p of Object.values(skel.progs)) if (p !== skel.progs.killsnoop_generate) skel.obj.setAutoload(p.name, false);

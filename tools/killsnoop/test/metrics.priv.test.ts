@@ -81,8 +81,9 @@ describe.skipIf(skipPrivileged())('killsnoop --metrics', () => {
     const session = new Session(sessionOptions('killsnoop', { name: 'killsnoop-work' }));
     const registry = new MetricsRegistry();
     try {
-      const skel = open(session, { signal: 'TERM,USR1', failed: true });
-      register(registry.addTool({ tool: 'killsnoop', version: '0.1.0', lost: () => session.lost() }), skel);
+      const handles = open(session, { signal: 'TERM,USR1', failed: true });
+      const skel = handles.skel;
+      register(registry.addTool({ tool: 'killsnoop', version: '0.1.0', lost: () => session.lost() }), handles);
       let events = 0;
       session.follow(skel.maps.events, () => events++);
       const v = sleeper();

@@ -4,6 +4,7 @@
 #include "recipes.h"
 
 RECIPES_EVENTS(1 << 22); /* the event stream: ring buffer and lost counter (resized by --buffer-size) */
+#include "recipes_metrics_by.h"
 #include "opensnoop.h"
 
 /* Filters of opensnoop's own, set before load. */
@@ -17,8 +18,8 @@ const volatile bool cfg_events = true;   /* false: the exporter, counts only, no
 /* --metrics / the exporter: opens by result (0: success, else the errno), this CPU's counts */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
+	__uint(max_entries, 16384);
+	__type(key, struct open_result_key);
 	__type(value, __u64);
 } open_results SEC(".maps");
 
@@ -81,13 +82,15 @@ static __always_inline int on_exit(long ret)
 	if (cfg_failed && ret >= 0)
 		goto cleanup;
 	if (cfg_metrics) {
-		__u32 err = ret < 0 ? -ret : 0;
-		__u64 zero64 = 0, *n = bpf_map_lookup_elem(&open_results, &err);
+		struct open_result_key k = { .err = ret < 0 ? -ret : 0 };
+		__u64 zero64 = 0, *n;
 
+		recipes_metrics_by(k.by);
+		n = bpf_map_lookup_elem(&open_results, &k);
 		if (!n) {
 			/* another CPU may create it at the same time: then ours is that one */
-			bpf_map_update_elem(&open_results, &err, &zero64, BPF_NOEXIST);
-			n = bpf_map_lookup_elem(&open_results, &err);
+			bpf_map_update_elem(&open_results, &k, &zero64, BPF_NOEXIST);
+			n = bpf_map_lookup_elem(&open_results, &k);
 		}
 		if (n)
 			*n += 1;

@@ -11,6 +11,13 @@ enum open_call {
 	CALL_OPENAT2 = 2,
 };
 
+/* --metrics: opens by result (0: success, else the errno) and, with --metrics-by, comm or cgroup */
+struct open_result_key {
+	__u32 err;
+	__u32 pad;
+	char by[16];
+};
+
 struct event {
 	__u64 ts_ns;     /* CLOCK_MONOTONIC at exit */
 	__u64 lat_ns;    /* time spent in the call */

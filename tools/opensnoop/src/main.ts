@@ -33,8 +33,8 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
       `"dirfd":${e.call === 0 ? 'null' : e.dirfd},"latency_us":${latencyUs(e)},${jsonText('path', e.path)}}`;
   };
 
-  const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] }, { metrics: Boolean(ctx.metrics) });
-  if (ctx.metrics) register(ctx.metrics, skel);
+  const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] }, { metrics: Boolean(ctx.metrics), by: ctx.metricsBy });
+  if (ctx.metrics) register(ctx.metrics, { skel, by: ctx.metricsBy });
   if (!a.json) ctx.out.line(table.header());
   const format = a.json ? json : row;
   ctx.follow(skel.maps.events, (b, off) => ctx.out.line(format(decodeEvent(b, off))));

@@ -6,7 +6,8 @@
  */
 import type { Session } from '@bpf-recipes/cli';
 import { errnoName } from '@bpf-recipes/format';
-import type { Metrics } from '@bpf-recipes/metrics';
+import { parseMetricsBy } from '@bpf-recipes/cli';
+import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { type OpensnoopSkel } from './generated/opensnoop.js';
 import { setup } from './trace.js';
 
@@ -14,27 +15,55 @@ import { setup } from './trace.js';
 export interface OpensnoopMetricsOptions {
   /** -x: only failed opens */
   failed?: boolean;
+  /** --metrics-by: comm or cgroup */
+  metricsBy?: string;
+  /** --metrics-top: how many comms or cgroups keep their label (default 20) */
+  metricsTop?: number;
 }
 
-export const OPTIONS: Record<keyof OpensnoopMetricsOptions, 'boolean' | 'string'> = { failed: 'boolean' };
+export const OPTIONS: Record<keyof OpensnoopMetricsOptions, 'boolean' | 'string' | 'number'> = { failed: 'boolean', metricsBy: 'string', metricsTop: 'number' };
+
+/** What register() reads: the object, and --metrics-by's choice. */
+export interface OpensnoopMaps {
+  skel: OpensnoopSkel;
+  by?: MetricsBy;
+}
 
 /** The exporter: opensnoop's programs counting into open_results, no event sent. */
-export function open(session: Session, o: OpensnoopMetricsOptions): OpensnoopSkel {
-  return setup(session, { failed: o.failed }, { metrics: true, events: false });
+export function open(session: Session, o: OpensnoopMetricsOptions): OpensnoopMaps {
+  const by = parseMetricsBy('opensnoop', o.metricsBy, o.metricsTop, { by: 'opensnoop.metricsBy', top: 'opensnoop.metricsTop' });
+  return { skel: setup(session, { failed: o.failed }, { metrics: true, events: false, by }), by };
 }
 
-/** Opens by result: 'ok' or the errno's name, summed over the CPUs. */
-export function openResults(skel: OpensnoopSkel): { result: string; count: number }[] {
+/** Opens by result ('ok' or the errno's name) and by the key's comm or cgroup bytes (label()), summed over the CPUs. */
+export function openResults(skel: OpensnoopSkel, label?: (key: Buffer, off: number) => string): { result: string; by: string; count: number }[] {
   const map = skel.maps.open_results;
-  const out: { result: string; count: number }[] = [];
+  const rows = new Map<string, { result: string; by: string; count: number }>();
   for (const k of map.keys()) {
     const err = k.readUInt32LE(0);
-    out.push({ result: err === 0 ? 'ok' : errnoName(err), count: map.lookupPerCpu(k).reduce((s, v) => s + Number(v.readBigUInt64LE(0)), 0) });
+    const result = err === 0 ? 'ok' : errnoName(err);
+    const by = label ? label(k, 8) : '';
+    const count = map.lookupPerCpu(k).reduce((s, v) => s + Number(v.readBigUInt64LE(0)), 0);
+    const id = `${result}\0${by}`;
+    const have = rows.get(id);
+    if (have) have.count += count;
+    else rows.set(id, { result, by, count });
   }
-  return out.sort((a, b) => a.result.localeCompare(b.result));
+  return [...rows.values()].sort((a, b) => a.result.localeCompare(b.result) || a.by.localeCompare(b.by));
 }
 
-export function register(m: Metrics, skel: OpensnoopSkel): void {
-  m.counter('opens_total', 'open(2), openat(2) and openat2(2) calls, by result (ok or the errno name)', () =>
-    openResults(skel).map((r) => ({ labels: { result: r.result }, value: r.count })));
+export function register(m: Metrics, h: OpensnoopMaps): void {
+  const { skel, by } = h;
+  if (!by) {
+    m.counter('opens_total', 'open(2), openat(2) and openat2(2) calls, by result (ok or the errno name)', () =>
+      openResults(skel).map((r) => ({ labels: { result: r.result }, value: r.count })));
+    return;
+  }
+  // --metrics-by: the top N comms (or cgroups) by opens keep their label, the rest are "other"
+  const folder = m.byFolder(by);
+  m.counter('opens_total', `open(2), openat(2) and openat2(2) calls, by result (ok or the errno name) and ${by.by} (the top ${by.top}, the rest "other")`, () => {
+    folder.scrape();
+    const rows = openResults(skel, (k, off) => folder.label(k, off)).map((r) => ({ by: r.by, labels: { result: r.result }, values: [r.count] }));
+    return folder.fold(rows).map((r) => ({ labels: r.labels, value: r.values[0] }));
+  });
 }

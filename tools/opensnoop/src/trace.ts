@@ -2,6 +2,7 @@
  * opensnoop's tracing, as a library: the command (main.ts) and the typed API (trace()) run this
  * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
+import type { MetricsBy } from '@bpf-recipes/metrics';
 import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
 import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
 import { OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
@@ -76,13 +77,14 @@ export function setup(
   session: Session,
   o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>,
   /** count in the kernel for --metrics (open_results); events: false sends none (the exporter) */
-  counting: { metrics?: boolean; events?: boolean } = {},
+  counting: { metrics?: boolean; events?: boolean; by?: MetricsBy } = {},
 ): OpensnoopSkel {
   const skel = session.open(OpensnoopSkel, new URL('../bpf/opensnoop.bpf.o', import.meta.url), {
     cfg_failed: Boolean(o.failed),
     ...parseFlagFilter(o.flagFilter),
     cfg_metrics: Boolean(counting.metrics),
     cfg_events: counting.events ?? true,
+    cfg_metrics_by: counting.by === undefined ? 0 : counting.by.by === 'comm' ? 1 : 2,
   });
   session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
   return skel;

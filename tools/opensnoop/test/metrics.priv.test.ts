@@ -60,11 +60,11 @@ describe.skipIf(skipPrivileged())('opensnoop --metrics', () => {
     const session = new Session({ tool: 'opensnoop', filters: { comm: name } });
     const before = heldPrograms(process.pid).length;
     try {
-      const skel = open(session, { failed: true });
+      const handles = open(session, { failed: true });
       let events = 0;
-      session.follow(skel.maps.events, () => void events++);
+      session.follow(handles.skel.maps.events, () => void events++);
       const reg = new MetricsRegistry();
-      register(reg.addTool({ tool: 'opensnoop', version: '0.1.0', lost: () => session.lost() }), skel);
+      register(reg.addTool({ tool: 'opensnoop', version: '0.1.0', lost: () => session.lost() }), handles);
       expect((await run(bin, ['open', join(dir, 'missing-too'), '4'])).code).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
       const text = await reg.registry.metrics();

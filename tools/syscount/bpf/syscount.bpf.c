@@ -14,6 +14,7 @@
 #include "vmlinux.h"
 #include "recipes.h"
 #include "recipes_syscalls.h"
+#include "recipes_metrics_by.h"
 #include "syscount.h"
 
 _Static_assert(SYSCOUNT_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
@@ -53,6 +54,14 @@ struct {
 	__type(key, struct hist_key);
 	__type(value, __u64);
 } hists SEC(".maps");
+
+/* --metrics-by: counts per syscall and comm or cgroup (max_entries 1 without it) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sc_by_key);
+	__type(value, struct sc_stat);
+} syscalls_by SEC(".maps");
 
 RECIPES_EXPORT(sc_stat);
 RECIPES_EXPORT(proc_stat);
@@ -129,6 +138,23 @@ static __always_inline void account(long nr, long ret, __u64 *start)
 		s->count++;
 		s->errors += failed;
 		s->total_ns += lat;
+	}
+	if (cfg_metrics_by) {
+		struct sc_by_key bk = { .nr = key };
+		struct sc_stat zero_stat = {};
+
+		recipes_metrics_by(bk.by);
+		s = bpf_map_lookup_elem(&syscalls_by, &bk);
+		if (!s) {
+			/* another CPU may create it at the same time: then ours is that one */
+			bpf_map_update_elem(&syscalls_by, &bk, &zero_stat, BPF_NOEXIST);
+			s = bpf_map_lookup_elem(&syscalls_by, &bk);
+		}
+		if (s) {
+			s->count++;
+			s->errors += failed;
+			s->total_ns += lat;
+		}
 	}
 	if (cfg_processes)
 		account_process(nr, failed, lat);

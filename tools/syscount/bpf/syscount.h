@@ -29,6 +29,13 @@ struct proc_cache {
 	struct proc_stat stat;
 };
 
+/* --metrics-by: one syscall of one comm or cgroup (recipes_metrics_by.h) */
+struct sc_by_key {
+	__u32 nr;
+	__u32 pad;
+	char by[16];
+};
+
 /* --hist: one log2 latency slot of one syscall */
 struct hist_key {
 	__u32 nr;

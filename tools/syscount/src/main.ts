@@ -17,9 +17,9 @@ void runTool<SyscountArgs>(spec, (ctx) => {
   // --metrics -L: a duration histogram
   const { skel, counts, shape } = setup(ctx.session, {
     latency: a.latency, hist: a.hist, failures: a.failures, errno: a.errno, syscall: a.syscall?.split(','), process: a.process, top: a.top,
-  }, Boolean(ctx.metrics));
+  }, Boolean(ctx.metrics), ctx.metricsBy);
   const { latency, names, top } = shape;
-  if (ctx.metrics) register(ctx.metrics, { skel, nrs: counts.nrs, names, latency: Boolean(a.hist || (latency && ctx.metrics)) });
+  if (ctx.metrics) register(ctx.metrics, { skel, nrs: counts.nrs, names, latency: Boolean(a.hist || (latency && ctx.metrics)), by: ctx.metricsBy });
   const prevSys = new Map<number, Totals>();
   const prevProc = new Map<number, Totals>();
   const prevHist = new Map<number, number[]>();

@@ -5,7 +5,8 @@
  * which is what a counter is.
  */
 import type { Session } from '@bpf-recipes/cli';
-import type { Metrics } from '@bpf-recipes/metrics';
+import { parseMetricsBy } from '@bpf-recipes/cli';
+import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
 import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
 import { parseSyscalls, syscallName, syscallTable } from '@bpf-recipes/format';
@@ -18,6 +19,8 @@ export interface SyscountMaps {
   names: readonly (string | undefined)[];
   /** the duration histogram is kept (the hists map holds µs log2 slots) */
   latency: boolean;
+  /** --metrics-by: the counters read from syscalls_by, with a comm or cgroup label */
+  by?: MetricsBy;
 }
 
 /** The exporter's options for syscount (its config file), named as the command's options. */
@@ -26,16 +29,21 @@ export interface SyscountMetricsOptions {
   latency?: boolean;
   /** --syscall: only these (comma-separated names or numbers) */
   syscall?: string;
+  /** --metrics-by: comm or cgroup */
+  metricsBy?: string;
+  /** --metrics-top: how many comms or cgroups keep their label (default 20) */
+  metricsTop?: number;
 }
 
-export const OPTIONS: Record<keyof SyscountMetricsOptions, 'boolean' | 'string'> = { latency: 'boolean', syscall: 'string' };
+export const OPTIONS: Record<keyof SyscountMetricsOptions, 'boolean' | 'string' | 'number'> = { latency: 'boolean', syscall: 'string', metricsBy: 'string', metricsTop: 'number' };
 
 export function open(session: Session, o: SyscountMetricsOptions): SyscountMaps {
   const names = syscallTable();
   const only = o.syscall === undefined ? undefined : parseSyscalls(o.syscall, names);
   const latency = Boolean(o.latency);
-  const skel = openSyscount(session, { latency, hist: latency, only, names });
-  return { skel, nrs: syscallNrs(only, names), names, latency };
+  const by = parseMetricsBy('syscount', o.metricsBy, o.metricsTop, { by: 'syscount.metricsBy', top: 'syscount.metricsTop' });
+  const skel = openSyscount(session, { latency, hist: latency, only, names, metricsBy: by });
+  return { skel, nrs: syscallNrs(only, names), names, latency, by };
 }
 
 export function register(m: Metrics, k: SyscountMaps): void {
@@ -59,11 +67,14 @@ export function register(m: Metrics, k: SyscountMaps): void {
     }
     return out;
   };
+  if (k.by) registerBy(m, k, k.by);
+  else {
   m.counter('syscalls_total', 'system calls that returned, by syscall (what syscount counts, its filters applied)', () =>
     read().map((s) => ({ labels: { syscall: s.name }, value: s.count })));
   // the kernel side counts failures per syscall, not per errno: no errno label
   m.counter('syscall_errors_total', 'system calls that returned an error (below 0), by syscall', () =>
     read().map((s) => ({ labels: { syscall: s.name }, value: s.errors })));
+  }
   if (!k.latency) return;
   // slots of whole µs (ns / 1000): bucket bounds 2^k µs - 1 ns
   m.log2Histogram('syscall_duration_seconds', 'time from syscall entry to exit, by syscall', { unit: 1e-6, resolution: 1e-9 }, () => {
@@ -77,4 +88,36 @@ export function register(m: Metrics, k: SyscountMaps): void {
     }
     return [...byNr].map(([nr, slots]) => ({ labels: { syscall: syscallName(nr, k.names) }, slots, sum: (total.get(nr) ?? 0) / 1e9 }));
   });
+}
+
+/**
+ * --metrics-by: the counters by syscall and comm (or cgroup path) from syscalls_by, the top N
+ * comms by calls keeping their label and the rest summed into "other". One read serves both
+ * families of a scrape (prom-client collects them one after the other).
+ */
+function registerBy(m: Metrics, k: SyscountMaps, by: MetricsBy): void {
+  const folder = m.byFolder(by);
+  const map = k.skel.maps.syscalls_by;
+  let cached: { at: number; rows: ReturnType<typeof folder.fold> } | undefined;
+  const read = () => {
+    if (cached && Date.now() - cached.at < 100) return cached.rows;
+    folder.scrape();
+    const rows = [];
+    for (const key of map.keys()) {
+      let count = 0;
+      let errors = 0;
+      for (const v of map.lookupPerCpu(key)) {
+        const s = decodeScStat(v, 0);
+        count += s.count;
+        errors += s.errors;
+      }
+      if (count > 0) rows.push({ by: folder.label(key, 8), labels: { syscall: syscallName(key.readUInt32LE(0), k.names) }, values: [count, errors] });
+    }
+    cached = { at: Date.now(), rows: folder.fold(rows) };
+    return cached.rows;
+  };
+  m.counter('syscalls_total', `system calls that returned, by syscall and ${by.by} (the top ${by.top}, the rest "other")`, () =>
+    read().map((r) => ({ labels: r.labels, value: r.values[0] })));
+  m.counter('syscall_errors_total', `system calls that returned an error (below 0), by syscall and ${by.by}`, () =>
+    read().map((r) => ({ labels: r.labels, value: r.values[1] })));
 }

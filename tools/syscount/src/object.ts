@@ -1,5 +1,6 @@
 /** syscount's kernel side, opened, configured and attached on a Session: what the command and the exporter share. */
 import { loadPreferringBtf, type Session } from '@bpf-recipes/cli';
+import type { MetricsBy } from '@bpf-recipes/metrics';
 import { syscallBitmap, syscallExitConfig } from '@bpf-recipes/format';
 import { SYSCOUNT_HIST_SLOTS, SYSCOUNT_MAX_NR, SyscountSkel } from './generated/syscount.js';
 
@@ -18,6 +19,8 @@ export interface SyscountKernelOptions {
   only?: number[];
   /** the syscall table (syscallTable()) */
   names: readonly (string | undefined)[];
+  /** --metrics-by: count per syscall and comm or cgroup too (syscalls_by) */
+  metricsBy?: MetricsBy;
 }
 
 export function openSyscount(session: Session, o: SyscountKernelOptions): SyscountSkel {
@@ -28,6 +31,7 @@ export function openSyscount(session: Session, o: SyscountKernelOptions): Syscou
     cfg_failures: Boolean(o.failures),
     cfg_errno: o.errno ?? 0,
     cfg_processes: true,
+    cfg_metrics_by: o.metricsBy === undefined ? 0 : o.metricsBy.by === 'comm' ? 1 : 2,
     cfg_filter_syscalls: o.only !== undefined,
     cfg_syscalls: syscallBitmap(o.only ?? [], MAX_NR / 8),
     cfg_nr_execve: names.indexOf('execve'),
@@ -40,6 +44,7 @@ export function openSyscount(session: Session, o: SyscountKernelOptions): Syscou
     const skel = session.open(SyscountSkel, new URL('../bpf/syscount.bpf.o', import.meta.url), config);
     const { maps, progs, obj } = skel;
     if (!o.hist) obj.setMaxEntries(maps.hists, 1);
+    if (!o.metricsBy) obj.setMaxEntries(maps.syscalls_by, 1);
     if (btf || !o.latency) obj.setMaxEntries(maps.start_tid, 1);
     const wanted = btf ? [progs.syscount_btf_enter, progs.syscount_btf_exit] : [progs.syscount_tp_enter, progs.syscount_tp_exit];
     for (const p of Object.values(progs)) obj.setAutoload(p.name, wanted.includes(p));

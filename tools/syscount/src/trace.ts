@@ -3,6 +3,7 @@
  * same kernel maps through the same code. The kernel side is bpf/syscount.bpf.c; the skeleton,
  * the map records and SYSCOUNT_MAX_NR/SYSCOUNT_HIST_SLOTS are generated from its BTF and header.
  */
+import type { MetricsBy } from '@bpf-recipes/metrics';
 import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
 import { UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
 import { isoTime, jsonFields } from '@bpf-recipes/format';
@@ -177,14 +178,14 @@ export interface SyscountSetup {
  * Check the options (--top as a number or the command line's text), then open, configure, load and attach syscount's object on a session.
  * `histForMetrics`: keep the histogram for --metrics -L even without --hist.
  */
-export function setup(session: Session, o: Omit<SyscountOptions, keyof CommonTraceOptions | 'top'> & { top?: number | string }, histForMetrics = false): SyscountSetup {
+export function setup(session: Session, o: Omit<SyscountOptions, keyof CommonTraceOptions | 'top'> & { top?: number | string }, histForMetrics = false, metricsBy?: MetricsBy): SyscountSetup {
   const names = syscallTable();
   const top = o.top === undefined ? 10 : parseIntArg('top', String(o.top), 'a number of rows (1 or more)', 1);
   const errno = o.errno === undefined ? 0 : parseErrno(o.errno);
   const only = o.syscall === undefined ? undefined : parseSyscalls(o.syscall.join(','), names, { max: MAX_NR, hint: ' (syscount -l lists them)' });
   const latency = Boolean(o.latency || o.hist);
   const hist = Boolean(o.hist);
-  const skel = openSyscount(session, { latency, hist: hist || (latency && histForMetrics), failures: o.failures, errno, only, names });
+  const skel = openSyscount(session, { latency, hist: hist || (latency && histForMetrics), failures: o.failures, errno, only, names, metricsBy });
   return { skel, only, counts: new SyscountCounts(skel, syscallNrs(only, names)), shape: { names, latency, hist, process: Boolean(o.process), top } };
 }
 
