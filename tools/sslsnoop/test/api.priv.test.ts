@@ -1,28 +1,20 @@
 // Privileged: sslsnoop as a library (trace()), against the real kernel and OpenSSL: an openssl
 // s_server on 127.0.0.1 and s_client sending a unique message; the records equal the command's
 // --json lines, break detaches, two traces at once, typed errors.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PreflightError, UsageError, trace, type SslsnoopRecord } from '@bpf-recipes/sslsnoop';
-import { heldPrograms, run, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
+import { heldPrograms, run, skipPrivileged, startTool, startTlsServer, type TlsServer } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('sslsnoop as a library', () => {
-  let dir: string;
+  let tls: TlsServer;
   let server: ChildProcess;
-  const port = 20000 + ((process.pid + 7919) % 20000);
+  let port: number;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-tls-api-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    await waitForListen(port);
+    tls = await startTlsServer('api');
+    ({ server, port } = tls);
   });
-  afterAll(() => {
-    server?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.close());
   const text = (r: SslsnoopRecord) => Buffer.from(r.data, 'base64').toString('latin1');
   const unique = (tag: string) => `${tag}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
   const sClient = (msg: string) => run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg });

@@ -1,27 +1,19 @@
 // Privileged: sslsnoop's text (block) form with data and a comm that are not UTF-8: a Python TLS
 // client (comm set by prctl) sends bytes ff fe, a literal backslash, é, CRLF and a lone CR to an
 // openssl s_server; the block must show every byte unambiguously, and --json give them exactly.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
+import { run, skipPrivileged, startTool, startTlsServer, type TlsServer } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('sslsnoop: data and comm that are not UTF-8', () => {
-  let dir: string;
+  let tls: TlsServer;
   let server: ChildProcess;
-  const port = 40000 + (process.pid % 20000);
+  let port: number;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-tls-bytes-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    await waitForListen(port);
+    tls = await startTlsServer('bytes');
+    ({ server, port } = tls);
   });
-  afterAll(() => {
-    server?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.close());
 
   it('block form: \\xNN for stray bytes, \\\\ for a backslash, \\r for a lone CR; CRLF and é as they are', async () => {
     const tag = `bytes-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;

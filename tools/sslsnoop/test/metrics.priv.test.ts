@@ -2,29 +2,21 @@
 // s_client sending a known message (-n openssl keeps only their calls). The byte counters are kept
 // in the kernel (tls_bytes, per CPU) and read at the scrape; the events still print as usual, and
 // the counters must equal the bytes of the calls printed, exactly.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '@bpf-recipes/cli';
 import { MetricsRegistry } from '@bpf-recipes/metrics';
-import { PROMTOOL, freePort, heldPrograms, run, sample, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
+import { PROMTOOL, freePort, heldPrograms, run, sample, skipPrivileged, startTool, startTlsServer, type TlsServer } from '@bpf-recipes/testing';
 
 describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
-  let dir: string;
+  let tls: TlsServer;
   let server: ChildProcess;
-  const port = 20000 + ((process.pid + 4099) % 20000);
+  let port: number;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-tls-metrics-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    await waitForListen(port);
+    tls = await startTlsServer('metrics');
+    ({ server, port } = tls);
   });
-  afterAll(() => {
-    server?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.close());
 
   it('tls_bytes_total{library,direction}: the bytes of the calls it printed, exact; promtool has nothing to say', async () => {
     const msg = `metrics-${process.pid}-${'x'.repeat(1000)}\n`;

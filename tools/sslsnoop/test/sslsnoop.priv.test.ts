@@ -1,30 +1,22 @@
 // Privileged: the real sslsnoop with uprobes on the real TLS libraries, an openssl s_server on
 // 127.0.0.1 and real clients sending a unique message: the message must show up byte for byte in
 // the client's write and the server's read.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliConformance, run, runToolSync, skipPrivileged, startTool, waitForListen } from '@bpf-recipes/testing';
+import { cliConformance, run, runToolSync, skipPrivileged, startTool, startTlsServer, type TlsServer } from '@bpf-recipes/testing';
 
 interface Ev { pid: number; comm: string; func: string; direction: string; len: number; data: string; truncated: boolean; latency_us: number }
 
 describe.skipIf(skipPrivileged())('sslsnoop on the real kernel', () => {
-  let dir: string;
+  let tls: TlsServer;
   let server: ChildProcess;
-  const port = 20000 + (process.pid % 20000);
+  let port: number;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/k.pem`, '-out', `${dir}/c.pem`, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
-    // stdin stays open (s_server also reads its terminal); -quiet: echo what it reads, nothing else
-    server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', `${dir}/c.pem`, '-key', `${dir}/k.pem`, '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
-    await waitForListen(port);
+    tls = await startTlsServer('sslsnoop');
+    ({ server, port } = tls);
   });
-  afterAll(() => {
-    server?.kill();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.close());
   const events = (lines: string[]): Ev[] => lines.map((l) => JSON.parse(l));
   const text = (e: Ev) => Buffer.from(e.data, 'base64').toString('latin1');
   const unique = (tag: string) => `${tag}-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
