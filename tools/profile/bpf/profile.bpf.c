@@ -11,9 +11,7 @@
 #include "vmlinux.h"
 #include "recipes.h"
 #include "profile.h"
-
-#define EFAULT 14
-#define EEXIST 17
+#include "recipes_stacks.h"
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
@@ -57,8 +55,6 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id;
 	struct sample_key key = { .kstack = PROFILE_NO_STACK, .ustack = PROFILE_NO_STACK };
-	struct sample_val *v, init = { .count = 1 };
-	long r;
 
 	/* the idle task: pid 0 in every namespace (its ids are not visible from inside one) */
 	if ((__u32)bpf_get_current_pid_tgid() == 0) {
@@ -72,38 +68,17 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 	}
 	key.pid = id >> 32;
 	if (cfg_kernel) {
-		r = bpf_get_stackid(ctx, &stacks, 0);
-		if (r >= 0) {
-			key.kstack = r;
-		} else if (r != -EFAULT) { /* -EFAULT: the sample was taken in user mode */
-			key.kstack = PROFILE_MISSED_STACK; /* shown as a missed stack, never dropped */
+		key.kstack = recipes_stack_id(ctx, &stacks, 0, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
+		if (key.kstack == PROFILE_MISSED_STACK)
 			count_missed(PROFILE_MISSED_KERNEL);
-		}
 	}
 	if (cfg_user) {
-		r = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (r >= 0) {
-			key.ustack = r;
-		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread, the idle task) */
-			key.ustack = PROFILE_MISSED_STACK;
+		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
+		if (key.ustack == PROFILE_MISSED_STACK)
 			count_missed(PROFILE_MISSED_USER);
-		}
 	}
-	v = bpf_map_lookup_elem(&counts, &key);
-	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
-		return 0;
-	}
-	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	r = bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
-	if (r == -EEXIST) {
-		/* another CPU inserted it meanwhile */
-		v = bpf_map_lookup_elem(&counts, &key);
-		if (v)
-			__sync_fetch_and_add(&v->count, 1);
-	} else if (r) {
+	if (!recipes_count_stack(&counts, &key))
 		count_missed(PROFILE_MISSED_COUNTS);
-	}
 	return 0;
 }
 

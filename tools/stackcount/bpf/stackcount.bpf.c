@@ -10,9 +10,7 @@
 #include "vmlinux.h"
 #include "recipes.h"
 #include "stackcount.h"
-
-#define EFAULT 14
-#define EEXIST 17
+#include "recipes_stacks.h"
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
@@ -55,44 +53,21 @@ int stackcount_tp(void *ctx)
 {
 	__u64 id = recipes_current_ids();
 	struct stack_key key = { .pid = id >> 32, .kstack = STACKCOUNT_NO_STACK, .ustack = STACKCOUNT_NO_STACK };
-	struct stack_val *v, init = { .count = 1 };
-	long r;
 
 	if (!recipes_ids_allowed(id))
 		return 0;
 	if (cfg_kernel) {
-		r = bpf_get_stackid(ctx, &stacks, 0);
-		if (r >= 0) {
-			key.kstack = r;
-		} else if (r != -EFAULT) {
-			key.kstack = STACKCOUNT_MISSED_STACK; /* shown as a missed stack, never dropped */
+		key.kstack = recipes_stack_id(ctx, &stacks, 0, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
+		if (key.kstack == STACKCOUNT_MISSED_STACK)
 			count_missed(MISSED_KERNEL);
-		}
 	}
 	if (cfg_user) {
-		r = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (r >= 0) {
-			key.ustack = r;
-		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread) */
-			key.ustack = STACKCOUNT_MISSED_STACK;
+		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
+		if (key.ustack == STACKCOUNT_MISSED_STACK)
 			count_missed(MISSED_USER);
-		}
 	}
-	v = bpf_map_lookup_elem(&counts, &key);
-	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
-		return 0;
-	}
-	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	r = bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
-	if (r == -EEXIST) {
-		/* another CPU inserted it meanwhile */
-		v = bpf_map_lookup_elem(&counts, &key);
-		if (v)
-			__sync_fetch_and_add(&v->count, 1);
-	} else if (r) {
+	if (!recipes_count_stack(&counts, &key))
 		count_missed(MISSED_COUNTS);
-	}
 	return 0;
 }
 
