@@ -51,6 +51,9 @@ const volatile __u32 cfg_self_tgid = 0;
 const volatile __u64 cfg_pidns_dev = 0;
 const volatile __u64 cfg_pidns_ino = 0;
 
+/* `TOOL -- COMMAND` (recipes_traced.h): only the command and what it starts, set by libs/cli. */
+const volatile bool cfg_traced_only = false;
+
 #define RECIPES_MAX_CGROUP_DEPTH 32
 #define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
 
@@ -225,12 +228,16 @@ static __always_inline bool recipes_cgroup_allowed(void)
 	return false;
 }
 
+#include "recipes_traced.h"
+
 /* The common filters, applied to the current task. Cheap checks first. `ids` is
  * recipes_current_ids(). */
 static __always_inline bool recipes_ids_allowed(__u64 id)
 {
 	if (cfg_pidns_ino && !id)
 		return false; /* outside the tool's PID namespace */
+	if (cfg_traced_only && !recipes_is_traced(id >> 32))
+		return false;
 	if (cfg_self_tgid && (id >> 32) == cfg_self_tgid)
 		return false;
 	if (cfg_tid && (__u32)id != cfg_tid)

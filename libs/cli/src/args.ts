@@ -9,6 +9,7 @@
 import yargs from 'yargs/yargs';
 import type { Argv, Options } from 'yargs';
 import { UsageError } from '@bpf-recipes/core';
+import { COMMAND_NOTE, COMMAND_USAGE } from './options.js';
 
 export interface OptionSpec {
   /** the one-letter short form */
@@ -136,6 +137,10 @@ function shortValuesJoined(all: Record<string, OptionSpec>, argv: string[]): str
 /** Parse argv against an option table; every complaint is a UsageError naming the option. */
 export function parseCommandLine(table: Record<string, OptionSpec>, argv: string[]): Parsed {
   const all = { ...table, ...BUILTIN };
+  // `TOOL [options] -- COMMAND [ARGS...]`: the words after the first `--` are a command to run
+  const end = argv.indexOf('--');
+  const command = end < 0 ? undefined : argv.slice(end + 1);
+  if (end >= 0) argv = argv.slice(0, end);
   // --help and --version win over anything else on the line, as in most tools
   for (const a of argv) {
     if (a === '--') break;
@@ -160,6 +165,7 @@ export function parseCommandLine(table: Record<string, OptionSpec>, argv: string
     // a repeated single-value option: the last one wins, as with getopt
     args[name] = Array.isArray(v) && !all[name]?.array ? v[v.length - 1] : (v as string | boolean | string[]);
   }
+  if (command !== undefined) args.command = command;
   return { args, help: false, version: false };
 }
 
@@ -243,7 +249,8 @@ export interface HelpSpec {
 
 /** --help: usage, summary, the option groups, examples and notes, wrapped to `width` columns. */
 export function helpText(spec: HelpSpec, table: Record<string, OptionSpec>, width = 100): string {
-  const out: string[] = [`${spec.name} ${spec.usage ?? '[options]'}`, '', ...wrap(spec.summary, width)];
+  const runs = 'no-follow' in table; // every tool's: it runs a command
+  const out: string[] = [`${spec.name} ${spec.usage ?? '[options]'}${runs ? ` ${COMMAND_USAGE}` : ''}`, '', ...wrap(spec.summary, width)];
   const groups = new Map<string, [string, string][]>();
   for (const [name, o] of Object.entries(table)) {
     const g = o.group ?? 'Options:';
@@ -262,5 +269,6 @@ export function helpText(spec: HelpSpec, table: Record<string, OptionSpec>, widt
     out.push('', 'Examples:', ...columns(spec.examples, width, Math.min(44, Math.max(...spec.examples.map(([c]) => c.length)))));
   }
   if (spec.notes) out.push('', ...wrap(spec.notes, width));
+  if (runs) out.push('', ...wrap(COMMAND_NOTE, width));
   return out.join('\n') + '\n';
 }

@@ -4,6 +4,7 @@
  */
 import type { OptionSpec } from './args.js';
 import { allOptions, type ToolSpec } from './tool.js';
+import { COMMAND_NOTE, COMMAND_USAGE } from './options.js';
 
 const esc = (s: string) => s.replace(/\\/g, '\\e').replace(/^([.'])/gm, '\\&$1').replace(/-/g, '\\-');
 
@@ -22,13 +23,15 @@ export function manPage(spec: ToolSpec, opts: { section?: string; date?: string;
   out.push(`${esc(spec.name)} \\- ${esc(spec.summary.replace(/\.$/, ''))}`);
   out.push('.SH SYNOPSIS');
   out.push(`.B ${esc(spec.name)}`);
-  out.push(esc(spec.usage ?? '[options]'));
+  out.push(esc(`${spec.usage ?? '[options]'} ${COMMAND_USAGE}`));
   out.push('.SH DESCRIPTION');
   out.push(esc(spec.summary));
   if (spec.notes) {
     out.push('.PP');
     out.push(esc(spec.notes));
   }
+  out.push('.SS Running a command');
+  out.push(esc(COMMAND_NOTE));
   const all = allOptions(spec);
   for (const group of ['Options:', 'Common options:']) {
     const entries = Object.entries(all).filter(([, o]) => o.group === group);
@@ -55,7 +58,7 @@ export function manPage(spec: ToolSpec, opts: { section?: string; date?: string;
     }
   }
   out.push('.SH EXIT STATUS');
-  out.push('0 at a normal end (Ctrl\\-C, SIGTERM, SIGHUP, \\-\\-duration, or a closed output pipe); 1 when tracing cannot start or fails; 2 for bad usage.');
+  out.push('0 at a normal end (Ctrl\\-C, SIGTERM, SIGHUP, \\-\\-duration, or a closed output pipe); 1 when tracing cannot start or fails; 2 for bad usage. With \\-\\- COMMAND: the command\'s exit status (128+N when signal N ended it), 127 when it is not found, 126 when it cannot be run.');
   out.push('.SH NOTES');
   out.push('Needs root (or CAP_BPF and CAP_PERFMON) and a kernel with BTF. Data goes to standard output, diagnostics and the line starting with "Tracing" to standard error. Lost events are counted in the kernel and reported.');
   if (opts.extra) out.push(opts.extra);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top';
+export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top' | 'output' | 'no-follow' | 'user';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
@@ -22,7 +22,21 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   'metrics-allow-remote': { type: 'boolean', describe: 'let --metrics listen on an address other than loopback (other machines can then read the metrics)' },
   'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm or cgroup: a comm (or cgroup path) label on the series for the top N, the rest "other" (syscount, opensnoop, killsnoop)' },
   'metrics-top': { type: 'string', arg: 'N', describe: 'with --metrics-by: how many comms or cgroups keep their own label (default 20)' },
+  output: { alias: 'o', type: 'string', arg: 'FILE', describe: "write the output to FILE (kept apart from a traced command's own output)" },
+  'no-follow': { type: 'boolean', describe: 'with -- COMMAND: trace the command\'s own process only, not the processes it starts' },
+  user: { type: 'string', arg: 'USER', describe: "with -- COMMAND: run it as USER (name or uid; that user's uid, gid and groups)" },
 };
+
+/** The usage line's tail and the words on running a command, for --help and the man page. */
+export const COMMAND_USAGE = '[-- COMMAND [ARGS...]]';
+export const COMMAND_NOTE =
+  'With -- COMMAND, the tool runs COMMAND (looked up in PATH) and traces it and every process it starts, from its execve on; ' +
+  'the other filters still apply. It ends when the last of them has exited and exits with the command\'s status (128+N after signal N; ' +
+  '127 when the command is not found, 126 when it cannot be run). SIGINT, SIGTERM and SIGHUP are passed on to the command\'s processes; ' +
+  'a second one detaches at once. The command keeps the terminal; -o FILE keeps the tool\'s output apart from the command\'s.';
+
+/** Options every tool has, whether its spec lists them or not: metrics, and running a command. */
+export const EVERY_TOOL_OPTIONS: readonly CommonOption[] = ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top', 'output', 'no-follow', 'user'];
 
 /** The tools whose series take --metrics-by (their counters are keyed by comm or cgroup in the kernel). */
 export const METRICS_BY_TOOLS = ['syscount', 'opensnoop', 'killsnoop'];
@@ -211,6 +225,12 @@ export interface CommonArgs {
   'metrics-allow-remote'?: boolean;
   'metrics-by'?: string;
   'metrics-top'?: string;
+  /** -o FILE */
+  output?: string;
+  /** the words after `--`: a command to run and trace */
+  command?: string[];
+  'no-follow'?: boolean;
+  user?: string;
 }
 
 /** The kernel config (recipes.h cfg_*) that the common filters ask for. */

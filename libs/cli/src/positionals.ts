@@ -3,7 +3,7 @@ import { allOptions, type ToolSpec } from './tool.js';
 
 /**
  * Split argv into options and positionals. Values of options that take one (`-p 1`, `--cgroup X`)
- * stay with their option; everything after `--` is positional.
+ * stay with their option; `--` and the command after it stay with the options (parseArgs takes them).
  */
 export function splitPositionals(spec: ToolSpec, argv: readonly string[]): { options: string[]; positionals: string[] } {
   const table = allOptions(spec);
@@ -18,7 +18,7 @@ export function splitPositionals(spec: ToolSpec, argv: readonly string[]): { opt
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') {
-      positionals.push(...argv.slice(i + 1));
+      options.push(...argv.slice(i));
       break;
     }
     if (a.startsWith('-') && a.length > 1) {

@@ -6,9 +6,10 @@
 import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  RecipesError, preflight, recipesConfig,
+  RecipesError, armTraced, copyTraced, hasTraced, holdTraced, preflight, recipesConfig, tracedEmpty, tracedTgids,
   type BpfMap, type BpfObject, type CommonFilters, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
+import { commandOptions, type CommandOptions } from './command.js';
 import { commonFilters, parseSize, pidNamespace, type CommonArgs } from './options.js';
 
 /** The common filters of every tool, as the typed API takes them (the command's option names). */
@@ -27,6 +28,15 @@ export interface CommonTraceOptions {
   bufferSize?: number | string;
   /** libbpf's log and probe-selection details, handed to `log` */
   verbose?: boolean;
+  /**
+   * Run this command (and its arguments; looked up in PATH) and trace only it and what it starts,
+   * from its execve to the exit of the last of them (`-- COMMAND`)
+   */
+  command?: string[];
+  /** with command: only the command's own process (`--no-follow`) */
+  noFollow?: boolean;
+  /** with command: run it as this user, name or uid (`--user`) */
+  runAs?: string;
 }
 
 export interface SessionOptions {
@@ -41,6 +51,8 @@ export interface SessionOptions {
   log?: (message: string) => void;
   /** progress marks for BPF_RECIPES_TIMING */
   mark?: (what: string) => void;
+  /** `-- COMMAND`: only the command's processes (and, unless noFollow, every process they start) */
+  command?: CommandOptions;
 }
 
 /** The typed API's options as the command's: validated by the same parsers (UsageError on bad input). */
@@ -51,6 +63,9 @@ export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (messa
     ...(o.uid !== undefined && { uid: String(o.uid) }),
     ...(o.name !== undefined && { name: o.name }),
     ...(o.cgroup !== undefined && { cgroup: o.cgroup }),
+    ...(o.command !== undefined && { command: o.command }),
+    ...(o.noFollow !== undefined && { 'no-follow': o.noFollow }),
+    ...(o.runAs !== undefined && { user: o.runAs }),
   };
   return {
     tool,
@@ -58,6 +73,7 @@ export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (messa
     bufferSize: o.bufferSize === undefined ? undefined : parseSize(String(o.bufferSize)),
     verbose: Boolean(o.verbose),
     log,
+    command: commandOptions(args),
   };
 }
 
@@ -70,6 +86,7 @@ export function sessionOptionsFromArgs(tool: string, a: CommonArgs, log: (messag
     verbose: Boolean(a.verbose),
     log,
     mark,
+    command: commandOptions(a),
   };
 }
 
@@ -86,6 +103,9 @@ export class Session {
   readonly objects: BpfObject[] = [];
   private readonly lostMaps = new Map<BpfObject, BpfMap | null>();
   private readonly lostSeen = new Map<BpfObject, number>();
+  /** loaded objects that keep the set of a command's processes (recipes_traced.h) */
+  private readonly traced: BpfObject[] = [];
+  private commandPid: number | undefined;
   private closed = false;
 
   constructor(readonly options: SessionOptions) {}
@@ -121,7 +141,7 @@ export class Session {
     if (ns && procPidOf() !== process.pid) {
       this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
     }
-    const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }) });
+    const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }), tracedOnly: Boolean(this.options.command) });
     const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in skeleton.rodata));
     skel.setConfig({ ...present, ...(config as object) } as ConfigOf<S>);
     return skel;
@@ -135,9 +155,20 @@ export class Session {
     const obj = skel.obj;
     if (opts.lost) this.lostMaps.set(obj, opts.lost);
     if (opts.ring && this.options.bufferSize !== undefined) obj.setMaxEntries(opts.ring, this.options.bufferSize);
+    const command = this.options.command;
+    if (command) {
+      if (!hasTraced(obj)) throw new RecipesError(`${obj.path} cannot trace a command (it does not include recipes.h)`);
+      armTraced(obj, !command.noFollow);
+    }
     for (const s of obj.skipMissingTracepoints()) this.verbose(`skipping ${s.program}: ${s.reason}`);
     obj.load();
     this.mark('loaded');
+    if (command) {
+      // an object loaded once the command runs starts from the processes traced so far
+      if (this.traced.length) copyTraced(this.traced[0], obj);
+      else if (this.commandPid !== undefined) holdTraced(obj, this.commandPid);
+      this.traced.push(obj);
+    }
     if (opts.attach !== false) {
       const attached = obj.attachAll();
       this.mark('attached');
@@ -192,6 +223,28 @@ export class Session {
       }
     }
     return n;
+  }
+
+  /**
+   * `-- COMMAND`: the command's process, held before its exec, is the one to trace: from its next
+   * exec on, it and (unless --no-follow) everything it starts pass the filters.
+   */
+  traceCommand(pid: number): void {
+    if (!this.options.command) throw new RecipesError('this session was not opened for a command');
+    this.commandPid = pid;
+    for (const o of this.traced) holdTraced(o, pid);
+  }
+
+  /** The command's processes still alive (the tool's PID namespace's numbers). */
+  tracedProcesses(): number[] {
+    const all = new Set<number>();
+    for (const o of this.traced) for (const p of tracedTgids(o)) all.add(p);
+    return [...all];
+  }
+
+  /** Has every process of the command exited? */
+  commandEnded(): boolean {
+    return this.traced.every((o) => tracedEmpty(o));
   }
 
   /** Detach every program (concurrently: detaching costs an RCU grace period each), then deliver what is left in the ring buffers. */

@@ -3,6 +3,42 @@
  * aggregation as snapshots (`start()`). Both own a Session and detach on close().
  */
 import { Session, type SessionOptions } from './session.js';
+import { TracedCommand, type CommandExit } from './command.js';
+
+/** The command a trace runs (`command` in the options): it is started once everything is attached. */
+export interface CommandRun {
+  /** its process (this process's PID namespace's number) */
+  readonly pid: number;
+  /**
+   * How it ended (its exit code, or the signal that killed it; `status` as a shell gives it),
+   * once it and every process it started have exited. Rejects when it could not be started.
+   */
+  readonly exited: Promise<CommandExit>;
+}
+
+/**
+ * Start the session's command, if it has one, held until its process is in the traced set; `end`
+ * runs once it and everything it started have exited.
+ */
+function runCommand(session: Session, end: () => Promise<void>): CommandRun | undefined {
+  const options = session.options.command;
+  if (!options) return undefined;
+  const cmd = TracedCommand.start(options, session.options.tool);
+  const exited = cmd
+    .release(session)
+    .then(() => cmd.ended(session))
+    .then(async (x) => {
+      await end();
+      return x;
+    }, async (e: unknown) => {
+      cmd.abandon();
+      await end();
+      throw e;
+    });
+  // a rejection is the caller's to see (exited), not an unhandled one
+  exited.catch(() => undefined);
+  return { pid: cmd.pid, exited };
+}
 
 /** A tool's events as they happen: `for await (const e of t)`; `break` (or close()) detaches. */
 export interface EventStream<E> extends AsyncIterableIterator<E> {
@@ -10,6 +46,8 @@ export interface EventStream<E> extends AsyncIterableIterator<E> {
   readonly lost: number;
   /** detach, deliver what is left to the iterator, free the objects; the iteration then ends */
   close(): Promise<void>;
+  /** with `command`: the command; the iteration ends by itself once it and what it started have exited */
+  readonly command?: CommandRun;
 }
 
 /** A tool's in-kernel aggregation, read on demand. */
@@ -19,6 +57,8 @@ export interface Aggregation<S> {
   readonly lost: number;
   /** detach and free; snapshot() after close() throws */
   close(): Promise<void>;
+  /** with `command`: the command; `await command.exited`, then snapshot() covers all of it */
+  readonly command?: CommandRun;
 }
 
 /**
@@ -58,7 +98,15 @@ export function eventStream<E>(options: SessionOptions, setup: (session: Session
     })();
     return closing;
   };
+  let command: CommandRun | undefined;
+  try {
+    command = runCommand(session, close);
+  } catch (e) {
+    session.close();
+    throw e;
+  }
   const stream: EventStream<E> = {
+    command,
     get lost() {
       return session.isClosed ? finalLost : session.lost();
     },
@@ -95,7 +143,29 @@ export function aggregation<S>(options: SessionOptions, setup: (session: Session
   }
   let closing: Promise<void> | undefined;
   let finalLost = 0;
+  let stopped = false;
+  const close = () => {
+    closing ??= session.detach().finally(() => {
+      finalLost = session.lost();
+      session.close();
+    });
+    return closing;
+  };
+  let command: CommandRun | undefined;
+  try {
+    // the counts stay readable when the command ends: the programs are detached, the maps kept
+    command = runCommand(session, async () => {
+      if (!stopped && !session.isClosed) {
+        stopped = true;
+        await session.detach();
+      }
+    });
+  } catch (e) {
+    session.close();
+    throw e;
+  }
   return {
+    command,
     snapshot() {
       if (session.isClosed) throw new Error('snapshot() after close()');
       return read();
@@ -103,12 +173,6 @@ export function aggregation<S>(options: SessionOptions, setup: (session: Session
     get lost() {
       return session.isClosed ? finalLost : session.lost();
     },
-    close() {
-      closing ??= session.detach().finally(() => {
-        finalLost = session.lost();
-        session.close();
-      });
-      return closing;
-    },
+    close,
   };
 }

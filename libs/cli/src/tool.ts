@@ -3,7 +3,7 @@
  * "Tracing ..." on stderr → events → stop on Ctrl-C, SIGTERM, SIGHUP, --duration or EPIPE →
  * detach, final drain, summary, lost-event report → exit 0 (1 on runtime failure).
  */
-import { writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import {
   RecipesError, UsageError,
   type BpfMap, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
@@ -11,8 +11,9 @@ import {
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
 import type { Metrics, MetricsBy, MetricsRegistry } from '@bpf-recipes/metrics';
-import { COMMON_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, parseMetricsBy, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, EVERY_TOOL_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, parseMetricsBy, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
+import { TracedCommand, signalNumber } from './command.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
 
 export interface ToolSpec {
@@ -35,8 +36,15 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
-  // every tool serves metrics (its own series where it registers collectors)
-  for (const c of ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  // every tool serves metrics (its own series where it registers collectors), writes to -o FILE
+  // (unless it has an -o of its own) and runs a command
+  const letters = new Set(Object.values(own).map((o) => o.alias));
+  for (const c of EVERY_TOOL_OPTIONS) {
+    if (spec.common.includes(c) || own[c]) continue;
+    const { alias, ...o } = COMMON_OPTIONS[c];
+    // a letter the tool gives one of its own options (sslsnoop's -o) stays the tool's
+    own[c] = { ...o, ...(alias && !letters.has(alias) && { alias }), group: 'Common options:' };
+  }
   return own;
 }
 
@@ -122,7 +130,16 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     return fail(spec.name, e, false);
   }
   mark(`options parsed (yargs code cache: ${yargsCodeCache()})`);
-  const out = new Output();
+  let out: Output;
+  try {
+    out = new Output(ownsOutput(spec) && args.output !== undefined ? openOutput(args.output) : 1);
+  } catch (e) {
+    return fail(spec.name, e, false);
+  }
+  // `-- COMMAND`: started once every program is attached (ready()), held until its process is traced
+  const command = session.options.command;
+  let traced: TracedCommand | undefined;
+  let signalsSeen = 0;
   const stopHandlers: (() => void)[] = [];
   const exitHandlers: (() => Promise<void>)[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -141,6 +158,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     if (stopping) return;
     stopping = true;
     mark('stopping');
+    traced?.abandon();
     for (const t of timers) clearInterval(t);
     metrics?.close();
     try {
@@ -165,7 +183,14 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   };
 
   out.onClosed = () => setImmediate(() => void stop(0));
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void stop(0));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      if (!traced?.released || stopping) return void stop(traced ? 128 + signalNumber(sig) : 0);
+      // the first one goes to the command, which ends as it will; a second one detaches at once
+      if (signalsSeen++ === 0) traced.forward(session, sig);
+      else void stop(traced.exit?.status ?? 128 + signalNumber(sig));
+    });
+  }
   process.on('uncaughtException', (e) => {
     session.close();
     fail(spec.name, e, verbose);
@@ -187,6 +212,25 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     ready(message) {
       mark('ready');
       note(message);
+      if (command && !traced) {
+        try {
+          traced = TracedCommand.start(command, spec.name);
+        } catch (e) {
+          session.close();
+          fail(spec.name, e, verbose);
+        }
+        const run = traced;
+        run
+          .release(session)
+          .then(() => run.ended(session))
+          .then((exit) => stop(exit.status))
+          .catch((e: unknown) => {
+            if (stopping) return;
+            run.abandon();
+            session.close();
+            fail(spec.name, e, verbose);
+          });
+      }
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);
         timers.push(setTimeout(() => void stop(0), sec * 1000));
@@ -220,6 +264,20 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   } catch (e) {
     session.close();
     return fail(spec.name, e, verbose);
+  }
+}
+
+/** Does -o FILE belong to runTool (the tool declares no -o of its own, as the stack tools do)? */
+function ownsOutput(spec: ToolSpec): boolean {
+  return !('output' in spec.options);
+}
+
+/** -o FILE, created (or truncated) before anything is loaded. */
+function openOutput(file: string): number {
+  try {
+    return openSync(file, 'w', 0o644);
+  } catch (e) {
+    throw new RecipesError(`-o: cannot write ${file}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`);
   }
 }
 

@@ -103,8 +103,10 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     expect(() => parseArgs(spec, ['--noSuch'])).toThrow(/^unknown option --noSuch$/);
     expect(() => parseArgs(spec, ['--no-extra'])).toThrow(/^unknown option --no-extra$/);
     expect(() => parseArgs(spec, ['--pid.x', '1'])).toThrow(/^unknown option --pid.x$/);
-    // words after -- are words all the same
-    expect(() => parseArgs(spec, ['--', 'x'])).toThrow(/^unexpected argument 'x'/);
+    // words after -- are the command to run, whatever they look like; a word before it is stray
+    expect(parseArgs(spec, ['-p', '1', '--', 'dd', '-p', '--', 'x'])).toEqual({ pid: '1', command: ['dd', '-p', '--', 'x'] });
+    expect(parseArgs(spec, ['--'])).toEqual({ command: [] });
+    expect(() => parseArgs(spec, ['word', '--', 'x'])).toThrow(/^unexpected argument 'word'/);
     expect(() => parseArgs(spec, ['-1'])).toThrow(/^unexpected argument '-1'/);
   });
   it('--help and --version win over anything else on the line, bad input included', () => {
@@ -113,8 +115,8 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     expect(parseCommandLine(allOptions(spec), ['--extra', '-Fx', '--help'])).toMatchObject({ help: true });
     // a short group with h in it asks for help too
     expect(parseCommandLine(allOptions(spec), ['-h'])).toMatchObject({ help: true });
-    // after --, --help is a word
-    expect(() => parseCommandLine(allOptions(spec), ['--', '--help'])).toThrow(/^unexpected argument '--help'/);
+    // after --, --help is the command's
+    expect(parseCommandLine(allOptions(spec), ['--', 'ls', '--help'])).toEqual({ args: { command: ['ls', '--help'] }, help: false, version: false });
   });
   it('values are kept as given: strings, not numbers; empty and =-joined values', () => {
     expect(parseArgs(spec, ['-p', '007', '--interval=1e3'])).toEqual({ pid: '007', interval: '1e3' });
@@ -143,11 +145,12 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
   it('--help lists every option with its value, aligned in one column, then the examples', () => {
     const text = helpText(spec, allOptions(spec), 100);
     const lines = text.split('\n');
-    expect(lines[0]).toBe('demo [options]');
+    expect(lines[0]).toBe('demo [options] [-- COMMAND [ARGS...]]');
     const flags = lines.filter((l) => /^ {2}(-\w, | {4})--/.test(l));
     expect(flags.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual([
       '--extra', '-F, --flag FLAG', '-i, --interval SEC', '-h, --help', '-V, --version',
       '-p, --pid PID[,PID...]', '-d, --duration SEC', '-u, --uid UID', '--metrics ADDR', '--metrics-allow-remote', '--metrics-by BY', '--metrics-top N', // every tool's
+      '-o, --output FILE', '--no-follow', '--user USER',
     ]);
     const starts = new Set(flags.map((l) => 2 + /^(.*?\S)\s{2,}/.exec(l.slice(2))![0].length));
     expect(starts.size).toBe(1);

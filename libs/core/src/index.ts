@@ -13,3 +13,4 @@ export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, pr
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
+export { armTraced, copyTraced, hasTraced, holdTraced, tracedEmpty, tracedTgids, MAX_TRACED_PROCESSES } from './traced.js';

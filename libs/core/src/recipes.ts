@@ -18,6 +18,8 @@ export interface CommonFilters {
   selfTgid?: number;
   /** the tool's PID namespace when it is not the initial one */
   pidns?: { dev: bigint | number; ino: bigint | number };
+  /** only the processes of a traced command (traced.ts) */
+  tracedOnly?: boolean;
 }
 
 /** recipes.h's config variables for these filters (only those that are set). */
@@ -46,5 +48,6 @@ export function recipesConfig(f: CommonFilters): Record<string, unknown> {
     cfg.cfg_pidns_dev = f.pidns.dev;
     cfg.cfg_pidns_ino = f.pidns.ino;
   }
+  if (f.tracedOnly) cfg.cfg_traced_only = true;
   return cfg;
 }

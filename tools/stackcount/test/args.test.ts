@@ -10,7 +10,8 @@ describe('CATEGORY:EVENT among the options', () => {
       options: ['--cgroup', '/sys/fs/cgroup/a:b'],
       positionals: ['block:block_io_start'],
     });
-    expect(splitPositionals(spec, ['--format=folded', '-d', '1', '--', 'x:y'])).toEqual({ options: ['--format=folded', '-d', '1'], positionals: ['x:y'] });
+    // `--` and what follows is the command to run, for the option parser
+    expect(splitPositionals(spec, ['--format=folded', 'x:y', '-d', '1', '--', 'dd', 'a:b'])).toEqual({ options: ['--format=folded', '-d', '1', '--', 'dd', 'a:b'], positionals: ['x:y'] });
   });
 
   it('parses CATEGORY:EVENT and refuses anything else with the fix', () => {
