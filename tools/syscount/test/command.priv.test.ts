@@ -63,7 +63,7 @@ describe.skipIf(skipPrivileged())('syscount -- COMMAND agrees with strace -f -c 
   });
 
   it('the typed API: start({ command }) counts the same, read once the command has ended', async () => {
-    const agg = start({ command: dd });
+    const agg = start({ command: dd, top: 1000 });
     const exit = await agg.command!.exited;
     expect(exit.status).toBe(0);
     const snap = agg.snapshot();
