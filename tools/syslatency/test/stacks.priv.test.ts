@@ -2,7 +2,7 @@
 // stack", on a program whose slow and fast paths are known (fixtures/slowfast.c: slow_path() reads a
 // pipe a thread fills every 120 ms, fast_path() reads /dev/zero in a loop), compared with the
 // program's own timing of each slow read and with bpftrace's version of the recipe on the same run.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -85,32 +85,21 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
     end(): Promise<void>;
   }
   const slowfast = async (): Promise<SlowFast> => {
-    const proc = spawn(bin, [String(N)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const waiters: (() => void)[] = [];
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const w of waiters.splice(0)) w();
-    });
-    const seen = (re: RegExp) =>
-      new Promise<void>((res) => {
-        const check = () => (re.test(out) ? res() : void waiters.push(check));
-        check();
-      });
-    await seen(/^ready\n/m);
+    const w = watch(bin, [String(N)], { stdin: 'pipe' });
+    await w.waitFor(/^ready\n/m);
     return {
-      proc,
-      pid: proc.pid!,
+      proc: w.proc,
+      pid: w.proc.pid!,
       go: async () => {
-        proc.stdin!.write('go\n');
-        await seen(/^done\n/m);
+        w.proc.stdin!.write('go\n');
+        await w.waitFor(/^done\n/m);
+        const out = w.stdout();
         const lat = [...out.matchAll(/^slow (\d+)$/gm)].map((m) => Number(m[1]));
         return Object.assign(lat, { fastSlow: Number(/^fast_slow (\d+)$/m.exec(out)![1]), fastEdge: Number(/^fast_edge (\d+)$/m.exec(out)![1]) });
       },
       end: async () => {
-        const exited = new Promise((r) => proc.on('exit', r));
-        proc.stdin!.end();
-        await exited;
+        w.proc.stdin!.end();
+        await w.exited;
       },
     };
   };
