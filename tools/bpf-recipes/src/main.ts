@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { PARSER_CONFIGURATION, allOptions, completeCommandLine, fail, packageVersion, switchGivenValue, yargs } from '@bpf-recipes/cli';
+import { PARSER_CONFIGURATION, allOptions, completeCommandLine, fail, notReachedByTerminal, signalNumber, packageVersion, switchGivenValue, yargs } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { table } from '@bpf-recipes/format';
 import { doctor } from './doctor.js';
@@ -215,8 +215,14 @@ async function main(argv: string[]): Promise<void> {
 
 async function runTool(cmd: string, rest: string[]): Promise<void> {
   const child = spawn(toolBin(cmd), rest, { stdio: 'inherit' });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));
-  const code = await new Promise<number>((res) => child.on('close', (c, s) => res(c ?? (s ? 1 : 0))));
+  // Ctrl-C at a terminal reaches the tool (of this process group) as it reaches us: passed on once
+  // more, a tool running a command would take it for the second Ctrl-C, which detaches at once
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      for (const pid of notReachedByTerminal(sig, [child.pid!])) process.kill(pid, sig);
+    });
+  }
+  const code = await new Promise<number>((res) => child.on('close', (c, s) => res(c ?? (s ? 128 + signalNumber(s) : 0))));
   process.exit(code);
 }
 
