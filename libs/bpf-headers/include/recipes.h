@@ -256,6 +256,17 @@ static __always_inline bool recipes_task_allowed(void)
 	return recipes_ids_allowed(recipes_current_ids());
 }
 
+/*
+ * recipes_ids_allowed() for a program on sched_process_exec itself: the held command's exec turns
+ * it on here too, whichever of this program and recipes_traced_exec the kernel runs first.
+ */
+static __always_inline bool recipes_exec_ids_allowed(__u64 id)
+{
+	if (cfg_traced_only)
+		recipes_traced_exec_of(id >> 32);
+	return recipes_ids_allowed(id);
+}
+
 /* log2 slot of a value, as libs/format's log2Hist() reads it: 0 -> 0, 1 -> 1, [2^(k-1), 2^k) -> k. */
 static __always_inline __u32 recipes_log2_slot(__u64 v)
 {

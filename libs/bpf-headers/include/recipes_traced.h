@@ -52,14 +52,19 @@ int BPF_PROG(recipes_traced_fork, struct task_struct *parent, struct task_struct
 	return 0;
 }
 
-SEC("?tp_btf/sched_process_exec")
-int BPF_PROG(recipes_traced_exec)
+/* At an exec of this process: the held command's own exec turns it on. */
+static __always_inline void recipes_traced_exec_of(__u32 tgid)
 {
-	__u32 tgid = recipes_current_ids() >> 32;
 	__u32 *state = bpf_map_lookup_elem(&recipes_traced, &tgid);
 
 	if (state && *state == RECIPES_TRACED_HELD)
 		*state = RECIPES_TRACED_ON;
+}
+
+SEC("?tp_btf/sched_process_exec")
+int BPF_PROG(recipes_traced_exec)
+{
+	recipes_traced_exec_of(recipes_current_ids() >> 32);
 	return 0;
 }
 

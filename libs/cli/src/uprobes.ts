@@ -14,7 +14,7 @@
  * nothing probed at all stops the tool.
  */
 import { existsSync } from 'node:fs';
-import { BpfError, PreflightError, SystemLibraries, UsageError, findProcessLibrary, findSystemLibrary, type BpfObject, type Program } from '@bpf-recipes/core';
+import { BpfError, PreflightError, SystemLibraries, UsageError, commandFiles, findProcessLibrary, findSystemLibrary, libraryAmong, type BpfObject, type Program } from '@bpf-recipes/core';
 
 /** A program of the object: from its skeleton (`skel.progs.x`), or its name. */
 type ProgramRef = Program | string;
@@ -58,6 +58,13 @@ export interface UprobePlan {
   binaries?: { path: string; option: string; name: string }[];
   /** only these processes (each one's own libraries); empty or undefined: every process, the system's libraries */
   pids?: readonly number[];
+  /**
+   * `-- COMMAND` (its argv[0]): also the copies of the libraries the command will map (its own
+   * RPATH, LD_LIBRARY_PATH...), and its program itself for a library it does not link to (linked
+   * in statically, as node has OpenSSL): attached before it runs, for every process (the traced set
+   * keeps the events to the command's)
+   */
+  command?: string;
 }
 
 /** A file to probe: for one process (pid) or all (-1), as library `library` of the plan. */
@@ -72,12 +79,19 @@ export function findUprobeFiles(plan: UprobePlan, verbose: (m: string) => void):
   const pids = plan.pids?.length ? plan.pids : [-1];
   const files: UprobeFile[] = [];
   const system = new SystemLibraries(); // one ldconfig listing for every name of this plan
+  const command = plan.command === undefined ? undefined : commandFiles(plan.command);
   for (const lib of plan.libraries ?? []) {
+    // the command's own copy, or its program when it does not link to the library
+    const own = command && (lib.sonames.map((s) => libraryAmong(command.libraries, s)).find(Boolean) ?? command.program);
     for (const pid of pids) {
       const path = lib.sonames.map((s) => (pid > 0 ? findProcessLibrary(pid, s) : findSystemLibrary(s, system))).find(Boolean);
       if (path) files.push({ binary: path, pid, library: lib.name });
-      else if (lib.required) throw new PreflightError(lib.required(pid));
+      else if (lib.required && !own) throw new PreflightError(lib.required(pid));
       else verbose(`no ${lib.name} library ${pid > 0 ? `in PID ${pid}` : 'on this system'} (${lib.sonames.join(', ')})`);
+    }
+    if (own && !files.some((f) => f.pid === -1 && f.binary === own)) {
+      verbose(`${lib.name}: also ${own}, which ${plan.command} will map`);
+      files.push({ binary: own, pid: -1, library: lib.name });
     }
   }
   for (const b of plan.binaries ?? []) for (const pid of pids) files.push({ binary: b.path, pid, library: b.name });

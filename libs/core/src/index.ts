@@ -9,7 +9,7 @@ export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';
 export { takeLibbpfWarnings, LibbpfLog, defaultLibbpfLog } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { decodeText, textBytes, hasRawBytes } from './decode.js';
-export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
+export { SystemLibraries, commandFiles, findSystemLibrary, findProcessLibrary, libraryAmong, mappedFiles, processExecutable } from './libs.js';
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';

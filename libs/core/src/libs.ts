@@ -86,3 +86,56 @@ export function processExecutable(pid: number): string | undefined {
   const p = `/proc/${pid}/exe`;
   return existsSync(p) ? p : undefined;
 }
+
+/** The file a PATH lookup finds for `name` (a name with a slash is itself), or undefined. */
+function lookPath(name: string, path = process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'): string | undefined {
+  if (name.includes('/')) return existsSync(name) ? name : undefined;
+  for (const dir of path.split(':')) {
+    const f = `${dir || '.'}/${name}`;
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+/**
+ * What a command will map when it runs, before it runs: the program the kernel loads (a script's
+ * interpreter, after `#!`, through `env` too) and the shared libraries the dynamic loader gives it
+ * (ldd, with this environment: RPATH, RUNPATH and LD_LIBRARY_PATH as the command will have them),
+ * as real paths, each library with the name the program asks for it by (its soname); `libraries`
+ * is empty for a program that is not dynamically linked.
+ */
+export function commandFiles(command: string): { program: string; libraries: { soname: string; path: string }[] } | undefined {
+  let program = lookPath(command);
+  for (let depth = 0; program && depth < 4; depth++) {
+    let head = '';
+    try {
+      head = readFileSync(program).subarray(0, 256).toString('latin1');
+    } catch {
+      return undefined;
+    }
+    if (!head.startsWith('#!')) break;
+    const [interp, arg] = head.slice(2).split('\n')[0].trim().split(/\s+/);
+    program = basename(interp ?? '') === 'env' && arg ? lookPath(arg) : interp;
+  }
+  if (!program || !existsSync(program)) return undefined;
+  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  let out = '';
+  try {
+    out = execFileSync('ldd', [program], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    /* not dynamically linked (or no ldd): the program alone */
+  }
+  const libraries: { soname: string; path: string }[] = [];
+  for (const line of out.split('\n')) {
+    // "\tlibssl.so.3 => /lib/x86_64-linux-gnu/libssl.so.3 (0x...)", or the loader: "\t/lib64/ld-linux-x86-64.so.2 (0x...)"
+    const m = /^\s*(\S+)\s+(?:=>\s*(\/\S+)\s+)?\(0x/.exec(line);
+    const path = m && (m[2] ?? (m[1].startsWith('/') ? m[1] : undefined));
+    if (m && path && existsSync(path)) libraries.push({ soname: basename(m[1]), path: realpathSync(path) });
+  }
+  return { program: realpathSync(program), libraries };
+}
+
+/** The library among a command's (commandFiles()) whose soname is `prefix` (as findSystemLibrary takes it). */
+export function libraryAmong(libraries: readonly { soname: string; path: string }[], prefix: string): string | undefined {
+  return libraries.find((l) => matches(l.soname, prefix))?.path;
+}

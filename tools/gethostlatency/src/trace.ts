@@ -105,6 +105,7 @@ export function setup(
       ? { binaries: [{ path: o.libc, option: '--libc', name: 'libc' }] }
       : { libraries: [{ name: 'libc', sonames: ['libc.so.6'], required: (pid: number) => (pid > 0 ? `PID ${pid} has no libc.so.6 mapped (is it running, and dynamically linked?)` : 'no libc.so.6 found on this system: give one with --libc PATH') }] }),
     pids: session.options.filters?.pids,
+    command: session.options.command?.argv[0],
   }, (m) => session.verbose(m));
   const skel = session.open(GethostlatencySkel, new URL('../bpf/gethostlatency.bpf.o', import.meta.url), {
     cfg_addrs: Boolean(o.extended),

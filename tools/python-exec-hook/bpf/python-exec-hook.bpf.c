@@ -87,7 +87,7 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct event *e;
 	__u8 one = PYEXEC_REPORTED, *r;
 
-	if (!recipes_ids_allowed(ids))
+	if (!recipes_exec_ids_allowed(ids))
 		return 0;
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)

@@ -106,6 +106,7 @@ export function setup(
     libraries: LIBRARIES.filter((l) => !excluded[l.name]),
     binaries: (o.binary ?? []).map((path) => ({ path, option: '--binary', name: 'openssl' })),
     pids: session.options.filters?.pids,
+    command: session.options.command?.argv[0],
   }, (m) => session.verbose(m));
   const skel = session.open(SslsnoopSkel, new URL('../bpf/sslsnoop.bpf.o', import.meta.url), { cfg_max_data: max, cfg_metrics: Boolean(counting.metrics), cfg_events: counting.events ?? true });
   session.loadAndAttach(skel, { attach: false, ring: skel.maps.events, lost: skel.maps.lost_events });
