@@ -35,16 +35,17 @@ export interface ToolSpec {
 export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
-  for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  // a tool's own short letter wins over a common option's (profile's -c is --period, as perf's;
+  // sslsnoop's -o is --no-openssl): the common option keeps its long name only
+  const letters = new Set(Object.values(spec.options).map((o) => o.alias));
+  const common = (c: CommonOption): OptionSpec => {
+    const { alias, ...rest } = COMMON_OPTIONS[c];
+    return { ...rest, ...(alias !== undefined && !letters.has(alias) ? { alias } : {}), group: 'Common options:' };
+  };
+  for (const c of spec.common) own[c] = common(c);
   // every tool serves metrics (its own series where it registers collectors), writes to -o FILE
   // (unless it has an -o of its own) and runs a command
-  const letters = new Set(Object.values(own).map((o) => o.alias));
-  for (const c of EVERY_TOOL_OPTIONS) {
-    if (spec.common.includes(c) || own[c]) continue;
-    const { alias, ...o } = COMMON_OPTIONS[c];
-    // a letter the tool gives one of its own options (sslsnoop's -o) stays the tool's
-    own[c] = { ...o, ...(alias && !letters.has(alias) && { alias }), group: 'Common options:' };
-  }
+  for (const c of EVERY_TOOL_OPTIONS) if (!spec.common.includes(c) && !own[c]) own[c] = common(c);
   return own;
 }
 
