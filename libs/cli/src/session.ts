@@ -6,7 +6,7 @@
 import { readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
-  RecipesError, armTraced, copyTraced, hasTraced, holdTraced, preflight, recipesConfig, tracedEmpty, tracedTgids,
+  RecipesError, armTraced, attachTraced, copyTraced, hasTraced, holdTraced, preflight, recipesConfig, tracedEmpty, tracedTgids,
   type BpfMap, type BpfObject, type CommonFilters, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
 import { commandOptions, type CommandOptions } from './command.js';
@@ -164,6 +164,8 @@ export class Session {
     obj.load();
     this.mark('loaded');
     if (command) {
+      // the set is kept whatever the tool attaches by hand (perf events, uprobes, a named tracepoint)
+      this.verbose(`attached ${attachTraced(obj).join(', ')}`);
       // an object loaded once the command runs starts from the processes traced so far
       if (this.traced.length) copyTraced(this.traced[0], obj);
       else if (this.commandPid !== undefined) holdTraced(obj, this.commandPid);

@@ -13,4 +13,4 @@ export { SystemLibraries, commandFiles, findSystemLibrary, findProcessLibrary, l
 export { openPerfEvent, perfEventNamed, perfEventProblem, PERF_EVENTS, PerfType, PerfSwConfig, PerfHwConfig, type PerfEventKind, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
-export { armTraced, copyTraced, hasTraced, holdTraced, tracedEmpty, tracedTgids, MAX_TRACED_PROCESSES } from './traced.js';
+export { armTraced, attachTraced, copyTraced, hasTraced, holdTraced, tracedEmpty, tracedTgids, MAX_TRACED_PROCESSES } from './traced.js';

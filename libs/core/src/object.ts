@@ -150,11 +150,11 @@ export class BpfObject {
     this.links.push({ ptr: link!, program: name });
   }
 
-  /** Attach every loaded program whose section tells libbpf where (tracepoints and the like). */
+  /** Attach every loaded program whose section tells libbpf where (tracepoints and the like), but those attached already. */
   attachAll(): string[] {
     const done: string[] = [];
     for (const p of this.programs) {
-      if (!this.autoload(p.name) || !autoAttachable(p.section)) continue;
+      if (!this.autoload(p.name) || !autoAttachable(p.section) || this.links.some((l) => l.program === p.name)) continue;
       this.attach(p.name);
       done.push(p.name);
     }

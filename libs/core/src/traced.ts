@@ -31,6 +31,16 @@ export function armTraced(obj: BpfObject, follow: boolean): void {
   obj.setMaxEntries(MAP, MAX_TRACED_PROCESSES);
 }
 
+/**
+ * After load, before anything else is attached and whatever the tool attaches by hand: the
+ * programs that keep the set. Returns their names.
+ */
+export function attachTraced(obj: BpfObject): string[] {
+  const names = [EXIT, EXEC, FORK].filter((n) => obj.autoload(n));
+  for (const n of names) obj.attach(n);
+  return names;
+}
+
 const key = (tgid: number) => {
   const k = Buffer.alloc(4);
   k.writeUInt32LE(tgid);
