@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { interrupt, runToolSync, skipPrivileged, startTool, watch } from '@bpf-recipes/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -86,6 +86,7 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
   }
   const slowfast = async (): Promise<SlowFast> => {
     const w = watch(bin, [String(N)], { stdin: 'pipe' });
+    onTestFinished(() => void (w.proc.exitCode === null && w.proc.kill('SIGKILL')));
     await w.waitFor(/^ready\n/m);
     return {
       proc: w.proc,
@@ -125,6 +126,7 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
       'BEGIN { printf("attached\\n"); } ' +
       `tracepoint:syscalls:sys_enter_read /pid == ${w.pid}/ { @start[tid] = nsecs; } ` +
       'tracepoint:syscalls:sys_exit_read /@start[tid]/ { $l = (nsecs - @start[tid]) / 1000000; if ($l >= 100) { @times[ustack] = hist($l); } delete(@start[tid]); }']);
+    onTestFinished(() => void (bt.proc.exitCode === null && bt.proc.kill('SIGKILL'))); // a failed assertion leaves nothing running
     await bt.waitFor(/^attached$/m);
     const lat = await w.go();
     expect(lat).toHaveLength(N);
