@@ -14,3 +14,4 @@ export { openPerfEvent, perfEventNamed, perfEventProblem, PERF_EVENTS, PerfType,
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
 export { armTraced, attachTraced, copyTraced, hasTraced, holdTraced, tracedEmpty, tracedTgids, MAX_TRACED_PROCESSES } from './traced.js';
+export { ARCHES, archInfo, archObjectName, objectForArch, type ArchInfo } from './arch.js';

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PERF_EVENTS, PerfType, perfEventProblem } from '@bpf-recipes/core';
 import { interrupt, runToolSync, skipPrivileged, startTool, toolBin, uniquelyNamed, watch } from '@bpf-recipes/testing';
 
@@ -37,8 +37,10 @@ describe.skipIf(skipPrivileged())('profile -e EVENT on the real kernel', () => {
     // the whole life of the program is traced by --by comm and bpftrace: both attached before it starts
     const byComm = await startTool('profile', ['-e', 'page-faults', '-c', '1', '--by', 'comm', '--json']);
     const bt = watch('bpftrace', ['-e', 'BEGIN { printf("attached\\n"); } software:faults:1 { @[comm] = count(); }']);
+    onTestFinished(() => void (bt.proc.exitCode === null && bt.proc.kill('SIGKILL'))); // a failed assertion leaves nothing running
     await bt.waitFor(/^attached$/m);
     const w = watch(bin, [String(PAGES)], { stdin: 'pipe' });
+    onTestFinished(() => void (w.proc.exitCode === null && w.proc.kill('SIGKILL')));
     await w.waitFor(/^ready$/m);
     const pprof = join(dir, 'faults.pb.gz');
     const stacks = await startTool('profile', ['-e', 'page-faults', '-c', '1', '-p', String(w.proc.pid), '--format', 'pprof', '-o', pprof]);
@@ -80,6 +82,7 @@ describe.skipIf(skipPrivileged())('profile -e EVENT on the real kernel', () => {
 
   it('--by pid: the program\'s faults under its PID; --format svg names the event', async () => {
     const w = watch(bin, ['3000'], { stdin: 'pipe' });
+    onTestFinished(() => void (w.proc.exitCode === null && w.proc.kill('SIGKILL')));
     await w.waitFor(/^ready$/m);
     const svg = join(dir, 'faults.svg');
     const [byPid, flame] = await Promise.all([
