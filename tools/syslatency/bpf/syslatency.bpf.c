@@ -5,7 +5,7 @@
  *
  * sys_enter stores the time in task-local storage (tp_btf; an LRU hash by TID on the classic
  * tracepoints, see recipes_syscalls.h), sys_exit adds one to the slot of the elapsed time in a
- * per-CPU hash (atomically: a faultable tracepoint may be preempted mid-program). A call counts
+ * per-CPU hash (atomically: see recipes.h, "Counting in maps"). A call counts
  * once (a fork-like call's second return and rt_sigreturn: recipes_exit_nr()); a call entered
  * before attach, or by a task the filters leave out at entry, has no start time and is not counted.
  * No ring buffer: user space reads the histograms.
@@ -28,13 +28,7 @@ struct {
 	__type(value, struct hist);
 } hists SEC(".maps");
 
-/* calls not recorded because hists was full, per CPU */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+RECIPES_MISSED(1); /* calls not recorded because hists was full */
 
 RECIPES_EXPORT(hist_key);
 RECIPES_EXPORT(hist);
@@ -50,7 +44,6 @@ static __always_inline void on_exit(long nr, long ret, __u64 *start)
 	struct hist_key key = {};
 	struct hist *h;
 	__u64 lat, slot;
-	__u32 zero = 0;
 
 	if (!start || !*start)
 		return; /* entered before attach, or not by a task the filters let through */
@@ -69,20 +62,10 @@ static __always_inline void on_exit(long nr, long ret, __u64 *start)
 
 		key.id = cfg_by == SYSLATENCY_BY_PID ? ids >> 32 : (__u32)ids;
 	}
-	h = bpf_map_lookup_elem(&hists, &key);
+	h = RECIPES_LOOKUP_OR_ZERO(&hists, &key, struct hist);
 	if (!h) {
-		struct hist zeroed = {};
-
-		/* another CPU, or a task preempting this one, may insert it first: then it exists */
-		bpf_map_update_elem(&hists, &key, &zeroed, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			__u64 *m = bpf_map_lookup_elem(&missed, &zero);
-
-			if (m)
-				__sync_fetch_and_add(m, 1);
-			return;
-		}
+		recipes_count_missed(0);
+		return;
 	}
 	__sync_fetch_and_add(&h->slots[slot & (SYSLATENCY_HIST_SLOTS - 1)], 1);
 	__sync_fetch_and_add(&h->total_ns, lat);
