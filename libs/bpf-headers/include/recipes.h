@@ -65,9 +65,9 @@ const volatile __u64 cfg_pidns_ino = 0;
  *     other's add. Uncontended, on a CPU's own slot, it costs little and needs no proof that
  *     nothing else runs there meanwhile.
  *   - A key that may be new is found or made with recipes_lookup_or_init() (or
- *     RECIPES_LOOKUP_OR_ZERO()), which never loses the call that makes it: when another CPU inserts the same key first, the insert fails with
- *     -EEXIST and the value that one made is used. (Inserting the first count itself, and doing
- *     nothing on -EEXIST, loses that call: libbpf-tools' and bcc's histograms do.)
+ *     RECIPES_LOOKUP_OR_ZERO()), which never loses the call that makes it: when another CPU
+ *     inserts the same key first, the insert fails with -EEXIST and the value that one made is
+ *     used. (Inserting the first count itself and doing nothing on -EEXIST loses that call.)
  * What is left uncounted (a map full) is counted in `missed` (RECIPES_MISSED()) and reported.
  */
 #ifndef EEXIST

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the tools that count stacks in the kernel share (stackcount, profile): the id of a stack
- * for a counts key, and one more of a key in a hash of counts (a stack that could not be stored
- * and a full map are counted with recipes.h's RECIPES_MISSED()). Include after recipes.h.
+ * What the tools that count stacks in the kernel share (stackcount, profile, offcputime): the id
+ * of a stack for a counts key, and one more of a key in a hash of counts (a stack that could not be
+ * stored and a full map are counted with recipes.h's RECIPES_MISSED()). Include after recipes.h.
  */
 #ifndef __RECIPES_STACKS_H
 #define __RECIPES_STACKS_H
@@ -40,9 +40,11 @@ struct recipes_stack_count {
  */
 static __always_inline bool recipes_count_stack(void *counts, const void *key)
 {
-	struct recipes_stack_count init = {}, *v = bpf_map_lookup_elem(counts, key);
+	struct recipes_stack_count *v = bpf_map_lookup_elem(counts, key);
 
 	if (!v) { /* the comm only for a new key: most are not */
+		struct recipes_stack_count init = {};
+
 		bpf_get_current_comm(init.comm, sizeof(init.comm));
 		v = recipes_init_lookup(counts, key, &init);
 		if (!v)
