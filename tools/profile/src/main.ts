@@ -6,7 +6,7 @@
  */
 import { runTool, note } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { StackWriter, checkInterval, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { StackWriter, checkInterval, incompleteNote, jsonStack, missedNotes, parseInterval, parseStackArgs, unwindSummary, whichStacks } from '@bpf-recipes/stacks';
 import { profileConfig, setup } from './trace.js';
 import { spec, type ProfileArgs } from './spec.js';
 
@@ -22,6 +22,8 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     includeIdle: a['include-idle'],
     stackStorageSize: so.storage,
     perProcess: so.perProcess,
+    framePointers: so.framePointers,
+    unwindMemoryMb: so.unwindMemoryMb,
   });
   // -o: the file is created once the arguments are known good, before anything is attached
   const writer = new StackWriter({ tool: spec.name, options: so, stdout: ctx.out, countName: 'samples', sampleType: 'samples', unit: 'count' });
@@ -51,11 +53,21 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     for (const line of missedNotes(spec.name, m, sampler.countsMax, 'samples')) note(line);
     lastPrint = now;
   };
+  const u = sampler.unwinder;
 
   // name new stacks every second: a process that exits before the end keeps its names
-  ctx.every(1000, () => sampler.table.nameNew());
+  ctx.every(1000, () => {
+    u?.refresh(); // processes new to the unwinder (exec, dlopen, started since): their tables
+    sampler.table.nameNew();
+  });
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
-  ctx.onStop(print);
+  ctx.onStop(() => {
+    print();
+    if (!u) return;
+    const cut = incompleteNote(spec.name, u.stats());
+    if (cut) note(cut);
+    ctx.session.verbose(unwindSummary(u));
+  });
   const n = sampler.cpus.length;
   ctx.ready(`Tracing ${whichStacks(so)} stacks: sampling ${n} CPU${n === 1 ? '' : 's'} at ${config.frequency} Hz${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
 import { PerfSwConfig, PerfType, UsageError, openPerfEvent } from '@bpf-recipes/core';
-import { DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, MissedStacks, StackNamer, StackTable, mergeRows, type Missed, type StackEntry, type StackRow } from '@bpf-recipes/stacks';
+import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, type Missed, type StackEntry, type StackRow, type UnwindChoice, type UserUnwinder } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal } from './generated/profile.js';
 import { onlineCpus, parseFrequency } from './cpus.js';
 
@@ -25,6 +25,10 @@ export interface ProfileConfig {
   storage: number;
   /** one row per PID instead of per comm (-P) */
   perProcess: boolean;
+  /** walk user stacks by frame pointers only (--frame-pointers) */
+  framePointers: boolean;
+  /** MiB for the call-frame tables (--unwind-memory) */
+  unwindMemoryMb: number;
 }
 
 /** The running sampler: what the kernel counted, named. */
@@ -36,20 +40,26 @@ export interface Sampler {
   /** the counts map, named (nameNew() every second; take()/all() to print) */
   readonly table: StackTable;
   readonly missed: MissedStacks;
+  /** the call-frame unwinder's tables (undefined with --frame-pointers or -K): refresh() every second */
+  readonly unwinder: UserUnwinder | undefined;
 }
 
 export function setup(session: Session, c: ProfileConfig, note?: (message: string) => void): Sampler {
   const cpus = onlineCpus();
+  const unwind: UnwindChoice = { unwind: c.user && !c.framePointers, storage: c.storage, memoryMb: c.unwindMemoryMb };
   const skel = session.open(ProfileSkel, new URL('../bpf/profile.bpf.o', import.meta.url), {
     cfg_kernel: c.kernel,
     cfg_user: c.user,
     cfg_idle: c.includeIdle,
+    cfg_unwind: unwind.unwind,
   });
   const { maps, progs } = skel;
   const countsMax = Math.max(PROFILE_COUNTS_MIN, c.storage);
   skel.obj.setMaxEntries(maps.stacks, c.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
+  sizeUnwindMaps(skel.obj, maps, unwind);
   session.loadAndAttach(skel, { attach: false });
+  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
   for (const cpu of cpus) {
     const fd = openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, frequency: c.frequency, pid: -1, cpu });
     try {
@@ -61,7 +71,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   }
   session.verbose(`${progs.profile_sample.name} attached to the cpu-clock of CPUs ${cpus.join(',')} at ${c.frequency} Hz`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);
@@ -83,6 +93,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
       user: ProfileMissed.PROFILE_MISSED_USER,
       counts: ProfileMissed.PROFILE_MISSED_COUNTS,
     }),
+    unwinder,
   };
 }
 
@@ -98,6 +109,10 @@ export interface ProfileOptions extends CommonTraceOptions {
   includeIdle?: boolean;
   /** entries of the kernel's stack map (`--stack-storage-size`, default 16384) */
   stackStorageSize?: number;
+  /** walk user stacks by frame pointers only (`--frame-pointers`); default: call-frame information */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (`--unwind-memory`, default 16) */
+  unwindMemoryMb?: number;
 }
 
 /** One distinct stack of one process in a snapshot: frame names, leaf first. */
@@ -134,6 +149,8 @@ export function profileConfig(o: {
   includeIdle?: boolean;
   stackStorageSize?: number | string;
   perProcess?: boolean;
+  framePointers?: boolean;
+  unwindMemoryMb?: number;
 }): ProfileConfig {
   const kernel = o.kernel ?? true;
   const user = o.user ?? true;
@@ -146,7 +163,20 @@ export function profileConfig(o: {
       throw new UsageError(`--stack-storage-size: '${s}' is not a number of stacks from 1 to ${MAX_STACK_STORAGE}`);
     }
   }
-  return { frequency: parseFrequency(o.frequency), kernel, user, includeIdle: Boolean(o.includeIdle), storage, perProcess: Boolean(o.perProcess) };
+  const unwindMemoryMb = o.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB;
+  if (!Number.isInteger(unwindMemoryMb) || unwindMemoryMb < 1 || unwindMemoryMb > MAX_UNWIND_MEMORY_MB) {
+    throw new UsageError(`--unwind-memory: '${unwindMemoryMb}' is not a number of MiB from 1 to ${MAX_UNWIND_MEMORY_MB}`);
+  }
+  return {
+    frequency: parseFrequency(o.frequency),
+    kernel,
+    user,
+    includeIdle: Boolean(o.includeIdle),
+    storage,
+    perProcess: Boolean(o.perProcess),
+    framePointers: Boolean(o.framePointers),
+    unwindMemoryMb,
+  };
 }
 
 const names = (fs: { name: string }[] | undefined) => fs?.map((f) => f.name);
