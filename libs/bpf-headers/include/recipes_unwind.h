@@ -314,6 +314,7 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	struct recipes_unwind_state st = {};
 	struct recipes_unwind_pcs *pcs, *old;
 	__u32 zero = 0, id, n, i;
+	bool unknown;
 	long r;
 
 	if (!cfg_unwind)
@@ -331,11 +332,15 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	st.hash = 0xcbf29ce484222325ULL;
 	if (st.pc == 0)
 		return none;
-	if (!bpf_map_lookup_elem(&unwind_procs, &st.tgid)) {
+	unknown = !bpf_map_lookup_elem(&unwind_procs, &st.tgid);
+	if (unknown) {
+		/* a process user space has not loaded yet: asked for, walked by frame pointers meanwhile */
 		bpf_map_update_elem(&unwind_wanted, &st.tgid, &st.pc, BPF_ANY);
 		recipes_unwind_stat(RECIPES_UNWIND_STAT_UNKNOWN);
 	}
 	bpf_loop(RECIPES_UNWIND_MAX_DEPTH, recipes_unwind_step, &st, 0);
+	if (unknown)
+		st.done = false; /* nothing says where such a walk went: never claimed complete */
 	pcs = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!pcs)
 		return missed;

@@ -123,6 +123,17 @@ export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdou
   };
 }
 
+/** The typed API's stack options (camelCase) as the command line's, for parseStackArgs. */
+export function stackArgsOf(o: { kernel?: boolean; user?: boolean; stackStorageSize?: number | string; framePointers?: boolean; unwindMemoryMb?: number | string }): StackArgs {
+  return {
+    kernel: o.kernel,
+    user: o.user,
+    ...(o.stackStorageSize !== undefined ? { 'stack-storage-size': String(o.stackStorageSize) } : {}),
+    ...(o.framePointers !== undefined ? { 'frame-pointers': o.framePointers } : {}),
+    ...(o.unwindMemoryMb !== undefined ? { 'unwind-memory': String(o.unwindMemoryMb) } : {}),
+  };
+}
+
 /** -i/--interval SEC: print every SEC seconds (what grew since the last print). */
 export function parseInterval(v: string): number {
   const n = Number(v.trim());

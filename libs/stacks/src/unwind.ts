@@ -11,6 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type BpfMap } from '@bpf-recipes/core';
+import { DEFAULT_UNWIND_MEMORY_MB } from './options.js';
 import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapping } from '@bpf-recipes/symbols';
 
 /** Layouts of recipes_unwind.h (checked against the maps' sizes when the unwinder starts). */
@@ -270,4 +271,17 @@ export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly 
   u.addAll(pids?.length ? pids : undefined);
   verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
   return u;
+}
+
+/** The walk a tool's options ask for: call-frame information unless --frame-pointers (or no user stacks). */
+export function unwindChoice(c: { user: boolean; storage: number; framePointers?: boolean; unwindMemoryMb?: number }): UnwindChoice {
+  return { unwind: c.user && !c.framePointers, storage: c.storage, memoryMb: c.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB };
+}
+
+/** At the end: the incomplete stacks said on stderr (like missed stacks), the tables' use under -v. */
+export function finishUnwind(u: UserUnwinder | undefined, tool: string, note: (m: string) => void, verbose: (m: string) => void): void {
+  if (!u) return;
+  const cut = incompleteNote(tool, u.stats());
+  if (cut) note(cut);
+  verbose(unwindSummary(u));
 }

@@ -13,9 +13,11 @@
 #include "vmlinux.h"
 #include "recipes.h"
 #include "offcputime.h"
+#include "recipes_stacks.h"
+#include "recipes_unwind.h"
 
-#define EFAULT 14
-#define EEXIST 17
+
+
 
 /* the kernel's task states (include/linux/sched.h) */
 #define TASK_INTERRUPTIBLE 0x0001
@@ -132,13 +134,10 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 		}
 	}
 	if (cfg_user) {
-		r = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (r >= 0) {
-			s.key.ustack = r;
-		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread) */
-			s.key.ustack = OFFCPU_MISSED_STACK;
-			count_missed(OFFCPU_MISSED_USER);
-		}
+		/* from the user registers saved when it entered the kernel (no user stack: a kernel thread) */
+		s.key.ustack = recipes_user_stack_id(ctx, &stacks, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
+		if (s.key.ustack == OFFCPU_MISSED_STACK)
+			count_missed(OFFCPU_MISSED_USER); /* shown as a missed stack, never dropped */
 	}
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();

@@ -6,7 +6,7 @@
  */
 import { runTool, note } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { StackWriter, checkInterval, incompleteNote, jsonStack, missedNotes, parseInterval, parseStackArgs, unwindSummary, whichStacks } from '@bpf-recipes/stacks';
+import { StackWriter, checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { profileConfig, setup } from './trace.js';
 import { spec, type ProfileArgs } from './spec.js';
 
@@ -63,10 +63,7 @@ void runTool<ProfileArgs>(spec, (ctx) => {
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
   ctx.onStop(() => {
     print();
-    if (!u) return;
-    const cut = incompleteNote(spec.name, u.stats());
-    if (cut) note(cut);
-    ctx.session.verbose(unwindSummary(u));
+    finishUnwind(u, spec.name, note, (m) => ctx.session.verbose(m));
   });
   const n = sampler.cpus.length;
   ctx.ready(`Tracing ${whichStacks(so)} stacks: sampling ${n} CPU${n === 1 ? '' : 's'} at ${config.frequency} Hz${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
 import { PerfSwConfig, PerfType, UsageError, openPerfEvent } from '@bpf-recipes/core';
-import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, type Missed, type StackEntry, type StackRow, type UnwindChoice, type UserUnwinder } from '@bpf-recipes/stacks';
+import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal } from './generated/profile.js';
 import { onlineCpus, parseFrequency } from './cpus.js';
 
@@ -46,7 +46,7 @@ export interface Sampler {
 
 export function setup(session: Session, c: ProfileConfig, note?: (message: string) => void): Sampler {
   const cpus = onlineCpus();
-  const unwind: UnwindChoice = { unwind: c.user && !c.framePointers, storage: c.storage, memoryMb: c.unwindMemoryMb };
+  const unwind = unwindChoice(c);
   const skel = session.open(ProfileSkel, new URL('../bpf/profile.bpf.o', import.meta.url), {
     cfg_kernel: c.kernel,
     cfg_user: c.user,
@@ -59,6 +59,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   skel.obj.setMaxEntries(maps.counts, countsMax);
   sizeUnwindMaps(skel.obj, maps, unwind);
   session.loadAndAttach(skel, { attach: false });
+  // the tables before the first sample: its stacks are whole
   const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
   for (const cpu of cpus) {
     const fd = openPerfEvent({ type: PerfType.SOFTWARE, config: PerfSwConfig.CPU_CLOCK, frequency: c.frequency, pid: -1, cpu });
