@@ -54,7 +54,7 @@
 #define RECIPES_UNWIND_STAT_COMPLETE 0   /* stacks walked to their outermost frame */
 #define RECIPES_UNWIND_STAT_INCOMPLETE 1 /* stacks cut short (kept, marked, counted) */
 #define RECIPES_UNWIND_STAT_FP_FRAMES 2  /* frames taken by the frame-pointer step (no table) */
-#define RECIPES_UNWIND_STAT_UNKNOWN 3    /* stacks of processes without mapping tables yet */
+#define RECIPES_UNWIND_STAT_UNKNOWN 3    /* stacks of processes without mapping tables yet (frame-pointer walk) */
 #define RECIPES_UNWIND_STAT_NR 4
 
 struct recipes_unwind_row {
@@ -314,7 +314,6 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	struct recipes_unwind_state st = {};
 	struct recipes_unwind_pcs *pcs, *old;
 	__u32 zero = 0, id, n, i;
-	bool unknown;
 	long r;
 
 	if (!cfg_unwind)
@@ -332,15 +331,13 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	st.hash = 0xcbf29ce484222325ULL;
 	if (st.pc == 0)
 		return none;
-	unknown = !bpf_map_lookup_elem(&unwind_procs, &st.tgid);
-	if (unknown) {
-		/* a process user space has not loaded yet: asked for, walked by frame pointers meanwhile */
+	if (!bpf_map_lookup_elem(&unwind_procs, &st.tgid)) {
+		/* a process user space has not loaded yet: asked for, walked by frame pointers meanwhile
+		 * (the kernel's walk, as --frame-pointers), counted */
 		bpf_map_update_elem(&unwind_wanted, &st.tgid, &st.pc, BPF_ANY);
 		recipes_unwind_stat(RECIPES_UNWIND_STAT_UNKNOWN);
 	}
 	bpf_loop(RECIPES_UNWIND_MAX_DEPTH, recipes_unwind_step, &st, 0);
-	if (unknown)
-		st.done = false; /* nothing says where such a walk went: never claimed complete */
 	pcs = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!pcs)
 		return missed;

@@ -3,4 +3,4 @@ export { StackNamer, MISSED_KERNEL_FRAME, MISSED_USER_FRAME, type StackNamerOpti
 export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type NamedStack, type StackRow } from './table.js';
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';
 export { StackWriter, foldedLine, foldedFrame, writeAll, type StackWriterOptions } from './writer.js';
-export { UserUnwinder, unwindChoice, finishUnwind, sizeUnwindMaps, startUnwinder, unwindRows, unwindSummary, incompleteNote, INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type UnwindMaps, type UnwindStats, type UnwindChoice, type UserUnwinderOptions } from './unwind.js';
+export { UserUnwinder, unwindChoice, finishUnwind, sizeUnwindMaps, startUnwinder, unwindRows, unwindSummary, incompleteNotes, INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type UnwindMaps, type UnwindStats, type UnwindChoice, type UserUnwinderOptions } from './unwind.js';

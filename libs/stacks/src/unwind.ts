@@ -8,7 +8,7 @@
  * dlopen, an exec); the rows are bounded (--unwind-memory): a file that does not fit gets no
  * table and its frames take the frame-pointer step, which -v says.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type BpfMap } from '@bpf-recipes/core';
 import { DEFAULT_UNWIND_MEMORY_MB } from './options.js';
@@ -89,29 +89,31 @@ export class UserUnwinder {
     return { rows: this.nextRow, maxRows: this.o.maxRows, bytes: this.nextRow * ROW_SIZE, files };
   }
 
-  /** Load every process now running (or only `pids`), so their first stacks are whole. */
-  addAll(pids?: readonly number[]): void {
-    const list = pids ?? readdirSync(this.procRoot).filter((d) => /^\d+$/.test(d)).map(Number);
-    for (const pid of list) if (pid !== process.pid) this.addProcess(pid);
+  /** Load these processes now (those the tool traces), so their first stacks are whole. */
+  addAll(pids: readonly number[]): void {
+    for (const pid of pids) if (pid !== process.pid) this.addProcess(pid);
   }
 
-  /** The processes BPF asked about (an address in no known mapping): their maps read again when they changed. */
-  refresh(): void {
+  /**
+   * The processes BPF asked about (new to it, or an address in no known mapping: a dlopen, an
+   * exec): their maps read again, and the tables of files new to it built. At most `budgetMs` of
+   * work a call (a tool calls it every second); the rest waits for the next call.
+   */
+  refresh(budgetMs = 250): void {
+    const t0 = Date.now();
     const wanted = this.maps.unwind_wanted;
-    const keys = [...wanted.keys()];
-    for (const k of keys) {
+    for (const k of [...wanted.keys()]) {
+      if (Date.now() - t0 > budgetMs) break;
       wanted.delete(k);
-      this.addProcess(k.readUInt32LE(0));
+      const pid = k.readUInt32LE(0);
+      if (pid !== process.pid) this.addProcess(pid);
     }
     // processes that exited
     for (const pid of this.procs.keys()) {
-      try {
-        readFileSync(`${this.procRoot}/${pid}/stat`);
-      } catch {
-        this.procs.delete(pid);
-        this.key4.writeUInt32LE(pid);
-        this.maps.unwind_procs.delete(this.key4);
-      }
+      if (existsSync(`${this.procRoot}/${pid}`)) continue;
+      this.procs.delete(pid);
+      this.key4.writeUInt32LE(pid);
+      this.maps.unwind_procs.delete(this.key4);
     }
   }
 
@@ -234,10 +236,18 @@ export function unwindSummary(u: UserUnwinder): string {
   return `unwind: ${m.files} files, ${m.rows} of ${m.maxRows} rows (${mib(m.bytes)} of ${mib(m.maxRows * ROW_SIZE)} MiB); ${s.complete} stacks complete, ${s.incomplete} incomplete, ${s.fp_frames} frame-pointer steps, ${s.unknown_process} stacks of processes not yet loaded`;
 }
 
-/** The stderr line when stacks were cut short (none when every stack was complete). */
-export function incompleteNote(tool: string, s: UnwindStats): string | undefined {
-  if (!s.incomplete) return undefined;
-  return `${tool}: ${s.incomplete} of ${s.incomplete + s.complete} user stacks could not be walked to their first frame (a frame without usable call-frame information, unreadable stack memory, or deeper than 127 frames); kept with the frames found, ending in ${INCOMPLETE_USER_FRAME}`;
+/** The stderr lines when stacks were cut short, or walked by frame pointers before their process was loaded (none when neither). */
+export function incompleteNotes(tool: string, s: UnwindStats): string[] {
+  const out: string[] = [];
+  if (s.incomplete) {
+    out.push(
+      `${tool}: ${s.incomplete} of ${s.incomplete + s.complete} user stacks could not be walked to their first frame (a frame without usable call-frame information, unreadable stack memory, or deeper than 127 frames); kept with the frames found, ending in ${INCOMPLETE_USER_FRAME}`,
+    );
+  }
+  if (s.unknown_process) {
+    out.push(`${tool}: ${s.unknown_process} user stacks were walked by frame pointers: their process was not loaded yet (its tables are built within a second of its first stack; -p loads them before tracing starts)`);
+  }
+  return out;
 }
 
 /** What a stack tool decides about its user stacks' walk. */
@@ -261,15 +271,18 @@ export function sizeUnwindMaps(obj: { setMaxEntries(map: BpfMap, n: number): voi
 }
 
 /**
- * After load: the unwinder with the processes to trace loaded (`pids`, or every process), so their
- * first stacks are whole; undefined when user stacks are walked by frame pointers.
+ * After load, before attach: the unwinder, with the processes of -p loaded so their first stacks
+ * are whole (any other process is loaded when BPF first asks for it: refresh()); undefined when
+ * user stacks are walked by frame pointers.
  */
 export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly number[] | undefined, verbose?: (message: string) => void): UserUnwinder | undefined {
   if (!c.unwind) return undefined;
   const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), ...(verbose ? { verbose } : {}) });
   const t0 = Date.now();
-  u.addAll(pids?.length ? pids : undefined);
-  verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
+  if (pids?.length) {
+    u.addAll(pids);
+    verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
+  }
   return u;
 }
 
@@ -281,7 +294,6 @@ export function unwindChoice(c: { user: boolean; storage: number; framePointers?
 /** At the end: the incomplete stacks said on stderr (like missed stacks), the tables' use under -v. */
 export function finishUnwind(u: UserUnwinder | undefined, tool: string, note: (m: string) => void, verbose: (m: string) => void): void {
   if (!u) return;
-  const cut = incompleteNote(tool, u.stats());
-  if (cut) note(cut);
+  for (const line of incompleteNotes(tool, u.stats())) note(line);
   verbose(unwindSummary(u));
 }

@@ -144,6 +144,8 @@ interface Cie {
   hasAug: boolean;
   initial: Buffer;
   addressSize: number;
+  /** the state after `initial`, once run */
+  initialState?: State;
 }
 
 /** The rules of one location, as the call-frame program leaves them. */
@@ -202,9 +204,8 @@ function toRow(pc: bigint, s: State, arch: CfiArch): CfiRow {
  * address order, the first at `start`.
  */
 function runFde(cie: Cie, insns: Buffer, start: bigint, end: bigint, arch: CfiArch, sectionAddr: bigint): CfiRow[] {
-  const init: State = { cfaReg: arch.sp, cfaOffset: 0, cfaExpr: undefined, ra: 'u', fp: 's' };
-  // the CIE's initial instructions set the state every `restore` returns to
-  const initial = execute(cie, cie.initial, init, undefined, start, arch, sectionAddr).state;
+  // the CIE's initial instructions set the state every `restore` returns to (run once per CIE)
+  const initial = (cie.initialState ??= execute(cie, cie.initial, { cfaReg: arch.sp, cfaOffset: 0, cfaExpr: undefined, ra: 'u', fp: 's' }, undefined, start, arch, sectionAddr).state);
   const { rows } = execute(cie, insns, initial, initial, start, arch, sectionAddr, end);
   return rows;
 }
@@ -373,7 +374,8 @@ export function parseCfiSection(data: Buffer, addr: bigint, debugFrame: boolean,
       }
       if (start !== 0n && range !== 0n) {
         const insns = data.subarray(r.pos, end);
-        out.push({ start, end: start + range, rows: runFde({ ...cie, fdeEnc: enc }, insns, start, start + range, arch, addr + BigInt(r.pos)) });
+        if (cie.fdeEnc !== enc) cie.fdeEnc = enc; // .debug_frame: the address size's
+        out.push({ start, end: start + range, rows: runFde(cie, insns, start, start + range, arch, addr + BigInt(r.pos)) });
       }
     }
     r.pos = end;

@@ -38,6 +38,8 @@ export const spec: ToolSpec = {
     'stack-storage-size': stack['stack-storage-size'],
     format: stack.format,
     output: stack.output,
+    'frame-pointers': stack['frame-pointers'],
+    'unwind-memory': stack['unwind-memory'],
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:

@@ -25,7 +25,7 @@ export const spec: ToolSpec = {
   options: {
     ...pick(stackOptionSpecs('count'), 'kernel', 'user', 'per-process'),
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
-    ...pick(stackOptionSpecs('count'), 'stack-storage-size', 'format', 'output'),
+    ...pick(stackOptionSpecs('count'), 'stack-storage-size', 'format', 'output', 'frame-pointers', 'unwind-memory'),
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
