@@ -186,7 +186,7 @@ export class UserUnwinder {
       this.o.verbose?.(`unwind: ${path}: its call-frame information cannot be read (${(e as Error).message}): its frames take the frame-pointer step`);
       return e as Error;
     }
-    if (rows.length && rows[rows.length - 1].pc > 0xffffffffn) {
+    if (rows.length && rows[rows.length - 1].pc > 0xffffffff) {
       this.o.verbose?.(`unwind: ${path}: code above 4 GiB: its frames take the frame-pointer step`);
       return new Error('code above 4 GiB');
     }
@@ -203,7 +203,7 @@ export class UserUnwinder {
     rows.forEach((r, i) => {
       keys.writeUInt32LE(first + i, i * 4);
       const at = i * ROW_SIZE;
-      values.writeUInt32LE(Number(r.pc), at);
+      values.writeUInt32LE(r.pc, at);
       values.writeInt32LE(r.cfaOffset, at + 4);
       values.writeUInt8(r.cfa, at + 8);
       values.writeUInt8(r.fp, at + 9);

@@ -40,8 +40,8 @@ export const FpKind = {
 } as const;
 
 export interface CfiRow {
-  /** first address of the row, as the ELF file's virtual addresses count */
-  pc: bigint;
+  /** first address of the row, as the ELF file's virtual addresses count (below 2^53: a number) */
+  pc: number;
   cfa: number;
   cfaOffset: number;
   fp: number;
@@ -66,7 +66,7 @@ export class CfiError extends Error {}
 /** A byte reader over one section, with the section's address for pc-relative pointers. */
 class Reader {
   pos = 0;
-  constructor(readonly b: Buffer, readonly addr: bigint) {}
+  constructor(readonly b: Buffer, readonly addr: number) {}
   u8(): number {
     if (this.pos >= this.b.length) throw new CfiError('truncated call-frame information');
     return this.b[this.pos++];
@@ -81,8 +81,8 @@ class Reader {
     this.pos += 4;
     return v;
   }
-  u64(): bigint {
-    const v = this.b.readBigUInt64LE(this.pos);
+  u64(): number {
+    const v = this.b.readUInt32LE(this.pos) + this.b.readUInt32LE(this.pos + 4) * 4294967296;
     this.pos += 8;
     return v;
   }
@@ -116,23 +116,23 @@ class Reader {
     return s;
   }
   /** A pointer in DW_EH_PE encoding `enc` (datarel/textrel bases are not used on x86_64 ELF). */
-  pointer(enc: number): bigint {
-    const at = this.addr + BigInt(this.pos);
-    let v: bigint;
+  pointer(enc: number): number {
+    const at = this.addr + this.pos;
+    let v: number;
     switch (enc & 0x0f) {
       case 0x00: v = this.u64(); break;
-      case 0x01: v = BigInt(this.uleb()); break;
-      case 0x02: v = BigInt(this.u16()); break;
-      case 0x03: v = BigInt(this.u32()); break;
+      case 0x01: v = this.uleb(); break;
+      case 0x02: v = this.u16(); break;
+      case 0x03: v = this.u32(); break;
       case 0x04: v = this.u64(); break;
-      case 0x09: v = BigInt(this.sleb()); break;
-      case 0x0a: v = BigInt(this.b.readInt16LE(this.pos)); this.pos += 2; break;
-      case 0x0b: v = BigInt(this.b.readInt32LE(this.pos)); this.pos += 4; break;
-      case 0x0c: v = this.b.readBigInt64LE(this.pos); this.pos += 8; break;
+      case 0x09: v = this.sleb(); break;
+      case 0x0a: v = this.b.readInt16LE(this.pos); this.pos += 2; break;
+      case 0x0b: v = this.b.readInt32LE(this.pos); this.pos += 4; break;
+      case 0x0c: v = this.b.readInt32LE(this.pos) + this.b.readInt32LE(this.pos + 4) * 4294967296; this.pos += 8; break;
       default: throw new CfiError(`unknown pointer encoding 0x${enc.toString(16)}`);
     }
     if ((enc & 0x70) === 0x10) v += at;
-    return BigInt.asUintN(64, v);
+    return v;
   }
 }
 
@@ -172,7 +172,7 @@ function pltThreshold(e: Buffer): number | undefined {
   return undefined;
 }
 
-function toRow(pc: bigint, s: State, arch: CfiArch): CfiRow {
+function toRow(pc: number, s: State, arch: CfiArch): CfiRow {
   const row: CfiRow = { pc, cfa: CfaKind.UNSUPPORTED, cfaOffset: 0, fp: FpKind.SAME, fpOffset: 0 };
   if (s.fp === 'u' || s.fp === 's') row.fp = FpKind.SAME;
   else if (typeof s.fp === 'number') {
@@ -203,7 +203,7 @@ function toRow(pc: bigint, s: State, arch: CfiArch): CfiRow {
  * Run one FDE's program (after its CIE's initial instructions) over [start, end): its rows, in
  * address order, the first at `start`.
  */
-function runFde(cie: Cie, insns: Buffer, start: bigint, end: bigint, arch: CfiArch, sectionAddr: bigint): CfiRow[] {
+function runFde(cie: Cie, insns: Buffer, start: number, end: number, arch: CfiArch, sectionAddr: number): CfiRow[] {
   // the CIE's initial instructions set the state every `restore` returns to (run once per CIE)
   const initial = (cie.initialState ??= execute(cie, cie.initial, { cfaReg: arch.sp, cfaOffset: 0, cfaExpr: undefined, ra: 'u', fp: 's' }, undefined, start, arch, sectionAddr).state);
   const { rows } = execute(cie, insns, initial, initial, start, arch, sectionAddr, end);
@@ -215,18 +215,18 @@ function execute(
   insns: Buffer,
   start: State,
   initial: State | undefined,
-  startPc: bigint,
+  startPc: number,
   arch: CfiArch,
-  sectionAddr: bigint,
-  endPc?: bigint,
+  sectionAddr: number,
+  endPc?: number,
 ): { state: State; rows: CfiRow[] } {
   const r = new Reader(insns, sectionAddr);
   let s = clone(start);
   const stack: State[] = [];
   const rows: CfiRow[] = [];
   let pc = startPc;
-  const ca = BigInt(cie.codeAlign);
-  const emit = (next: bigint) => {
+  const ca = cie.codeAlign;
+  const emit = (next: number) => {
     if (endPc === undefined) return;
     if (next > pc) {
       rows.push(toRow(pc, s, arch));
@@ -247,7 +247,7 @@ function execute(
     const hi = op & 0xc0;
     const lo = op & 0x3f;
     if (hi === 0x40) {
-      emit(pc + BigInt(lo) * ca);
+      emit(pc + lo * ca);
       continue;
     }
     if (hi === 0x80) {
@@ -261,9 +261,9 @@ function execute(
     switch (op) {
       case 0x00: break; // nop
       case 0x01: emit(r.pointer(cie.fdeEnc)); break; // set_loc
-      case 0x02: emit(pc + BigInt(r.u8()) * ca); break;
-      case 0x03: emit(pc + BigInt(r.u16()) * ca); break;
-      case 0x04: emit(pc + BigInt(r.u32()) * ca); break;
+      case 0x02: emit(pc + r.u8() * ca); break;
+      case 0x03: emit(pc + r.u16() * ca); break;
+      case 0x04: emit(pc + r.u32() * ca); break;
       case 0x05: { const reg = r.uleb(); setRule(reg, r.uleb() * cie.dataAlign); break; } // offset_extended
       case 0x06: restore(r.uleb()); break;
       case 0x07: setRule(r.uleb(), 'u'); break;
@@ -328,10 +328,10 @@ function parseCie(r: Reader, end: number, debugFrame: boolean): Cie {
  * The rows of one call-frame section, one array per FDE (rows in address order). `addr` is the
  * section's virtual address (for pc-relative pointers in .eh_frame).
  */
-export function parseCfiSection(data: Buffer, addr: bigint, debugFrame: boolean, arch: CfiArch = X86_64): { start: bigint; end: bigint; rows: CfiRow[] }[] {
+export function parseCfiSection(data: Buffer, addr: number, debugFrame: boolean, arch: CfiArch = X86_64): { start: number; end: number; rows: CfiRow[] }[] {
   const r = new Reader(data, addr);
   const cies = new Map<number, Cie>();
-  const out: { start: bigint; end: bigint; rows: CfiRow[] }[] = [];
+  const out: { start: number; end: number; rows: CfiRow[] }[] = [];
   while (r.pos + 4 <= data.length) {
     const at = r.pos;
     let length = r.u32();
@@ -372,10 +372,10 @@ export function parseCfiSection(data: Buffer, addr: bigint, debugFrame: boolean,
         const n = r.uleb();
         r.pos += n;
       }
-      if (start !== 0n && range !== 0n) {
+      if (start !== 0 && range !== 0) {
         const insns = data.subarray(r.pos, end);
         if (cie.fdeEnc !== enc) cie.fdeEnc = enc; // .debug_frame: the address size's
-        out.push({ start, end: start + range, rows: runFde(cie, insns, start, start + range, arch, addr + BigInt(r.pos)) });
+        out.push({ start, end: start + range, rows: runFde(cie, insns, start, start + range, arch, addr + r.pos) });
       }
     }
     r.pos = end;
@@ -390,10 +390,10 @@ const sameRule = (a: CfiRow, b: CfiRow): boolean => a.cfa === b.cfa && a.cfaOffs
  * row; a gap between FDEs (and the end of the last) is a NONE row. Rows equal to the one before
  * are left out. Where FDEs overlap (a .debug_frame next to .eh_frame), the first one given wins.
  */
-export function buildTable(fdes: { start: bigint; end: bigint; rows: CfiRow[] }[]): CfiRow[] {
-  const sorted = [...fdes].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+export function buildTable(fdes: { start: number; end: number; rows: CfiRow[] }[]): CfiRow[] {
+  const sorted = [...fdes].sort((a, b) => a.start - b.start);
   const out: CfiRow[] = [];
-  let covered = 0n;
+  let covered = 0;
   for (const f of sorted) {
     if (f.start < covered) continue; // overlaps one already in
     const last = out[out.length - 1];
@@ -415,7 +415,7 @@ export function buildTable(fdes: { start: bigint; end: bigint; rows: CfiRow[] }[
 }
 
 /** The row covering `pc` (binary search), or undefined below the first. */
-export function findRow(table: readonly CfiRow[], pc: bigint): CfiRow | undefined {
+export function findRow(table: readonly CfiRow[], pc: number): CfiRow | undefined {
   let lo = 0;
   let hi = table.length - 1;
   let hit: CfiRow | undefined;
@@ -440,13 +440,13 @@ function sectionOf(elf: ElfFile, name: string): { data: Buffer; s: Section } | u
  * .eh_frame leaves out. Empty when the file has neither.
  */
 export function cfiTable(elf: ElfFile, arch: CfiArch = X86_64): CfiRow[] {
-  const fdes: { start: bigint; end: bigint; rows: CfiRow[] }[] = [];
+  const fdes: { start: number; end: number; rows: CfiRow[] }[] = [];
   const eh = sectionOf(elf, '.eh_frame');
-  if (eh) fdes.push(...parseCfiSection(eh.data, eh.s.addr, false, arch));
+  if (eh) fdes.push(...parseCfiSection(eh.data, Number(eh.s.addr), false, arch));
   const dbg = sectionOf(elf, '.debug_frame');
   if (dbg) {
     const covered = new Set(fdes.map((f) => f.start));
-    fdes.push(...parseCfiSection(dbg.data, 0n, true, arch).filter((f) => !covered.has(f.start)));
+    fdes.push(...parseCfiSection(dbg.data, 0, true, arch).filter((f) => !covered.has(f.start)));
   }
   return buildTable(fdes);
 }

@@ -13,7 +13,7 @@ const fixtures = join(__dirname, '..', '..', 'testing', 'fixtures');
 let dir: string;
 
 interface Expected {
-  pc: bigint;
+  pc: number;
   cfa: string;
   fp: string;
   ra: string;
@@ -50,7 +50,7 @@ function readelfRows(path: string, section: string): Expected[] {
     if (row && inFde && cols.length) {
       const vals = row[2].replace(/ \(\w+\)/g, '').trim().split(/\s+/); // `r10 (r10)`: a register rule, one column
       const get = (name: string) => vals[cols.indexOf(name)] ?? 'u';
-      out.push({ pc: BigInt('0x' + row[1]), cfa: get('CFA'), fp: cols.includes('rbp') ? get('rbp') : 'u', ra: cols.includes('ra') ? get('ra') : 'u' });
+      out.push({ pc: Number('0x' + row[1]), cfa: get('CFA'), fp: cols.includes('rbp') ? get('rbp') : 'u', ra: cols.includes('ra') ? get('ra') : 'u' });
     }
   }
   return out;
@@ -146,6 +146,6 @@ describe('call-frame tables against readelf --debug-dump=frames-interp', () => {
     const table = cfiTable(elf);
     elf.close();
     expect(table[table.length - 1].cfa).toBe(CfaKind.NONE);
-    expect(findRow(table, 0n)).toBeUndefined();
+    expect(findRow(table, 0)).toBeUndefined();
   });
 });
