@@ -8,8 +8,8 @@
  *   - unwind_rows: every mapped file's table, each a sorted run of rows (address → how to find
  *     the CFA, where the caller's frame pointer was saved), built once per file (by build-id) and
  *     shared by every process that maps it;
- *   - unwind_procs: per process (the kernel's tgid), its executable file mappings sorted by start,
- *     each with its load bias and its file's run of rows;
+ *   - unwind_procs: per process (the kernel's tgid), its executable mappings sorted by start,
+ *     each with its load bias and its file's run of rows (none: anonymous JIT code, [vdso]);
  * and reads two: unwind_wanted (processes with an address in no known mapping: a new process, a
  * dlopen, an exec — user space reads their maps again) and unwind_stats.
  *
@@ -33,7 +33,7 @@
 #define __RECIPES_UNWIND_H
 
 #define RECIPES_UNWIND_MAX_DEPTH 127  /* frames of a stack (the kernel's perf_event_max_stack default) */
-#define RECIPES_UNWIND_MAX_MAPS 256   /* executable file mappings of one process that have tables */
+#define RECIPES_UNWIND_MAX_MAPS 256   /* executable mappings of one process */
 #define RECIPES_UNWIND_ROWS 1048576   /* rows of all tables: set by user space (--unwind-memory) */
 #define RECIPES_UNWIND_PROCS 4096     /* processes with mapping tables */
 #define RECIPES_UNWIND_INCOMPLETE 1   /* the pc after the last frame of a stack that could not be completed */
@@ -147,7 +147,6 @@ struct recipes_unwind_state {
 	__u32 n;
 	bool done;       /* the outermost frame was reached */
 	bool incomplete; /* cut short */
-	bool wanted;     /* an address in no mapping was reported */
 };
 
 /*
@@ -228,10 +227,12 @@ static long recipes_unwind_step(__u64 index, struct recipes_unwind_state *st)
 	/* a return address points after its call: look its rules up at the call itself */
 	lookup_pc = n ? st->pc - 1 : st->pc;
 	mi = recipes_unwind_find_map(st->tgid, lookup_pc);
-	if (mi == -1 && !st->wanted) {
-		/* JIT code, or a file mapped since user space last read the maps: it reads them again */
-		st->wanted = true;
+	if (mi == -1) {
+		/* in none of the process's executable mappings: mapped since user space last read them
+		 * (a dlopen, new JIT code: it reads them again), or a walk gone wrong; either way the
+		 * stack ends here, cut */
 		bpf_map_update_elem(&unwind_wanted, &st->tgid, &st->pc, BPF_ANY);
+		goto cut;
 	}
 	if (mi >= 0 && mi < RECIPES_UNWIND_MAX_MAPS) {
 		proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);

@@ -11,6 +11,13 @@ export type StackFormat = (typeof STACK_FORMATS)[number];
 /** formats that are one file for the whole run, written at the end */
 export const FILE_FORMATS: readonly StackFormat[] = ['speedscope', 'pprof', 'svg'];
 
+/** What the stack tools' notes (--help, man page) say of how user stacks are walked. */
+export const USER_STACKS_NOTE =
+  "User stacks are walked in the kernel from the mapped files' call-frame information (.eh_frame, .debug_frame), so code " +
+  "built without frame pointers (distributions' binaries, libc's syscall wrappers) gives whole stacks; by frame pointers " +
+  'where there is none (JIT code) and with --frame-pointers (the kernel\'s cheaper walk). A stack that could not be walked ' +
+  'to its first frame ends in [incomplete user stack], and how many is reported on stderr. ';
+
 /** the default and bound of --unwind-memory (MiB) */
 export const DEFAULT_UNWIND_MEMORY_MB = 16;
 export const MAX_UNWIND_MEMORY_MB = 1024;

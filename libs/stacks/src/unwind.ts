@@ -127,19 +127,23 @@ export class UserUnwinder {
     }
     const hash = createHash('sha1').update(text).digest('hex');
     if (this.procs.get(pid) === hash) return true;
-    const exec = parseMaps(text).filter((m) => m.perms[2] === 'x' && m.path.startsWith('/'));
+    // every executable mapping: a file's with its table; anonymous ones (JIT code), [vdso] without
+    // (their frames take the frame-pointer step), so that BPF tells an address in none of them
+    // (mapped since: it asks again) from one it has rules for
+    const exec = parseMaps(text).filter((m) => m.perms[2] === 'x');
     const value = Buffer.alloc(PROC_SIZE);
     let n = 0;
     for (const m of exec) {
       if (n >= MAX_MAPS) break;
-      const e = this.mappingEntry(pid, m);
-      if (!e) continue;
+      const e = m.path.startsWith('/') ? this.mappingEntry(pid, m) : undefined;
+      const none = { bias: 0n, table: { first: 0, count: 0 } };
       const at = 8 + n * MAPPING_SIZE;
       value.writeBigUInt64LE(m.start, at);
       value.writeBigUInt64LE(m.end, at + 8);
-      value.writeBigUInt64LE(BigInt.asUintN(64, e.bias), at + 16);
-      value.writeUInt32LE(e.table.first, at + 24);
-      value.writeUInt32LE(e.table.count, at + 28);
+      const { bias, table } = e ?? none;
+      value.writeBigUInt64LE(BigInt.asUintN(64, bias), at + 16);
+      value.writeUInt32LE(table.first, at + 24);
+      value.writeUInt32LE(table.count, at + 28);
       n++;
     }
     value.writeUInt32LE(n, 0);
@@ -241,7 +245,7 @@ export function incompleteNotes(tool: string, s: UnwindStats): string[] {
   const out: string[] = [];
   if (s.incomplete) {
     out.push(
-      `${tool}: ${s.incomplete} of ${s.incomplete + s.complete} user stacks could not be walked to their first frame (a frame without usable call-frame information, unreadable stack memory, or deeper than 127 frames); kept with the frames found, ending in ${INCOMPLETE_USER_FRAME}`,
+      `${tool}: ${s.incomplete} of ${s.incomplete + s.complete} user stacks could not be walked to their first frame (an address in code mapped since the tool last read the process's maps, a frame without usable call-frame information, unreadable stack memory, or deeper than 127 frames); kept with the frames found, ending in ${INCOMPLETE_USER_FRAME}`,
     );
   }
   if (s.unknown_process) {

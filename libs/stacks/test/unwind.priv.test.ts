@@ -129,8 +129,9 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
       await t.stop();
       const stacks = folded(t.stdout());
       const chain = [...CHAIN, 'unwind_lib_spin', 'unwind_lib_work'];
-      // the first second may be walked before the new mapping is loaded: most, not all
-      expect(share(stacks, chain), t.stdout()).toBeGreaterThanOrEqual(0.6);
+      // samples taken before the new mapping was loaded stop at its first frame, marked: never a wrong stack
+      expect(share(stacks, chain), t.stdout()).toBeGreaterThanOrEqual(0.5);
+      for (const s of stacks) expect(holds(s.frames, chain) || s.frames[0] === '[incomplete user stack]', t.stdout()).toBe(true);
       expect(t.stderr()).toMatch(new RegExp(`unwind: ${lib.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ rows`));
     } finally {
       await w.end();

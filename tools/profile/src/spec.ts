@@ -1,6 +1,6 @@
 /** profile's command line: the one table behind --help and the man page. */
 import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
-import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 import { DEFAULT_FREQUENCY, MAX_FREQUENCY } from './cpus.js';
 
 export const spec: ToolSpec = {
@@ -27,11 +27,12 @@ export const spec: ToolSpec = {
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
     'One software cpu-clock perf event per online CPU, in frequency mode: each sample runs a BPF program that stores the ' +
-    'interrupted stacks (bpf_get_stackid) and counts them in a hash map; nothing crosses into user space until the end. ' +
+    'interrupted stacks and counts them in a hash map; nothing crosses into user space until the end. ' +
     'Stacks are named at the end and once a second while sampling: kernel frames from /proc/kallsyms, user frames ' +
     "through the process's /proc/PID/maps and its files' ELF symbols, separate debug files (build-id, .gnu_debuglink) " +
-    'and JIT perf maps (/tmp/perf-PID.map: node --perf-basic-prof, python -X perf). User stacks are walked by frame ' +
-    'pointers: code built without them gives short stacks. A frame that cannot be named is printed as [unknown] ' +
+    'and JIT perf maps (/tmp/perf-PID.map: node --perf-basic-prof, python -X perf). ' +
+    USER_STACKS_NOTE +
+    'A frame that cannot be named is printed as [unknown] ' +
     '(module+0xADDR). Stacks that could not be stored in the kernel (stack map full, hash collision) are counted under ' +
     '[missed kernel stack] / [missed user stack] and reported on stderr. A sample in user mode has no kernel stack; ' +
     "a kernel thread's has no user stack. The tool's own process is never sampled.",
