@@ -234,10 +234,13 @@ static long recipes_unwind_step(__u64 index, struct recipes_unwind_state *st)
 		bpf_map_update_elem(&unwind_wanted, &st->tgid, &st->pc, BPF_ANY);
 		goto cut;
 	}
-	if (mi >= 0 && mi < RECIPES_UNWIND_MAX_MAPS) {
+	if (mi >= 0) {
+		at = mi;
+		asm volatile("" : "+r"(at)); /* the compiler must not drop the mask: the verifier needs it */
+		at &= RECIPES_UNWIND_MAX_MAPS - 1;
 		proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);
 		if (proc)
-			m = &proc->maps[mi & (RECIPES_UNWIND_MAX_MAPS - 1)]; /* (the mask: for the verifier) */
+			m = &proc->maps[at];
 	}
 	if (m && m->count) {
 		__u64 vaddr = lookup_pc - m->bias;
