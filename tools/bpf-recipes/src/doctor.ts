@@ -7,8 +7,8 @@ import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount } from '@bpf-recipes/cli';
 import {
-  BpfError, BpfObject, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, rawTracepointExists,
-  takeLibbpfWarnings, tracepointExists,
+  BpfError, BpfObject, PERF_EVENTS, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, perfEventProblem,
+  rawTracepointExists, takeLibbpfWarnings, tracepointExists,
 } from '@bpf-recipes/core';
 import { TOOLS, toolObject } from './tools.js';
 
@@ -92,6 +92,8 @@ function tryType(obj: string, type: string, prog: string): Check {
 export interface DoctorReport {
   machine: Check[];
   programTypes: Check[];
+  /** the perf events profile -e samples, each opened for real (for every process, on CPU 0) */
+  perfEvents: Check[];
   /** needs: program types of the programs this kernel can attach; missing: those types that fail;
    *  lacks: tracepoints the tool names that this kernel does not have, each with what is used instead */
   tools: { tool: string; ok: boolean; needs: string[]; missing: string[]; lacks: { feature: string; instead: string }[] }[];
@@ -135,6 +137,14 @@ export function doctor(): DoctorReport {
   } else {
     for (const [type] of PROGRAMS) programTypes.push({ name: type, ok: false, detail: 'not tried: fix the machine checks first' });
   }
+  const perfEvents: Check[] = PERF_EVENTS.map((e) => {
+    const kind = e.type === PerfType.HARDWARE ? 'hardware' : 'software';
+    if (!root) return { name: e.name, ok: false, detail: `${kind}: not tried (not root)` };
+    const problem = perfEventProblem(e);
+    if (!problem) return { name: e.name, ok: true, detail: `${kind}: opens` };
+    const why = e.type === PerfType.HARDWARE && ['ENOENT', 'EOPNOTSUPP', 'ENODEV'].includes(problem) ? ': no hardware counter for it (no PMU: a VM without a virtual one)' : '';
+    return { name: e.name, ok: false, detail: `${kind}: perf_event_open failed: ${problem}${why}` };
+  });
   const works = new Map(programTypes.map((c) => [c.name, c.ok]));
   const tools = TOOLS.map((tool) => {
     let needs: string[] = [];
@@ -159,5 +169,5 @@ export function doctor(): DoctorReport {
     const missing = needs.filter((n) => !works.get(n));
     return { tool, ok: missing.length === 0, needs, missing, lacks };
   });
-  return { machine, programTypes, tools };
+  return { machine, programTypes, perfEvents, tools };
 }

@@ -1,5 +1,5 @@
 // Privileged: the umbrella command on the real kernel.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixture, run, runToolSync, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
 import { TOOLS, toolSpec } from '../src/tools.js';
@@ -26,6 +26,15 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     expect(t.kprobe).toBe(kprobes);
     // the reference kernel (DESIGN.md §3) has no kprobes and refuses fentry
     if (!kprobes) expect(t.fentry).toBe(false);
+    // perf events, opened for real: every software one; the hardware ones exactly when the kernel
+    // registered a CPU PMU (x86: event_source/devices/cpu; arm64: armv8_pmuv3*)
+    const ev = Object.fromEntries(d.perfEvents.map((c: { name: string; ok: boolean }) => [c.name, c.ok]));
+    expect(Object.keys(ev)).toEqual(['cpu-clock', 'task-clock', 'page-faults', 'major-faults', 'minor-faults', 'context-switches', 'cpu-migrations', 'alignment-faults', 'emulation-faults',
+      'cycles', 'instructions', 'ref-cycles', 'cache-references', 'cache-misses', 'branch-instructions', 'branch-misses']);
+    for (const e of ['cpu-clock', 'task-clock', 'page-faults', 'major-faults', 'minor-faults', 'context-switches', 'cpu-migrations']) expect(ev[e], e).toBe(true);
+    const pmu = readdirSync('/sys/bus/event_source/devices').some((n) => n === 'cpu' || n === 'cpu_core' || n.startsWith('armv8_pmuv3'));
+    expect(ev.cycles).toBe(pmu);
+    if (!pmu) for (const e of ['cycles', 'instructions', 'cache-misses', 'branch-misses']) expect(ev[e], e).toBe(false);
     for (const tool of d.tools) expect(tool.ok, `${tool.tool} needs ${tool.needs} (missing ${tool.missing})`).toBe(true);
     expect(d.tools.map((x: { tool: string }) => x.tool).sort()).toEqual([...TOOLS].sort());
     // what the kernel lacks, per tool: the newer tracepoints, with what the tool uses instead
@@ -41,6 +50,9 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     expect(text).toMatch(/^What this kernel lacks, per tool$/m);
     if (!has('sock', 'sock_send_length')) expect(text).toMatch(/^udplife\s+sock_send_length\s+bytes and peers from the cgroup skb hooks$/m);
     expect(text).toMatch(/^kprobe\s+(yes|NO)\s/m);
+    expect(text).toMatch(/^Perf events \(opened for real; profile -e EVENT\)$/m);
+    expect(text).toMatch(/^page-faults\s+yes\s+software: opens$/m);
+    if (!pmu) expect(text).toMatch(/^cycles\s+NO\s+hardware: perf_event_open failed: E[A-Z]+: no hardware counter for it/m);
     expect(text).toMatch(/^opensnoop\s+yes\s+tracepoint\s+-$/m);
   });
 
