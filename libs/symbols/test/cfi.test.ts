@@ -112,7 +112,7 @@ beforeAll(() => {
   execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-o', join(dir, 'fp'), src]);
   // the fixture's functions in .debug_frame only (the C runtime's start files keep their .eh_frame)
   execFileSync('gcc', ['-O2', '-g', '-fno-asynchronous-unwind-tables', '-fno-unwind-tables', '-o', join(dir, 'dbg'), src]);
-});
+}, 60000); // four gcc runs: slow on a loaded machine
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('call-frame tables against readelf --debug-dump=frames-interp', () => {
@@ -129,7 +129,7 @@ describe('call-frame tables against readelf --debug-dump=frames-interp', () => {
     compare(join(dir, 'dbg'), '.debug_frame', 4);
     compare(join(dir, 'dbg'), '.eh_frame', 2);
   });
-  it("libc: every row, the PLT's expression and the outermost frames", () => {
+  it("libc: every row, the PLT's expression and the outermost frames", { timeout: 60000 }, () => {
     const libc = '/lib/x86_64-linux-gnu/libc.so.6';
     compare(libc, '.eh_frame', 10000);
     const elf = ElfFile.open(libc);
@@ -138,7 +138,7 @@ describe('call-frame tables against readelf --debug-dump=frames-interp', () => {
     // clone3 and _start-like entry points mark the end of the stack
     expect(table.filter((r) => r.cfa === CfaKind.END).length).toBeGreaterThan(0);
   });
-  it.runIf(existsSync('/usr/bin/python3'))("Debian's python3 (not PIE, stripped)", () => {
+  it.runIf(existsSync('/usr/bin/python3'))("Debian's python3 (not PIE, stripped)", { timeout: 60000 }, () => {
     compare('/usr/bin/python3', '.eh_frame', 10000);
   });
   it('a gap between functions has no rule, and so does the end of the text', () => {
