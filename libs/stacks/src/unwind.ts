@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { type BpfMap } from '@bpf-recipes/core';
 import { DEFAULT_UNWIND_MEMORY_MB } from './options.js';
-import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapping } from '@bpf-recipes/symbols';
+import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapping, type Segment } from '@bpf-recipes/symbols';
 
 /** Layouts of recipes_unwind.h (checked against the maps' sizes when the unwinder starts). */
 const ROW_SIZE = 12; // struct recipes_unwind_row
@@ -68,6 +68,7 @@ export function unwindRows(mb: number): number {
 
 export class UserUnwinder {
   private readonly files = new Map<string, FileTable | Error>();
+  private readonly byInode = new Map<string, { loads: Segment[]; table: FileTable | Error }>();
   /** per process: the hash of the maps text last loaded */
   private readonly procs = new Map<number, string>();
   private nextRow = 0;
@@ -159,6 +160,14 @@ export class UserUnwinder {
   }
 
   private mappingEntry(pid: number, m: Mapping): { bias: bigint; table: FileTable } | undefined {
+    // a file seen before (by device, inode and path): no need to open it again when only the maps
+    // around it changed (JIT code, a dlopen)
+    const known = this.byInode.get(`${m.dev}:${m.inode}:${m.path}`);
+    if (known) {
+      const vaddr = fileOffsetToVaddr(known.loads, m.offset);
+      if (vaddr === undefined) return undefined;
+      return { bias: m.start - vaddr, table: known.table instanceof Error ? { first: 0, count: 0 } : known.table };
+    }
     const host = m.deleted ? `${this.procRoot}/${pid}/map_files/${m.range}` : `${this.procRoot}/${pid}/root${m.path}`;
     let elf: ElfFile;
     try {
@@ -175,6 +184,7 @@ export class UserUnwinder {
         t = this.load(elf, m.path);
         this.files.set(key, t);
       }
+      if (m.inode !== 0 && !m.deleted) this.byInode.set(`${m.dev}:${m.inode}:${m.path}`, { loads: elf.loads(), table: t });
       if (t instanceof Error) return { bias: m.start - vaddr, table: { first: 0, count: 0 } };
       return { bias: m.start - vaddr, table: t };
     } finally {
