@@ -13,3 +13,4 @@ export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, pr
 export { openPerfEvent, perfEventNamed, perfEventProblem, PERF_EVENTS, PerfType, PerfSwConfig, PerfHwConfig, type PerfEventKind, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
+export { ARCHES, archInfo, archObjectName, objectForArch, type ArchInfo } from './arch.js';

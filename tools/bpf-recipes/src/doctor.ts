@@ -3,12 +3,12 @@
  * own, then each tool's needs (the program types in its object) are matched against the results.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { machine as machineName, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount } from '@bpf-recipes/cli';
 import {
-  BpfError, BpfObject, PERF_EVENTS, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, perfEventProblem,
-  rawTracepointExists, takeLibbpfWarnings, tracepointExists,
+  ARCHES, BpfError, BpfObject, PERF_EVENTS, PerfSwConfig, PerfType, archInfo, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent,
+  perfEventProblem, rawTracepointExists, takeLibbpfWarnings, tracepointExists,
 } from '@bpf-recipes/core';
 import { TOOLS, toolObject } from './tools.js';
 
@@ -29,6 +29,8 @@ const INSTEAD: Record<string, string> = {
   'syscount:sys_exit': 'the raw_syscalls tracepoints',
   'syslatency:sys_enter': 'the raw_syscalls tracepoints',
   'syslatency:sys_exit': 'the raw_syscalls tracepoints',
+  'opensnoop:sys_enter_open': 'nothing needed: this architecture has no open(2) (its programs open files with openat(2))',
+  'opensnoop:sys_exit_open': 'nothing needed: this architecture has no open(2) (its programs open files with openat(2))',
 };
 
 /** The tracepoint a program's section names, and whether this kernel has it (other sections: undefined). */
@@ -102,6 +104,12 @@ export interface DoctorReport {
 export function doctor(): DoctorReport {
   const machine: Check[] = [];
   machine.push({ name: 'kernel', ok: true, detail: release() });
+  // the BPF objects of this CPU (each tool ships one per architecture)
+  const a = archInfo();
+  machine.push({
+    name: 'architecture', ok: Boolean(a),
+    detail: a ? `${machineName()} (Node ${process.arch}, BPF objects ${a.target})` : `${machineName()}: no BPF objects for ${process.arch} (built for ${ARCHES.map((x) => x.node).join(', ')})`,
+  });
   const root = hasBpfPrivileges();
   machine.push({ name: 'privileges', ok: root, detail: root ? 'root / CAP_BPF+CAP_PERFMON' : 'not root: run as root (or with CAP_BPF and CAP_PERFMON)' });
   const btf = existsSync('/sys/kernel/btf/vmlinux');
