@@ -328,9 +328,17 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return none;
+#if defined(__TARGET_ARCH_arm64)
+	/* the register reads only: user space keeps cfg_unwind off on arm64 until its rules (the
+	 * return address in x30 at the leaf, its CFI register numbers) are added */
+	st.pc = BPF_CORE_READ(regs, pc);
+	st.sp = BPF_CORE_READ(regs, sp);
+	st.fp = BPF_CORE_READ(regs, regs[29]);
+#else
 	st.pc = BPF_CORE_READ(regs, ip);
 	st.sp = BPF_CORE_READ(regs, sp);
 	st.fp = BPF_CORE_READ(regs, bp);
+#endif
 	st.tgid = bpf_get_current_pid_tgid() >> 32;
 	st.hash = 0xcbf29ce484222325ULL;
 	if (st.pc == 0)

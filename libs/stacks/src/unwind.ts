@@ -302,7 +302,8 @@ export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly 
 
 /** The walk a tool's options ask for: call-frame information unless --frame-pointers (or no user stacks). */
 export function unwindChoice(c: { user: boolean; storage: number; framePointers?: boolean; unwindMemoryMb?: number }): UnwindChoice {
-  return { unwind: c.user && !c.framePointers, storage: c.storage, memoryMb: c.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB };
+  // x86_64's register rules only, so far: elsewhere (arm64) the kernel's frame-pointer walk
+  return { unwind: c.user && !c.framePointers && process.arch === 'x64', storage: c.storage, memoryMb: c.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB };
 }
 
 /** At the end: the incomplete stacks said on stderr (like missed stacks), the tables' use under -v. */
