@@ -137,7 +137,7 @@ static __always_inline void recipes_unwind_stat(__u32 which)
 	__u64 *n = bpf_map_lookup_elem(&unwind_stats, &which);
 
 	if (n)
-		*n += 1; /* per-CPU slot */
+		__sync_fetch_and_add(n, 1);
 }
 
 struct recipes_unwind_state {
