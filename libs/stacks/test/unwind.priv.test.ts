@@ -131,7 +131,8 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
       const chain = [...CHAIN, 'unwind_lib_spin', 'unwind_lib_work'];
       // samples taken before the new mapping was loaded stop at its first frame, marked: never a wrong stack
       expect(share(stacks, chain), t.stdout()).toBeGreaterThanOrEqual(0.5);
-      for (const s of stacks) expect(holds(s.frames, chain) || s.frames[0] === '[incomplete user stack]', t.stdout()).toBe(true);
+      // (a sample inside dlopen() itself holds main;outer;middle;inner and ld.so's frames)
+      for (const s of stacks) expect(holds(s.frames, CHAIN) || s.frames[0] === '[incomplete user stack]', t.stdout()).toBe(true);
       expect(t.stderr()).toMatch(new RegExp(`unwind: ${lib.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ rows`));
     } finally {
       await w.end();
