@@ -34,6 +34,13 @@ const DISCARD = 0x40000000;
 const HDR = 8;
 /** publish the consumer position at least this often (bytes) within a long drain */
 const CONSUMER_STEP = 1 << 16;
+/**
+ * A drain that found fewer records than this stops listening for COALESCE_MS and then drains
+ * again: a reader that keeps up would otherwise be woken (and write its output) once per one or
+ * two events. A record waits at most ~COALESCE_MS more; a reader that is behind never pauses.
+ */
+const COALESCE_BELOW = 64;
+const COALESCE_MS = 1;
 
 export type RecordHandler = (buf: Buffer, offset: number, length: number) => void;
 
@@ -54,7 +61,8 @@ export class RingBuffer {
   private readonly mask: number;
   private readonly size: number;
   private pos: number;
-  private handle: { close(): void } | undefined;
+  private handle: { close(): void; stop(): void; start(opts: { readable: boolean }, cb: () => void): void } | undefined;
+  private pause: NodeJS.Timeout | undefined;
   private closed = false;
   /** records consumed since open */
   consumed = 0;
@@ -83,8 +91,18 @@ export class RingBuffer {
   /** Start reading whenever the kernel signals data. */
   start(): void {
     if (this.handle || this.closed) return;
-    const h = koffiLib().node.poll(this.map.fd, { readable: true }, () => this.drain());
-    this.handle = h;
+    const onReadable = (): void => {
+      if (this.drain() >= COALESCE_BELOW || this.closed) return;
+      this.handle!.stop();
+      this.pause = setTimeout(() => {
+        this.pause = undefined;
+        if (this.closed) return;
+        this.drain();
+        // level-triggered: what arrived since the drain above is announced at once
+        if (!this.closed) this.handle!.start({ readable: true }, onReadable);
+      }, COALESCE_MS);
+    };
+    this.handle = koffiLib().node.poll(this.map.fd, { readable: true }, onReadable);
   }
 
   /** Consume every committed record now; returns how many. */
@@ -140,6 +158,7 @@ export class RingBuffer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pause) clearTimeout(this.pause);
     this.handle?.close();
     const l = libbpf();
     l.munmap(this.prodPtr, PAGE + this.size);
