@@ -44,7 +44,7 @@ const USAGE = `usage: npm run test:vm [KERNEL] [-- [options] [-- COMMAND...]]
 // the architected one (QARMA) costs a lot of emulated time on every function return
 const VM_ARCHES = {
   amd64: { qemu: 'qemu-system-x86_64', board: ['-M', 'pc'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyS0', flavour: 'amd64' },
-  arm64: { qemu: 'qemu-system-aarch64', board: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'max,pauth-impdef=on' }, console: 'ttyAMA0', flavour: 'arm64' },
+  arm64: { qemu: 'qemu-system-aarch64', board: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'cortex-a72' }, console: 'ttyAMA0', flavour: 'arm64' },
 };
 // a root of another architecture: Debian's packages the tests run (the test VM's counterpart of
 // scripts/packages.txt), busybox-static for the initramfs, nodejs for the .deb's dependency
@@ -194,6 +194,8 @@ function foreignRoot() {
   }
   return dir;
 }
+// the checkout is bound at its own path: in a foreign root (read-only in the guest) that directory is made here
+if (foreign) mkdirSync(join(guestRoot, repo), { recursive: true });
 if (opt.fetch) {
   process.stdout.write(`${kver} ${vmlinuz}${foreign ? ` ${guestRoot}` : ''}\n`);
   process.exit(0);
