@@ -170,6 +170,8 @@ function foreignRoot() {
     writeFileSync(stamp, want);
     process.stderr.write(`test:vm: ${arch} root made in ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
   }
+  // mmdebstrap writes no /etc/hosts: without it nothing resolves localhost (vitest's server, the resolver tests)
+  if (!existsSync(join(dir, 'etc', 'hosts'))) writeFileSync(join(dir, 'etc', 'hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
   // the npm side: Node.js and native modules of the guest's CPU, by the lock file's versions
   const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')).packages;
   const natives = Object.entries(lock).filter(([k, v]) => k.startsWith('node_modules/') && v.cpu?.includes(A.node) && (!v.os || v.os.includes('linux')) && (!v.libc || v.libc.includes('glibc')) && !/\/@nx\//.test(k));
