@@ -22,7 +22,7 @@ Ready-made eBPF tracing tools.
 Commands:
   list                     the tools, each with what it shows
   doctor [--json]          what this kernel and machine support, tried for real, and which tools work here
-  exporter [--listen ADDR] [--tools a,b] [--config FILE] [--allow-remote] [-v]
+  exporter [--listen ADDR] [--tools a,b] [--config FILE] [--web-config FILE] [--allow-remote] [-v]
                            serve several tools' Prometheus metrics on one port (default
                            ${DEFAULT_LISTEN}; every tool with metrics that works here; docs/fleet.md)
   completion [bash|zsh]    a completion script for bpf-recipes and every tool (bash unless zsh is named):
@@ -39,6 +39,7 @@ const EXPORTER_OPTIONS = {
   tools: { type: 'string', describe: 'the tools to run, comma-separated (default: every tool with metrics that works here)' },
   config: { type: 'string', describe: 'a JSON file: { "listen": ..., "allowRemote": ..., "tools": { "<tool>": { options } } }' },
   'allow-remote': { type: 'boolean', describe: 'allow a --listen address other than loopback' },
+  'web-config': { type: 'string', describe: "TLS, basic auth and headers from exporter-toolkit's web config file (YAML)" },
   verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
 } as const;
 
@@ -72,7 +73,7 @@ function umbrella(argv: string[]) {
       chosen = { cmd: 'doctor', json: Boolean(a.json) };
     })
     .command('exporter', "serve several tools' Prometheus metrics on one port", EXPORTER_OPTIONS, (a) => {
-      chosen = { cmd: 'exporter', args: { listen: a.listen, tools: a.tools, config: a.config, 'allow-remote': a['allow-remote'], verbose: a.verbose } };
+      chosen = { cmd: 'exporter', args: { listen: a.listen, tools: a.tools, config: a.config, 'allow-remote': a['allow-remote'], 'web-config': a['web-config'], verbose: a.verbose } };
     })
     .command(
       'completion [shell]',
