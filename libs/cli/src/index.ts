@@ -9,7 +9,7 @@ export {
 } from './options.js';
 export { Session, sessionOptions, sessionOptionsFromArgs, type SessionOptions, type CommonTraceOptions } from './session.js';
 export { eventStream, aggregation, type EventStream, type Aggregation } from './stream.js';
-export { parseMinLatency } from './latency.js';
+export { parseMinLatency, parseTimeNs } from './latency.js';
 export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan } from './uprobes.js';
 // the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle
 export { default as yargs } from 'yargs/yargs';

@@ -2,4 +2,5 @@ export { STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, 
 export { StackNamer, MISSED_KERNEL_FRAME, MISSED_USER_FRAME, type StackNamerOptions } from './names.js';
 export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type NamedStack, type StackRow } from './table.js';
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';
-export { StackWriter, foldedLine, foldedFrame, writeAll, type StackWriterOptions } from './writer.js';
+export { StackWriter, stackTextLines, foldedLine, foldedFrame, writeAll, type StackWriterOptions } from './writer.js';
+export type { FlameFrame, FlameStack } from '@bpf-recipes/flame';
