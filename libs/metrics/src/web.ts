@@ -11,10 +11,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
-import bcrypt from 'bcryptjs';
-import { parseDocument } from 'yaml';
+
+// loaded on first use: only a --web-config pays for them (yaml's parser costs as much to load as prom-client)
+const load = createRequire(import.meta.url);
+const yaml = () => load('yaml') as typeof import('yaml');
+const bcrypt = () => load('bcryptjs') as typeof import('bcryptjs');
 
 export class WebConfigError extends Error {}
 
@@ -105,7 +109,7 @@ export function loadWebConfig(path: string): WebSettings {
   } catch (e) {
     throw new WebConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const doc = yaml().parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) throw new WebConfigError(`${path} is not YAML: ${doc.errors[0].message.split('\n')[0]}`);
   const c: unknown = doc.toJS() ?? {};
   if (!isObj(c)) throw new WebConfigError(`${path}: expected a mapping with tls_server_config, http_server_config, basic_auth_users, rate_limit`);
@@ -302,7 +306,7 @@ export class BasicAuth {
     const key = createHash('sha256').update(`${user}\0${hash ?? ''}\0${pass}`).digest('hex');
     let ok = this.cache.get(key);
     if (ok === undefined) {
-      ok = (await bcrypt.compare(pass, hash ?? DUMMY)) && hash !== undefined;
+      ok = (await bcrypt().compare(pass, hash ?? DUMMY)) && hash !== undefined;
       if (this.cache.size >= 256) this.cache.clear();
       this.cache.set(key, ok);
     }
