@@ -15,3 +15,4 @@ export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, typ
 export { default as yargs } from 'yargs/yargs';
 export { loadPreferringBtf } from './syscalls.js';
 export { splitPositionals } from './positionals.js';
+export { KEEP_AFTER_ATTACH, dropAfterAttach } from './caps.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top' | 'web-config';
+export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top' | 'web-config' | 'keep-capabilities';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
@@ -23,6 +23,7 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm, cgroup or container: a comm, cgroup path, or container_id and pod_uid label on the series for the top N, the rest "other" (syscount, opensnoop, killsnoop)' },
   'metrics-top': { type: 'string', arg: 'N', describe: 'with --metrics-by: how many comms, cgroups or containers keep their own label (default 20)' },
   'web-config': { type: 'string', arg: 'FILE', describe: "with --metrics: TLS, basic auth and headers from FILE, exporter-toolkit's web config (YAML; docs/fleet.md)" },
+  'keep-capabilities': { type: 'boolean', describe: 'with --metrics: keep every capability after attach (by default only what the tool still needs stays)' },
 };
 
 /** The tools whose series take --metrics-by (their counters are keyed by comm or cgroup in the kernel). */
@@ -213,6 +214,7 @@ export interface CommonArgs {
   'metrics-by'?: string;
   'metrics-top'?: string;
   'web-config'?: string;
+  'keep-capabilities'?: boolean;
 }
 
 /** The kernel config (recipes.h cfg_*) that the common filters ask for. */

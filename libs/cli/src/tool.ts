@@ -14,6 +14,7 @@ import type { Metrics, MetricsBy, MetricsRegistry } from '@bpf-recipes/metrics';
 import { COMMON_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, parseMetricsBy, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
+import { dropAfterAttach } from './caps.js';
 
 export interface ToolSpec {
   name: string;
@@ -36,7 +37,7 @@ export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
   for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   // every tool serves metrics (its own series where it registers collectors)
-  for (const c of ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top', 'web-config'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  for (const c of ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top', 'web-config', 'keep-capabilities'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   return own;
 }
 
@@ -118,6 +119,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     metricsBy = parseMetricsBy(spec.name, args['metrics-by'], args['metrics-top']);
     if (metricsBy && args.metrics === undefined) throw new UsageError('--metrics-by: give --metrics ADDR too (the labels are on the served series)');
     if (args['web-config'] !== undefined && args.metrics === undefined) throw new UsageError('--web-config: give --metrics ADDR too (it secures the metrics endpoint)');
+    if (args['keep-capabilities'] && args.metrics === undefined) throw new UsageError('--keep-capabilities: capabilities are dropped after attach only with --metrics (give --metrics ADDR, or leave this out)');
     session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);
@@ -187,6 +189,8 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     },
     ready(message) {
       mark('ready');
+      // a long-running metrics endpoint keeps only what the tool still needs (docs/fleet.md)
+      if (metrics && !args['keep-capabilities']) dropAfterAttach([spec.name], (line) => session.verbose(line));
       note(message);
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);

@@ -13,3 +13,4 @@ export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, pr
 export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
+export { CAPS, capsForMapReads, capsOf, capMask, dropCapabilities, type CapName, type Dropped } from './caps.js';

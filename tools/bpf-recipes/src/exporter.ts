@@ -7,7 +7,7 @@
  * every program loaded so far detached: nothing half-started.
  */
 import { readFileSync } from 'node:fs';
-import { fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
+import { dropAfterAttach, fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
 import { doctor } from './doctor.js';
 import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
@@ -21,6 +21,7 @@ export interface ExporterArgs {
   config?: string;
   'allow-remote'?: boolean;
   'web-config'?: string;
+  'keep-capabilities'?: boolean;
   verbose?: boolean;
 }
 
@@ -129,7 +130,7 @@ async function start(a: ExporterArgs): Promise<void> {
   // 2. the web config (a bad one: exit 2), then the port, before any BPF program is loaded
   const m = await loadMetrics();
   const registry = new m.MetricsRegistry();
-  const where = await serveMetrics(m, registry, at, { tool: NAME, webConfig: a['web-config'] ?? config.webConfig, listenOption: 'listen' });
+  const where = await serveMetrics(m, registry, at, { tool: NAME, webConfig: a['web-config'] || config.webConfig || undefined, listenOption: 'listen' });
 
   // 3. each tool on its own Session; the first failure detaches every one before it
   const sessions: Session[] = [];
@@ -162,6 +163,8 @@ async function start(a: ExporterArgs): Promise<void> {
       return fail(NAME, err, verbose);
     }
   }
+  // every program attached: keep only what reading the maps needs (--keep-capabilities: everything)
+  if (!a['keep-capabilities']) dropAfterAttach([], (line) => (verbose ? note(`${NAME}: ${line}`) : undefined));
   // the readiness line of every tool ("Tracing" first)
   note(`Tracing for metrics: ${planned.map((p) => p.tool).join(', ')}, served at ${where}. Hit Ctrl-C to end.`);
 }
