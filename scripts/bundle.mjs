@@ -11,7 +11,7 @@
 import { build } from 'esbuild';
 import { licenceCheck } from './licence.mjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,49 @@ const shimPlugin = {
   },
 };
 
+// Our libraries are found without Node's package "exports" resolution: that path loads Node's ESM
+// resolver (a dozen internal modules) and converts paths to URLs and back, ~30 % of our module
+// load time at every start (a --cpu-prof of opensnoop's start). They stay external to esbuild, and
+// each `require("@bpf-recipes/cli")` it writes becomes, in the output (finish() below),
+// `__recipesLib("@bpf-recipes/cli", "@bpf-recipes/cli", "dist/index.cjs")`: the file its "exports"
+// names for require, looked up in the node_modules directories above this file as Node would look
+// (nearest first) and loaded by its absolute path; plain require() when it is not there (NODE_PATH,
+// other layouts).
+const libRequire =
+  'const __recipesLib = (spec, pkg, file) => { const fs = require("node:fs"), path = require("node:path"); ' +
+  'for (let d = __dirname; ; d = path.dirname(d)) { const p = path.join(d, "node_modules", pkg, file); if (fs.existsSync(p)) return require(p); ' +
+  'if (path.dirname(d) === d) return require(spec); } };';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** `@bpf-recipes/core/decode` -> ['@bpf-recipes/core', 'dist/decode.cjs'], from the package's "exports" (undefined: no CommonJS build) */
+function libFile(spec) {
+  const [scope, name, sub] = spec.split('/');
+  const file = [join(process.cwd(), 'node_modules', scope, name, 'package.json'), join(root, 'node_modules', scope, name, 'package.json')].find((f) => existsSync(f));
+  if (!file) return undefined;
+  const e = JSON.parse(readFileSync(file, 'utf8')).exports?.[sub ? `./${sub}` : '.'];
+  return typeof e === 'object' && e.require ? [`${scope}/${name}`, e.require.replace(/^\.\//, '')] : undefined;
+}
+
+// esbuild's CommonJS exports object copies the module's one with a getter per name that reads
+// `from[key]`: a megamorphic keyed load at every use of a library function from another package
+// (12 % of opensnoop's CPU under an open storm, perf). The module's own exports object (a getter per
+// name returning its binding: live bindings kept) is exported instead.
+const TO_COMMONJS = '__toCommonJS=mod=>__copyProps(__defProp({},"__esModule",{value:!0}),mod)';
+const TO_COMMONJS_DIRECT = '__toCommonJS=mod=>__defProp(mod,"__esModule",{value:!0})';
+
+/** Rewrite a written bundle: the libraries' requires (above) and the exports helper. */
+function finish(outfile) {
+  let src = readFileSync(outfile, 'utf8');
+  src = src.replace(/\brequire\("(@bpf-recipes\/[^"]+)"\)/g, (m, spec) => {
+    const lib = libFile(spec);
+    return lib ? `__recipesLib(${JSON.stringify(spec)},${JSON.stringify(lib[0])},${JSON.stringify(lib[1])})` : m;
+  });
+  if (src.includes('__toCommonJS(')) {
+    if (!src.includes(TO_COMMONJS)) throw new Error(`esbuild changed: "${TO_COMMONJS}" not found in ${outfile} (update scripts/bundle.mjs)`);
+    src = src.replace(TO_COMMONJS, TO_COMMONJS_DIRECT);
+  }
+  writeFileSync(outfile, src);
+}
+
 /** ESM sources in a CommonJS file: import.meta.url becomes the file's own URL. */
 const cjs = {
   bundle: true,
@@ -54,7 +97,7 @@ const cjs = {
   external: ['@bpf-recipes/*', 'koffi', 'prom-client', 'yaml', 'bcryptjs'],
   metafile: true,
   define: { 'import.meta.url': '__recipesModuleUrl' },
-  banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;\n" + libRequire },
   plugins: [shimPlugin],
   // less source for V8 to read at every start; identifiers stay, for readable stacks and profiles
   minifyWhitespace: true,
@@ -64,7 +107,7 @@ const cjs = {
 };
 
 // libs/cli: yargs goes to a file of its own, dist/yargs.cjs, loaded with V8's code cache
-// (dist/yargs.cjs.cache, made here by a run of the parser under the launchers' flags): see
+// (dist/yargs.cjs.<arch>.cache, made here by a run of the parser under the launchers' flags): see
 // scripts/vendor-shims/code-cache.cjs. The ES module build imports yargs from node_modules as usual.
 const yargsViaCache = {
   name: 'recipes-yargs-code-cache',
@@ -95,7 +138,7 @@ async function bundleYargs() {
     cli.parseCommandLine(table, ['-p', '1,2', '-T', '--json', '-F', 'a', '-Fb', '--duration=1', '-n', 'x']);
     try { cli.parseCommandLine(table, ['--no-such-option']); } catch {}
     const { script } = process[Symbol.for('bpf-recipes.code-cache')].get(require('node:path').resolve('dist/yargs.cjs'));
-    require('node:fs').writeFileSync('dist/yargs.cjs.cache', script.createCachedData());`;
+    require('node:fs').writeFileSync('dist/yargs.cjs.' + process.arch + '.cache', script.createCachedData());`;
   execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
 }
 
@@ -103,6 +146,7 @@ async function main() {
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
   if (pkg.name === '@bpf-recipes/cli') {
     licenceCheck(await build({ ...cjs, plugins: [...cjs.plugins, yargsViaCache], entryPoints: ['src/index.ts'], outfile: 'dist/index.cjs' }), 'dist/index.cjs');
+    finish('dist/index.cjs');
     await bundleYargs();
     return;
   }
@@ -117,8 +161,14 @@ async function main() {
         if (!cjsPath) throw new Error(`bundle: ${pkg.name}: every "exports" entry needs a "require" condition`);
         return [cjsPath.replace(/^\.\/dist\//, 'src/').replace(/\.cjs$/, '.ts'), cjsPath];
       });
-  for (const [entry, outfile] of entries) licenceCheck(await build({ ...cjs, entryPoints: [entry], outfile }), outfile);
+  for (const [entry, outfile] of entries) {
+    licenceCheck(await build({ ...cjs, entryPoints: [entry], outfile }), outfile);
+    finish(outfile);
+  }
 }
 
 // esbuild has already printed what failed, with its place in the source
-await main().catch(() => process.exit(1));
+await main().catch((e) => {
+  if (!e?.errors) console.error(`bundle: ${e?.message ?? e}`);
+  process.exit(1);
+});

@@ -102,10 +102,15 @@ export interface ToolContext<A> {
   metricsBy?: MetricsBy;
 }
 
-/** BPF_RECIPES_TIMING=1: startup marks (ms since the process started) on stderr, for benchmarks. */
+/**
+ * BPF_RECIPES_TIMING=1: startup marks on stderr, for benchmarks: ms since the process started, and
+ * the CPU ms (user + system, every thread) spent by then, which a busy machine moves less.
+ */
 const timing = process.env.BPF_RECIPES_TIMING === '1';
 function mark(what: string): void {
-  if (timing) note(`timing: ${what} ${performance.now().toFixed(1)} ms`);
+  if (!timing) return;
+  const cpu = process.cpuUsage();
+  note(`timing: ${what} ${performance.now().toFixed(1)} ms, CPU ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms`);
 }
 
 export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => void | Promise<void>): Promise<void> {

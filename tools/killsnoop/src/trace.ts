@@ -124,6 +124,8 @@ export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' |
   });
   // -a: signal_generate alone; else the syscalls, with signal_generate noting their targets
   if (all) for (const p of Object.values(skel.progs)) if (p !== skel.progs.killsnoop_generate) skel.obj.setAutoload(p.name, false);
+  // without --metrics the per-CPU counters are never touched: one entry instead of 4096 allocated at every start
+  if (!kernel.metrics) skel.obj.setMaxEntries(skel.maps.sig_metrics, 1);
   session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
   return skel;
 }

@@ -14,6 +14,7 @@
 #include "recipes.h"
 #include "profile.h"
 #include "recipes_stacks.h"
+#include "recipes_unwind.h"
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
@@ -42,26 +43,13 @@ struct {
 	__type(value, struct sample_val);
 } totals SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILE_MISSED_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+RECIPES_MISSED(PROFILE_MISSED_NR); /* indexed by enum profile_missed */
 
 RECIPES_EXPORT(sample_key);
 RECIPES_EXPORT(sample_val);
 RECIPES_EXPORT(total_key);
 RECIPES_EXPORT_ENUM(profile_missed);
 RECIPES_EXPORT_ENUM(profile_by);
-
-static __always_inline void count_missed(__u32 which)
-{
-	__u64 *n = bpf_map_lookup_elem(&missed, &which);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
 
 SEC("perf_event")
 int profile_sample(struct bpf_perf_event_data *ctx)
@@ -88,21 +76,21 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 		else
 			t.pid = key.pid;
 		if (!recipes_count_stack(&totals, &t))
-			count_missed(PROFILE_MISSED_COUNTS);
+			recipes_count_missed(PROFILE_MISSED_COUNTS);
 		return 0;
 	}
 	if (cfg_kernel) {
 		key.kstack = recipes_stack_id(ctx, &stacks, 0, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
 		if (key.kstack == PROFILE_MISSED_STACK)
-			count_missed(PROFILE_MISSED_KERNEL);
+			recipes_count_missed(PROFILE_MISSED_KERNEL);
 	}
 	if (cfg_user) {
-		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
+		key.ustack = recipes_user_stack_id(ctx, &stacks, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
 		if (key.ustack == PROFILE_MISSED_STACK)
-			count_missed(PROFILE_MISSED_USER);
+			recipes_count_missed(PROFILE_MISSED_USER);
 	}
 	if (!recipes_count_stack(&counts, &key))
-		count_missed(PROFILE_MISSED_COUNTS);
+		recipes_count_missed(PROFILE_MISSED_COUNTS);
 	return 0;
 }
 
