@@ -92,8 +92,9 @@ const cjs = {
   format: 'cjs',
   target: 'node18',
   // prom-client (Apache-2.0, with @opentelemetry/api) stays a package of its own: never copied into
-  // our GPL-2.0-only files (see licenceCheck below)
-  external: ['@bpf-recipes/*', 'koffi', 'prom-client'],
+  // our GPL-2.0-only files (see licenceCheck below); so do libs/metrics' yaml (ISC) and bcryptjs
+  // (BSD-3-Clause), each a dependency of that package, loaded only with --metrics --web-config
+  external: ['@bpf-recipes/*', 'koffi', 'prom-client', 'yaml', 'bcryptjs'],
   metafile: true,
   define: { 'import.meta.url': '__recipesModuleUrl' },
   banner: { js: "const __recipesModuleUrl = require('node:url').pathToFileURL(__filename).href;\n" + libRequire },

@@ -18,11 +18,15 @@ describe('licences of what the bundles copy in', () => {
     expect(incompatiblePackage(await bundleOf('date-fns'))).toBeUndefined();
   });
 
-  it('the shipped @bpf-recipes/metrics loads prom-client from its own package, and declares it', () => {
+  it('the shipped @bpf-recipes/metrics loads prom-client, yaml and bcryptjs from their own packages, and declares them', () => {
     const built = readFileSync(join(repoRoot, 'libs', 'metrics', 'dist', 'index.cjs'), 'utf8');
     expect(built).toContain('require("prom-client")');
     expect(built).not.toMatch(/collectDefaultMetrics\s*=\s*function|class Registry/);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'libs', 'metrics', 'package.json'), 'utf8'));
-    expect(Object.keys(pkg.dependencies)).toEqual(['prom-client']);
+    expect(Object.keys(pkg.dependencies)).toEqual(['bcryptjs', 'prom-client', 'yaml']);
+    // the web config's YAML parser and bcrypt stay packages of their own too
+    expect(built).toMatch(/\("yaml"\)/);
+    expect(built).toMatch(/\("bcryptjs"\)/);
+    expect(built).not.toMatch(/class YAMLMap|function genSaltSync/);
   });
 });

@@ -1,4 +1,4 @@
-export { runTool, parseArgs, allOptions, fail, loadMetrics, type ToolSpec, type ToolContext } from './tool.js';
+export { runTool, parseArgs, allOptions, fail, loadMetrics, serveMetrics, type ToolSpec, type ToolContext } from './tool.js';
 export { manPage } from './man.js';
 export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from './output.js';
@@ -16,3 +16,4 @@ export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, typ
 export { default as yargs } from 'yargs/yargs';
 export { loadPreferringBtf } from './syscalls.js';
 export { splitPositionals } from './positionals.js';
+export { KEEP_AFTER_ATTACH, dropAfterAttach } from './caps.js';

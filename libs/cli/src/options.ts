@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { OptionSpec } from './args.js';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top' | 'output' | 'no-follow' | 'user';
+export type CommonOption = 'duration' | 'pid' | 'tid' | 'uid' | 'name' | 'cgroup' | 'timestamp' | 'json' | 'verbose' | 'buffer-size' | 'metrics' | 'metrics-allow-remote' | 'metrics-by' | 'metrics-top' | 'web-config' | 'keep-capabilities' | 'output' | 'no-follow' | 'user';
 
 export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   duration: { alias: 'd', type: 'string', arg: 'SEC', describe: 'stop after SEC seconds (fractions allowed), then print the summary' },
@@ -20,8 +20,10 @@ export const COMMON_OPTIONS: Record<CommonOption, OptionSpec> = {
   'buffer-size': { type: 'string', arg: 'SIZE', describe: 'ring buffer size, a power of two (e.g. 8M; default 4M)' },
   metrics: { type: 'string', arg: 'ADDR', describe: 'serve Prometheus metrics at http://ADDR/metrics while tracing (HOST:PORT; :PORT or PORT is 127.0.0.1)' },
   'metrics-allow-remote': { type: 'boolean', describe: 'let --metrics listen on an address other than loopback (other machines can then read the metrics)' },
-  'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm or cgroup: a comm (or cgroup path) label on the series for the top N, the rest "other" (syscount, opensnoop, killsnoop)' },
-  'metrics-top': { type: 'string', arg: 'N', describe: 'with --metrics-by: how many comms or cgroups keep their own label (default 20)' },
+  'metrics-by': { type: 'string', arg: 'BY', describe: 'with --metrics, BY comm, cgroup or container: a comm, cgroup path, or container_id and pod_uid label on the series for the top N, the rest "other" (syscount, opensnoop, killsnoop)' },
+  'metrics-top': { type: 'string', arg: 'N', describe: 'with --metrics-by: how many comms, cgroups or containers keep their own label (default 20)' },
+  'web-config': { type: 'string', arg: 'FILE', describe: "with --metrics: TLS, basic auth and headers from FILE, exporter-toolkit's web config (YAML; docs/fleet.md)" },
+  'keep-capabilities': { type: 'boolean', describe: 'with --metrics: keep every capability after attach (by default only what the tool still needs stays)' },
   output: { alias: 'o', type: 'string', arg: 'FILE', describe: "write the output to FILE (kept apart from a traced command's own output)" },
   'no-follow': { type: 'boolean', describe: 'with -- COMMAND: trace the command\'s own process only, not the processes it starts' },
   user: { type: 'string', arg: 'USER', describe: "with -- COMMAND: run it as USER (name or uid; that user's uid, gid and groups)" },
@@ -36,7 +38,7 @@ export const COMMAND_NOTE =
   'a second one detaches at once. The command keeps the terminal; -o FILE keeps the tool\'s output apart from the command\'s.';
 
 /** Options every tool has, whether its spec lists them or not: metrics, and running a command. */
-export const EVERY_TOOL_OPTIONS: readonly CommonOption[] = ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top', 'output', 'no-follow', 'user'];
+export const EVERY_TOOL_OPTIONS: readonly CommonOption[] = ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top', 'web-config', 'keep-capabilities', 'output', 'no-follow', 'user'];
 
 /** The tools whose series take --metrics-by (their counters are keyed by comm or cgroup in the kernel). */
 export const METRICS_BY_TOOLS = ['syscount', 'opensnoop', 'killsnoop'];
@@ -45,13 +47,13 @@ export const METRICS_BY_TOOLS = ['syscount', 'opensnoop', 'killsnoop'];
  * --metrics-by comm|cgroup and --metrics-top N (the command's, or the exporter config's metricsBy,
  * metricsTop): undefined without --metrics-by; a UsageError naming the fix otherwise.
  */
-export function parseMetricsBy(tool: string, by: unknown, top: unknown, names = { by: '--metrics-by', top: '--metrics-top' }): { by: 'comm' | 'cgroup'; top: number } | undefined {
+export function parseMetricsBy(tool: string, by: unknown, top: unknown, names = { by: '--metrics-by', top: '--metrics-top' }): { by: 'comm' | 'cgroup' | 'container'; top: number } | undefined {
   if (by === undefined) {
-    if (top !== undefined) throw new UsageError(`${names.top} goes with ${names.by} comm|cgroup`);
+    if (top !== undefined) throw new UsageError(`${names.top} goes with ${names.by} comm|cgroup|container`);
     return undefined;
   }
   if (!METRICS_BY_TOOLS.includes(tool)) throw new UsageError(`${names.by}: ${tool} has no series by comm or cgroup (tools that have: ${METRICS_BY_TOOLS.join(', ')})`);
-  if (by !== 'comm' && by !== 'cgroup') throw new UsageError(`${names.by}: '${String(by)}' is not comm or cgroup`);
+  if (by !== 'comm' && by !== 'cgroup' && by !== 'container') throw new UsageError(`${names.by}: '${String(by)}' is not comm, cgroup or container`);
   const n = top === undefined ? 20 : typeof top === 'number' ? top : /^\d+$/.test(String(top)) ? Number(top) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 10000) throw new UsageError(`${names.top}: '${String(top)}' is not a whole number from 1 to 10000`);
   return { by, top: n };
@@ -225,6 +227,8 @@ export interface CommonArgs {
   'metrics-allow-remote'?: boolean;
   'metrics-by'?: string;
   'metrics-top'?: string;
+  'web-config'?: string;
+  'keep-capabilities'?: boolean;
   /** -o FILE */
   output?: string;
   /** the words after `--`: a command to run and trace */

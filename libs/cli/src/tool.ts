@@ -15,6 +15,7 @@ import { COMMON_OPTIONS, EVERY_TOOL_OPTIONS, isLoopback, parseDuration, parseMet
 import { Output, note } from './output.js';
 import { TracedCommand, signalNumber } from './command.js';
 import { Session, sessionOptionsFromArgs } from './session.js';
+import { dropAfterAttach } from './caps.js';
 
 export interface ToolSpec {
   name: string;
@@ -131,6 +132,8 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     }
     metricsBy = parseMetricsBy(spec.name, args['metrics-by'], args['metrics-top']);
     if (metricsBy && args.metrics === undefined) throw new UsageError('--metrics-by: give --metrics ADDR too (the labels are on the served series)');
+    if (args['web-config'] !== undefined && args.metrics === undefined) throw new UsageError('--web-config: give --metrics ADDR too (it secures the metrics endpoint)');
+    if (args['keep-capabilities'] && args.metrics === undefined) throw new UsageError('--keep-capabilities: capabilities are dropped after attach only with --metrics (give --metrics ADDR, or leave this out)');
     session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);
@@ -237,6 +240,9 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
             fail(spec.name, e, verbose);
           });
       }
+      // a long-running metrics endpoint keeps only what the tool still needs (docs/fleet.md); after
+      // the command has started, which it may need them for (--user)
+      if (metrics && !args['keep-capabilities']) dropAfterAttach([spec.name], (line) => session.verbose(line));
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);
         timers.push(setTimeout(() => void stop(0), sec * 1000));
@@ -257,13 +263,12 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     if (args.metrics !== undefined) {
       // bound before anything is loaded: a port in use fails with nothing attached
       const at = parseMetricsAddress(args.metrics);
-      metrics = new (await loadMetrics()).MetricsRegistry();
+      const m = await loadMetrics();
+      metrics = new m.MetricsRegistry();
       ctx.metrics = metrics.addTool({ tool: spec.name, version: spec.version, lost: () => (session.isClosed ? 0 : session.lost()) });
       ctx.metricsBy = metricsBy;
-      const bound = await metrics.listen(at.host, at.port).catch((e: Error) => {
-        throw new RecipesError(e.message);
-      });
-      ctx.verbose(`metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`);
+      const url = await serveMetrics(m, metrics, at, { tool: spec.name, webConfig: args['web-config'], listenOption: 'metrics' });
+      ctx.verbose(`metrics at ${url}`);
       mark('metrics listening');
     }
     await main(ctx);
@@ -302,6 +307,35 @@ export async function loadMetrics(): Promise<typeof import('@bpf-recipes/metrics
     }
     throw e;
   }
+}
+
+/**
+ * The metrics endpoint of a tool (--metrics) or of the exporter (--listen): the web config read and
+ * checked first (a bad one is a usage error, nothing bound), then the port bound (taken: a runtime
+ * error), then, on an address other than loopback, one line saying what is protected and what is
+ * not. Returns the URL served.
+ */
+export async function serveMetrics(
+  m: typeof import('@bpf-recipes/metrics'),
+  registry: MetricsRegistry,
+  at: { host: string; port: number },
+  o: { tool: string; webConfig?: string; listenOption: string },
+): Promise<string> {
+  let web: InstanceType<typeof m.WebConfigWatcher> | undefined;
+  if (o.webConfig !== undefined) {
+    try {
+      web = new m.WebConfigWatcher(o.webConfig, (line) => note(`${o.tool}: ${line}`));
+    } catch (e) {
+      if (e instanceof m.WebConfigError) throw new UsageError(`--web-config: ${e.message}`);
+      throw e;
+    }
+  }
+  const bound = await registry.listen(at.host, at.port, web).catch((e: Error) => {
+    throw new RecipesError(e.message.replace(/^--metrics: /, `--${o.listenOption}: `));
+  });
+  const hostPort = `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+  if (!isLoopback(at.host)) note(`${o.tool}: serving metrics to other machines at ${hostPort}: ${m.describeProtection(web?.settings)}`);
+  return `${web?.settings.tls ? 'https' : 'http'}://${hostPort}/metrics`;
 }
 
 /** One line on stderr, then exit: 2 for usage errors, 1 for everything else. */

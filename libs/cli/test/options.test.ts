@@ -149,7 +149,7 @@ describe('parseArgs: every complaint of the parser is a usage error', () => {
     const flags = lines.filter((l) => /^ {2}(-\w, | {4})--/.test(l));
     expect(flags.map((l) => l.trim().split(/\s{2,}/)[0])).toEqual([
       '--extra', '-F, --flag FLAG', '-i, --interval SEC', '-h, --help', '-V, --version',
-      '-p, --pid PID[,PID...]', '-d, --duration SEC', '-u, --uid UID', '--metrics ADDR', '--metrics-allow-remote', '--metrics-by BY', '--metrics-top N', // every tool's
+      '-p, --pid PID[,PID...]', '-d, --duration SEC', '-u, --uid UID', '--metrics ADDR', '--metrics-allow-remote', '--metrics-by BY', '--metrics-top N', '--web-config FILE', '--keep-capabilities', // every tool's
       '-o, --output FILE', '--no-follow', '--user USER',
     ]);
     const starts = new Set(flags.map((l) => 2 + /^(.*?\S)\s{2,}/.exec(l.slice(2))![0].length));

@@ -14,4 +14,5 @@ export { openPerfEvent, perfEventNamed, perfEventProblem, PERF_EVENTS, PerfType,
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
 export { armTraced, attachTraced, copyTraced, hasTraced, holdTraced, tracedEmpty, tracedTgids, MAX_TRACED_PROCESSES } from './traced.js';
+export { CAPS, capsForMapReads, capsOf, capMask, dropCapabilities, type CapName, type Dropped } from './caps.js';
 export { ARCHES, archInfo, archObjectName, objectForArch, type ArchInfo } from './arch.js';

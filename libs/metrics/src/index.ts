@@ -10,7 +10,12 @@
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import client from 'prom-client';
+import { BasicAuth, type TlsSettings, type WebConfigWatcher } from './web.js';
+
+export { BasicAuth, WebConfigError, WebConfigWatcher, describeProtection, loadWebConfig, type WebSettings } from './web.js';
 
 const { Registry, collectDefaultMetrics } = client;
 
@@ -126,7 +131,7 @@ export interface Metrics {
 export class MetricsRegistry implements Metrics {
   readonly registry = new Registry();
   private readonly tools: ToolInfo[] = [];
-  private server?: Server;
+  private server?: Server | ReturnType<typeof createTlsServer>;
   private scraping: Promise<unknown> = Promise.resolve();
 
   constructor() {
@@ -202,12 +207,54 @@ export class MetricsRegistry implements Metrics {
     return p;
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private handle(req: IncomingMessage, res: ServerResponse, web?: WebConfigWatcher): void {
     const path = (req.url ?? '/').split('?')[0];
-    const send = (code: number, type: string, body: string) => {
-      res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+    const settings = web?.current();
+    const send = (code: number, type: string, body: string, extra: Record<string, string> = {}) => {
+      res.writeHead(code, { ...settings?.headers, ...extra, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (!settings) return this.serve(req, res, path, send);
+    if (settings.tls && !this.clientAllowed(req.socket as TLSSocket, settings.tls)) return send(403, 'text/plain; charset=utf-8', 'client certificate not accepted\n');
+    if (settings.rateLimit && !this.takeToken(settings.rateLimit)) return send(429, 'text/plain; charset=utf-8', 'too many requests\n');
+    this.auth.check(settings.users, req.headers.authorization).then(
+      (ok) => (ok ? this.serve(req, res, path, send) : send(401, 'text/plain; charset=utf-8', 'Unauthorized\n', { 'WWW-Authenticate': 'Basic' })),
+      (e) => send(500, 'text/plain; charset=utf-8', `auth failed: ${(e as Error).message}\n`),
+    );
+  }
+
+  private readonly auth = new BasicAuth();
+  private bucket?: { tokens: number; at: number };
+
+  /** rate_limit: a token bucket, one token per interval, at most burst */
+  private takeToken(r: { intervalMs: number; burst: number }): boolean {
+    const now = Date.now();
+    const b = (this.bucket ??= { tokens: r.burst, at: now });
+    b.tokens = Math.min(r.burst, b.tokens + (now - b.at) / r.intervalMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /**
+   * The client certificate policies Node's TLS does not enforce by itself (it verifies a given
+   * certificate only with rejectUnauthorized): RequireAnyClientCert needs one, VerifyClientCertIfGiven
+   * one that verifies if given, client_allowed_sans one of the SANs.
+   */
+  private clientAllowed(sock: TLSSocket, tls: TlsSettings): boolean {
+    if (tls.clientAuth === 'NoClientCert' || tls.clientAuth === 'RequestClientCert') return true;
+    const cert = sock.getPeerCertificate?.();
+    const given = Boolean(cert && Object.keys(cert).length);
+    if (tls.clientAuth === 'VerifyClientCertIfGiven') return !given || sock.authorized;
+    if (!given) return false;
+    if (tls.clientAuth === 'RequireAndVerifyClientCert' && !sock.authorized) return false;
+    if (!tls.allowedSans.length) return true;
+    const sans = (cert.subjectaltname ?? '').split(/,\s*/).map((s) => s.replace(/^(DNS|IP Address|email|URI):/, ''));
+    return tls.allowedSans.some((a) => sans.includes(a));
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, path: string, send: (code: number, type: string, body: string) => void): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'only GET\n');
     if (path === '/') {
       return send(200, 'text/html; charset=utf-8', '<html><head><title>bpf-recipes</title></head><body><a href="/metrics">Metrics</a></body></html>\n');
@@ -225,8 +272,20 @@ export class MetricsRegistry implements Metrics {
    * Error (the caller makes it its runtime error, exit 1: this package stays free of core, which a
    * CommonJS tool and this ES module would otherwise load twice).
    */
-  listen(host: string, port: number): Promise<{ host: string; port: number }> {
-    const server = createServer((req, res) => this.handle(req, res));
+  listen(host: string, port: number, web?: WebConfigWatcher): Promise<{ host: string; port: number }> {
+    const tls = web?.settings.tls;
+    const server = tls ? createTlsServer({ ...tls.context, ...tlsPolicy(tls) }, (req, res) => this.handle(req, res, web)) : createServer((req, res) => this.handle(req, res, web));
+    if (web) {
+      // a changed file is read before the handshake that follows it (prepended: before the TLS server
+      // makes the connection's socket from its current context)
+      server.prependListener('connection', () => web.current());
+      web.onChange = (s) => {
+        if (!s.tls || !(server as { setSecureContext?: unknown }).setSecureContext) return;
+        const https = server as ReturnType<typeof createTlsServer>;
+        https.setSecureContext(s.tls.context);
+        Object.assign(https, tlsPolicy(s.tls));
+      };
+    }
     // a slow or stuck client cannot hold the process: short timeouts, few connections
     server.headersTimeout = 5000;
     server.requestTimeout = 10000;
@@ -257,13 +316,19 @@ export class MetricsRegistry implements Metrics {
   }
 }
 
+/** Whether Node's TLS asks for a client certificate, and fails the handshake when one does not verify. */
+function tlsPolicy(t: TlsSettings): { requestCert: boolean; rejectUnauthorized: boolean } {
+  return { requestCert: t.clientAuth !== 'NoClientCert', rejectUnauthorized: t.clientAuth === 'RequireAndVerifyClientCert' };
+}
+
 /**
  * --metrics-by comm|cgroup with --metrics-top N (bpf-headers recipes_metrics_by.h): a tool's per-CPU
  * counter map is keyed by 16 more bytes, the comm or the cgroup v2 id; at scrape time the values
  * are ranked by their total, the top N keep their label and the rest are summed into "other".
  */
 export interface MetricsBy {
-  by: 'comm' | 'cgroup';
+  /** container: the cgroup id in the kernel, its path parsed to container_id and pod_uid (containerOf) */
+  by: 'comm' | 'cgroup' | 'container';
   /** how many comms or cgroups keep their own label (--metrics-top, default 20) */
   top: number;
 }
@@ -333,7 +398,7 @@ export interface ByRow {
 export class ByFolder {
   readonly cgroups?: CgroupPaths;
   constructor(readonly o: MetricsBy) {
-    if (o.by === 'cgroup') this.cgroups = new CgroupPaths();
+    if (o.by !== 'comm') this.cgroups = new CgroupPaths();
   }
 
   /** call once at the start of each scrape (a cgroup walk at most once per scrape) */
@@ -347,7 +412,18 @@ export class ByFolder {
       const end = key.indexOf(0, off);
       return key.toString('utf8', off, end < 0 || end > off + 16 ? off + 16 : end);
     }
-    return this.cgroups!.path(key.readBigUInt64LE(off));
+    const path = this.cgroups!.path(key.readBigUInt64LE(off));
+    if (this.o.by === 'cgroup') return path;
+    const c = containerOf(path);
+    return `${c.containerId}\0${c.podUid}`;
+  }
+
+  /** the labels of a by value: { comm } or { cgroup }, or container_id and pod_uid ("other": both) */
+  private labels(by: string): Labels {
+    if (this.o.by !== 'container') return { [this.o.by]: by };
+    if (by === 'other') return { container_id: 'other', pod_uid: 'other' };
+    const [containerId, podUid] = by.split('\0');
+    return { container_id: containerId, pod_uid: podUid ?? '' };
   }
 
   fold(rows: ByRow[]): ByRow[] {
@@ -357,7 +433,7 @@ export class ByFolder {
     const out = new Map<string, ByRow>();
     for (const r of rows) {
       const by = kept.has(r.by) ? r.by : 'other';
-      const labels = { ...r.labels, [this.o.by]: by };
+      const labels = { ...r.labels, ...this.labels(by) };
       const id = JSON.stringify(labels);
       const have = out.get(id);
       if (have) have.values = have.values.map((v, i) => v + (r.values[i] ?? 0));
@@ -365,4 +441,40 @@ export class ByFolder {
     }
     return [...out.values()];
   }
+}
+
+/** The container and pod a cgroup v2 path belongs to; empty strings for a host task. */
+export interface ContainerLabels {
+  containerId: string;
+  podUid: string;
+}
+
+/** a container's scope under systemd: the runtime's prefix and the 64-hex id (not conmon's scopes) */
+const SCOPE = /^(?:cri-containerd|crio|docker|libpod)-([0-9a-f]{64})\.scope$/;
+const ID = /^[0-9a-f]{64}$/;
+/** kubelet's pod cgroup: systemd driver kubepods[-<qos>]-pod<uid with _>.slice, cgroupfs pod<uid> */
+const POD_SLICE = /^kubepods(?:-[a-z]+)?-pod([0-9a-f_]{36})\.slice$/;
+const POD_DIR = /^pod([0-9a-f-]{36})$/;
+
+/**
+ * container_id and pod_uid from a cgroup path, for the layouts kubelet and the runtimes make:
+ * - kubelet, systemd driver: /kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope
+ *   (the pod's UID with _ for -; crio-<id>.scope under CRI-O), also kubepods-pod<uid>.slice (Guaranteed);
+ * - kubelet, cgroupfs driver: /kubepods/burstable/pod<uid>/<id>, /kubepods/pod<uid>/<id>;
+ * - Docker and Podman: docker-<id>.scope, libpod-<id>.scope (systemd), /docker/<id>, /libpod_parent/libpod-<id> (cgroupfs).
+ * The innermost component that names a container wins (a container's own sub-cgroups stay its own);
+ * conmon's scopes (crio-conmon-, libpod-conmon-) are not containers. A host task: both empty.
+ */
+export function containerOf(path: string): ContainerLabels {
+  let containerId = '';
+  let podUid = '';
+  const parts = path.split('/').filter(Boolean);
+  for (const [i, p] of parts.entries()) {
+    const scope = SCOPE.exec(p) ?? /^libpod-([0-9a-f]{64})$/.exec(p);
+    if (scope) containerId = scope[1];
+    else if (ID.test(p) && i > 0 && (POD_DIR.test(parts[i - 1]) || parts[i - 1] === 'docker')) containerId = p;
+    const pod = POD_SLICE.exec(p) ?? POD_DIR.exec(p);
+    if (pod && (POD_SLICE.test(p) || parts.slice(0, i).includes('kubepods'))) podUid = pod[1].replace(/_/g, '-');
+  }
+  return { containerId, podUid };
 }

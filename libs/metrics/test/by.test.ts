@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ByFolder, CgroupPaths } from '../src/index.js';
+import { ByFolder, CgroupPaths, containerOf } from '../src/index.js';
 
 const commKey = (comm: string) => {
   const k = Buffer.alloc(24);
@@ -53,5 +53,52 @@ describe('--metrics-by: ByFolder', () => {
     } finally {
       rmSync(mount, { recursive: true });
     }
+  });
+});
+
+describe('--metrics-by container: containerOf() and the folding', () => {
+  const id = 'a'.repeat(56) + '0123abcd';
+  const uid = '5f3c2b9e-1d2a-4c7e-9f00-0123456789ab';
+  it('each layout: kubelet systemd and cgroupfs, containerd, CRI-O, Docker, Podman; conmon and host tasks empty', () => {
+    const u_ = uid.replace(/-/g, '_');
+    const cases: [string, string, string][] = [
+      [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${u_}.slice/cri-containerd-${id}.scope`, id, uid],
+      [`/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u_}.slice/crio-${id}.scope`, id, uid],
+      [`/kubepods.slice/kubepods-pod${u_}.slice/cri-containerd-${id}.scope`, id, uid], // Guaranteed QoS
+      [`/kubepods/burstable/pod${uid}/${id}`, id, uid],
+      [`/kubepods/pod${uid}/${id}`, id, uid],
+      [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${u_}.slice`, '', uid], // the pod, no container
+      [`/system.slice/docker-${id}.scope`, id, ''],
+      [`/docker/${id}`, id, ''],
+      [`/machine.slice/libpod-${id}.scope`, id, ''],
+      [`/machine.slice/libpod-${id}.scope/container`, id, ''], // a container's own sub-cgroup
+      [`/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-${id}.scope`, id, ''], // rootless
+      [`/libpod_parent/libpod-${id}`, id, ''],
+      [`/machine.slice/libpod-conmon-${id}.scope`, '', ''],
+      [`/system.slice/crio-conmon-${id}.scope`, '', ''],
+      ['/system.slice/nginx.service', '', ''],
+      ['/', '', ''],
+      [`/srv/${id}`, '', ''], // 64 hex digits alone are not a container
+      ['id:1234', '', ''],
+    ];
+    for (const [path, containerId, podUid] of cases) expect(containerOf(path), path).toEqual({ containerId, podUid });
+  });
+
+  it('folds by container: top N keep container_id and pod_uid, host tasks have empty ones, the rest both "other"', () => {
+    const f = new ByFolder({ by: 'container', top: 2 });
+    const key = (c: string, p: string) => `${c}\0${p}`;
+    const rows = [
+      { by: key('c1', 'p1'), labels: { syscall: 'write' }, values: [7] },
+      { by: key('', ''), labels: { syscall: 'write' }, values: [5] },
+      { by: key('c2', ''), labels: { syscall: 'write' }, values: [3] },
+      { by: key('c1', 'p1'), labels: { syscall: 'read' }, values: [1] },
+      { by: key('c3', 'p3'), labels: { syscall: 'write' }, values: [2] },
+    ];
+    expect(f.fold(rows).map((r) => ({ ...r.labels, v: r.values[0] }))).toEqual([
+      { syscall: 'write', container_id: 'c1', pod_uid: 'p1', v: 7 },
+      { syscall: 'write', container_id: '', pod_uid: '', v: 5 },
+      { syscall: 'write', container_id: 'other', pod_uid: 'other', v: 5 },
+      { syscall: 'read', container_id: 'c1', pod_uid: 'p1', v: 1 },
+    ]);
   });
 });

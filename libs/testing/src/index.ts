@@ -362,4 +362,4 @@ export { cliConformance, type ConformanceOptions } from './conformance.js';
 export { inNamespaces, jsonLines, type NamespaceRun } from './namespaces.js';
 export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNamed, watch, type StraceCall, type Watched } from './oracle.js';
 export * from './prometheus.js';
-export { startTlsServer, type TlsServer } from './tls.js';
+export { makeCertificates, startTlsServer, type Certificates, type TlsServer } from './tls.js';

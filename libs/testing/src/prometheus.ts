@@ -46,15 +46,34 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-/** Start Prometheus scraping `targets` (job name → HOST:PORT) every second. */
-export async function startPrometheus(targets: Record<string, string>): Promise<PrometheusServer> {
+/** A scrape job over https: Prometheus' scheme, tls_config and basic_auth of the job. */
+export interface ScrapeTarget {
+  target: string;
+  scheme?: 'http' | 'https';
+  tls?: { ca_file?: string; cert_file?: string; key_file?: string; server_name?: string };
+  basicAuth?: { username: string; password: string };
+}
+
+/** Start Prometheus scraping `targets` (job name → HOST:PORT, or a ScrapeTarget) every second. */
+export async function startPrometheus(targets: Record<string, string | ScrapeTarget>): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'bpf-recipes-prom-'));
   const port = await freePort();
+  const job = (name: string, t: string | ScrapeTarget): string[] => {
+    const o = typeof t === 'string' ? { target: t } : t;
+    return [
+      `  - job_name: ${name}`,
+      ...(o.scheme ? [`    scheme: ${o.scheme}`] : []),
+      ...(o.tls ? ['    tls_config:', ...Object.entries(o.tls).map(([k, v]) => `      ${k}: ${JSON.stringify(v)}`)] : []),
+      ...(o.basicAuth ? ['    basic_auth:', `      username: ${JSON.stringify(o.basicAuth.username)}`, `      password: ${JSON.stringify(o.basicAuth.password)}`] : []),
+      '    static_configs:',
+      `      - targets: ['${o.target}']`,
+    ];
+  };
   writeFileSync(join(dir, 'prometheus.yml'), [
     'global:',
     '  scrape_interval: 1s',
     'scrape_configs:',
-    ...Object.entries(targets).flatMap(([job, t]) => [`  - job_name: ${job}`, '    static_configs:', `      - targets: ['${t}']`]),
+    ...Object.entries(targets).flatMap(([name, t]) => job(name, t)),
     '',
   ].join('\n'));
   let log = '';

@@ -7,7 +7,7 @@
  * every program loaded so far detached: nothing half-started.
  */
 import { readFileSync } from 'node:fs';
-import { fail, isLoopback, loadMetrics, note, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
+import { dropAfterAttach, fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
 import { doctor } from './doctor.js';
 import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
@@ -20,6 +20,8 @@ export interface ExporterArgs {
   tools?: string;
   config?: string;
   'allow-remote'?: boolean;
+  'web-config'?: string;
+  'keep-capabilities'?: boolean;
   verbose?: boolean;
 }
 
@@ -27,6 +29,8 @@ export interface ExporterArgs {
 interface ConfigFile {
   listen?: string;
   allowRemote?: boolean;
+  /** exporter-toolkit's web config (TLS, basic auth, headers): --web-config */
+  webConfig?: string;
   /** tool → its options: its metrics OPTIONS, and the common filters name, uid, cgroup */
   tools?: Record<string, Record<string, unknown>>;
 }
@@ -48,7 +52,8 @@ function readConfig(path: string): ConfigFile {
   }
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new UsageError(`--config: ${path}: expected an object with listen, allowRemote, tools`);
   const o = c as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['listen', 'allowRemote', 'tools'].includes(k)) throw new UsageError(`--config: ${path}: unknown key '${k}' (listen, allowRemote, tools)`);
+  for (const k of Object.keys(o)) if (!['listen', 'allowRemote', 'webConfig', 'tools'].includes(k)) throw new UsageError(`--config: ${path}: unknown key '${k}' (listen, allowRemote, webConfig, tools)`);
+  if (o.webConfig !== undefined && typeof o.webConfig !== 'string') throw new UsageError(`--config: ${path}: webConfig must be the path of a web config file (YAML)`);
   if (o.listen !== undefined && typeof o.listen !== 'string') throw new UsageError(`--config: ${path}: listen must be a string like "127.0.0.1:9469"`);
   if (o.allowRemote !== undefined && typeof o.allowRemote !== 'boolean') throw new UsageError(`--config: ${path}: allowRemote must be true or false`);
   if (o.tools !== undefined && (typeof o.tools !== 'object' || o.tools === null || Array.isArray(o.tools))) {
@@ -122,12 +127,10 @@ async function start(a: ExporterArgs): Promise<void> {
     }
   });
 
-  // 2. the port, before any BPF program is loaded
-  const { MetricsRegistry } = await loadMetrics();
-  const registry = new MetricsRegistry();
-  const bound = await registry.listen(at.host, at.port).catch((e: Error) => {
-    throw new RecipesError(e.message.replace(/^--metrics: /, '--listen: '));
-  });
+  // 2. the web config (a bad one: exit 2), then the port, before any BPF program is loaded
+  const m = await loadMetrics();
+  const registry = new m.MetricsRegistry();
+  const where = await serveMetrics(m, registry, at, { tool: NAME, webConfig: a['web-config'] || config.webConfig || undefined, listenOption: 'listen' });
 
   // 3. each tool on its own Session; the first failure detaches every one before it
   const sessions: Session[] = [];
@@ -160,7 +163,8 @@ async function start(a: ExporterArgs): Promise<void> {
       return fail(NAME, err, verbose);
     }
   }
-  const where = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics`;
+  // every program attached: keep only what reading the maps needs (--keep-capabilities: everything)
+  if (!a['keep-capabilities']) dropAfterAttach([], (line) => (verbose ? note(`${NAME}: ${line}`) : undefined));
   // the readiness line of every tool ("Tracing" first)
   note(`Tracing for metrics: ${planned.map((p) => p.tool).join(', ')}, served at ${where}. Hit Ctrl-C to end.`);
 }

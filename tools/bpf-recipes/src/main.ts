@@ -22,7 +22,8 @@ Ready-made eBPF tracing tools.
 Commands:
   list                     the tools, each with what it shows
   doctor [--json]          what this kernel and machine support, tried for real, and which tools work here
-  exporter [--listen ADDR] [--tools a,b] [--config FILE] [--allow-remote] [-v]
+  exporter [--listen ADDR] [--tools a,b] [--config FILE] [--web-config FILE] [--allow-remote]
+           [--keep-capabilities] [-v]
                            serve several tools' Prometheus metrics on one port (default
                            ${DEFAULT_LISTEN}; every tool with metrics that works here; docs/fleet.md)
   completion [bash|zsh]    a completion script for bpf-recipes and every tool (bash unless zsh is named):
@@ -39,12 +40,15 @@ const EXPORTER_OPTIONS = {
   tools: { type: 'string', describe: 'the tools to run, comma-separated (default: every tool with metrics that works here)' },
   config: { type: 'string', describe: 'a JSON file: { "listen": ..., "allowRemote": ..., "tools": { "<tool>": { options } } }' },
   'allow-remote': { type: 'boolean', describe: 'allow a --listen address other than loopback' },
+  'web-config': { type: 'string', describe: "TLS, basic auth and headers from exporter-toolkit's web config file (YAML)" },
+  'keep-capabilities': { type: 'boolean', describe: 'keep every capability after attach (by default none stays but what reading maps needs)' },
   verbose: { alias: 'v', type: 'boolean', describe: "libbpf's log and probe-selection details on stderr" },
 } as const;
 
 const UMBRELLA_SWITCHES = {
   json: { type: 'boolean', describe: 'doctor: as one JSON object' },
   'allow-remote': { type: 'boolean', describe: 'exporter: allow a non-loopback address' },
+  'keep-capabilities': { type: 'boolean', describe: 'exporter: keep every capability after attach' },
   verbose: { alias: 'v', type: 'boolean', describe: 'exporter: libbpf details' },
   help: { alias: 'h', type: 'boolean', describe: 'this text' },
   version: { alias: 'V', type: 'boolean', describe: 'the version' },
@@ -72,7 +76,7 @@ function umbrella(argv: string[]) {
       chosen = { cmd: 'doctor', json: Boolean(a.json) };
     })
     .command('exporter', "serve several tools' Prometheus metrics on one port", EXPORTER_OPTIONS, (a) => {
-      chosen = { cmd: 'exporter', args: { listen: a.listen, tools: a.tools, config: a.config, 'allow-remote': a['allow-remote'], verbose: a.verbose } };
+      chosen = { cmd: 'exporter', args: { listen: a.listen, tools: a.tools, config: a.config, 'allow-remote': a['allow-remote'], 'web-config': a['web-config'], 'keep-capabilities': a['keep-capabilities'], verbose: a.verbose } };
     })
     .command(
       'completion [shell]',

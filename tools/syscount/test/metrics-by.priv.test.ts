@@ -20,7 +20,7 @@ describe('--metrics-by: usage errors', () => {
     const cases: [string, string[], RegExp][] = [
       ['biosnoop', ['--metrics', '127.0.0.1:1', '--metrics-by', 'comm'], /^biosnoop: --metrics-by: biosnoop has no series by comm or cgroup \(tools that have: syscount, opensnoop, killsnoop\)/],
       ['syscount', ['--metrics-by', 'comm'], /^syscount: --metrics-by: give --metrics ADDR too/],
-      ['syscount', ['--metrics', '127.0.0.1:1', '--metrics-by', 'pid'], /^syscount: --metrics-by: 'pid' is not comm or cgroup/],
+      ['syscount', ['--metrics', '127.0.0.1:1', '--metrics-by', 'pid'], /^syscount: --metrics-by: 'pid' is not comm, cgroup or container/],
       ['opensnoop', ['--metrics', '127.0.0.1:1', '--metrics-by', 'comm', '--metrics-top', '0'], /^opensnoop: --metrics-top: '0' is not a whole number/],
       ['syscount', ['--metrics', '127.0.0.1:1', '--metrics-top', '3'], /^syscount: --metrics-top goes with --metrics-by/],
     ];
@@ -42,7 +42,7 @@ describe('--metrics-by: usage errors', () => {
       expect(r.code).toBe(2);
       writeFileSync(cfg, JSON.stringify({ tools: { syscount: { metricsBy: 'host' } } }));
       r = runToolSync('bpf-recipes', ['exporter', '--config', cfg]);
-      expect(r.stderr).toMatch(/syscount\.metricsBy: 'host' is not comm or cgroup/);
+      expect(r.stderr).toMatch(/syscount\.metricsBy: 'host' is not comm, cgroup or container/);
       expect(r.code).toBe(2);
     } finally {
       rmSync(dir, { recursive: true });
