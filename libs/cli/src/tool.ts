@@ -220,7 +220,6 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     },
     ready(message) {
       mark('ready');
-      note(message);
       if (command && !traced) {
         try {
           traced = TracedCommand.start(command, spec.name);
@@ -240,9 +239,11 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
             fail(spec.name, e, verbose);
           });
       }
-      // a long-running metrics endpoint keeps only what the tool still needs (docs/fleet.md); after
-      // the command has started, which it may need them for (--user)
+      // a long-running metrics endpoint keeps only what the tool still needs (docs/fleet.md): once
+      // the command has started (held until release(), so it runs after the note), which may need
+      // them (--user), and before the note that scripts wait for
       if (metrics && !args['keep-capabilities']) dropAfterAttach([spec.name], (line) => session.verbose(line));
+      note(message);
       if (args.duration !== undefined) {
         const sec = parseDuration(args.duration);
         timers.push(setTimeout(() => void stop(0), sec * 1000));
