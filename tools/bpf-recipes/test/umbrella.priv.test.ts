@@ -52,7 +52,7 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     for (const tool of ['killsnoop', 'python-exec-hook', 'gethostlatency', 'sslsnoop']) expect(lacks[tool], tool).toEqual([]);
     // open(2) exists on x86_64, not on arm64 (the generic syscall table)
     const noOpen = 'nothing needed: this architecture has no open(2) (its programs open files with openat(2))';
-    expect(lacks.opensnoop).toEqual(has('syscalls', 'sys_enter_open') ? [] : [{ feature: 'sys_enter_open', instead: noOpen }, { feature: 'sys_exit_open', instead: noOpen }]);
+    expect(lacks.opensnoop).toEqual(has('syscalls', 'sys_enter_open') ? [] : [{ feature: 'syscalls:sys_enter_open', instead: noOpen }, { feature: 'syscalls:sys_exit_open', instead: noOpen }]);
     expect(has('syscalls', 'sys_enter_open')).toBe(process.arch === 'x64');
     const text = runToolSync('bpf-recipes', ['doctor']).stdout;
     expect(text).toMatch(/^What this kernel lacks, per tool$/m);
