@@ -134,7 +134,10 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
     if (metricsBy && args.metrics === undefined) throw new UsageError('--metrics-by: give --metrics ADDR too (the labels are on the served series)');
     if (args['web-config'] !== undefined && args.metrics === undefined) throw new UsageError('--web-config: give --metrics ADDR too (it secures the metrics endpoint)');
     if (args['keep-capabilities'] && args.metrics === undefined) throw new UsageError('--keep-capabilities: capabilities are dropped after attach only with --metrics (give --metrics ADDR, or leave this out)');
-    session = new Session(sessionOptionsFromArgs(spec.name, args, note, mark));
+    // a tool whose own --user means something else (the stack tools' -U, user stacks only) has no
+    // run-as option: its --user is never taken for one
+    const common: CommonArgs = 'user' in spec.options ? { ...args, user: undefined } : args;
+    session = new Session(sessionOptionsFromArgs(spec.name, common, note, mark));
   } catch (e) {
     return fail(spec.name, e, false);
   }

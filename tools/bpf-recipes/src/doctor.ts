@@ -161,6 +161,8 @@ export function doctor(): DoctorReport {
       const o = BpfObject.open(toolObject(tool));
       const types = new Set<string>();
       for (const p of o.programs) {
+        // the traced-command set (recipes_traced_*, recipes_traced.h) loads only with -- COMMAND
+        if (p.name.startsWith('recipes_traced_')) continue;
         const tp = tracefs ? sectionTracepoint(p.section) : undefined;
         if (tp && !tp.exists) {
           const short = tp.name.split(':').pop()!;

@@ -67,7 +67,8 @@ const SOURCE_TEXT: Record<Source, string> = {
 function programsOf(p: UdplifeSkel['progs'], source: Source): Program[] {
   const cgroup = [p.udplife_create, p.udplife_release];
   const skb = [p.udplife_egress, p.udplife_ingress];
-  if (source === 'tracepoints') return Object.values(p).filter((x) => !skb.includes(x));
+  // udplife's own programs only: the traced-command set (recipes_traced_*) is the session's to load
+  if (source === 'tracepoints') return Object.values(p).filter((x) => x.name.startsWith('udplife_') && !skb.includes(x));
   return source === 'skb' ? [...cgroup, ...skb] : cgroup;
 }
 
@@ -114,7 +115,7 @@ export function setup(
     const { progs } = skel;
     try {
       const wanted = programsOf(progs, source);
-      for (const p of Object.values(progs)) skel.obj.setAutoload(p.name, wanted.includes(p));
+      for (const p of Object.values(progs)) if (p.name.startsWith('udplife_')) skel.obj.setAutoload(p.name, wanted.includes(p));
       session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
       const cgroupProgs = [progs.udplife_create, progs.udplife_release, progs.udplife_egress, progs.udplife_ingress];
       for (const p of wanted) if (cgroupProgs.includes(p)) skel.obj.attachCgroup(p.name, root);
