@@ -16,9 +16,9 @@ import { dirname, resolve } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 
 // loaded on first use: only a --web-config pays for them (yaml's parser costs as much to load as prom-client)
-const load = createRequire(import.meta.url);
-const yaml = () => load('yaml') as typeof import('yaml');
-const bcrypt = () => load('bcryptjs') as typeof import('bcryptjs');
+// (each written as createRequire(...)('name'), which scripts/pack.mjs reads as a run-time dependency)
+const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
+const bcrypt = () => createRequire(import.meta.url)('bcryptjs') as typeof import('bcryptjs');
 
 export class WebConfigError extends Error {}
 
