@@ -154,4 +154,20 @@ cat "$D/cmdpid"
     expect(seen.find((e) => e.path === f)!.comm).toBe('cat');
     expect(seen.every((e) => e.comm === 'sh' || e.comm === 'cat')).toBe(true);
   });
+  it("--user NAME: the command runs with that user's uid, gid and groups; its opens carry that uid; the tool stays privileged", async () => {
+    const f = file('cmd-user');
+    chmodSync(f, 0o644);
+    const r = await opensnoop(['--user', 'nobody'], ['sh', '-c', `id -u; id -g; id -G; cat ${f} >/dev/null`]);
+    expect(r.code, r.stderr).toBe(0);
+    const ids = r.stdout.split('\n').filter((l) => /^\d[\d ]*$/.test(l));
+    expect(ids).toEqual(['65534', '65534', '65534']);
+    const own = r.opens.filter((o) => o.path === f);
+    expect(own).toHaveLength(1);
+    expect((own[0] as Open & { uid: number }).uid).toBe(65534);
+    // a user that does not exist: one line, exit 2, nothing run
+    const bad = await opensnoop(['--user', 'no-such-user-x'], ['sh', '-c', `cat ${f}`]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.opens).toEqual([]);
+  });
 });
