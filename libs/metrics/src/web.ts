@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import type { SecureContextOptions } from 'node:tls';
 
 // loaded on first use: only a --web-config pays for them (yaml's parser costs as much to load as prom-client)
-// (each written as createRequire(...)('name'), which scripts/pack.mjs reads as a run-time dependency)
+// (each a createRequire call with the package's name in it: scripts/pack.mjs reads that as a run-time dependency)
 const yaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 const bcrypt = () => createRequire(import.meta.url)('bcryptjs') as typeof import('bcryptjs');
 
