@@ -167,7 +167,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       // our dependencies' own commands (koffi's; bcryptjs's and yaml's, of @bpf-recipes/metrics) are theirs, not ours
       const bins = readdirSync(join(all, 'node_modules', '.bin')).filter((b) => !['koffi', 'bcrypt', 'yaml'].includes(b)).sort();
       expect(bins).toEqual(['biosnoop', 'bpf-recipes', 'gethostlatency', 'killsnoop', 'offcputime', 'opensnoop', 'profile', 'python-exec-hook', 'sslsnoop', 'stackcount', 'syscount', 'syslatency', 'udplife']);
-      expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\]\n/);
+      expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\] \[-- COMMAND \[ARGS\.\.\.\]\]\n/);
       for (const b of bins) {
         const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
         expect(help, b).toMatch(b === 'bpf-recipes' ? /^bpf-recipes COMMAND/ : new RegExp(`^${b} ${{ stackcount: 'CATEGORY:EVENT ', syslatency: '\\[SYSCALL\\.\\.\\.\\] ' }[b] ?? ''}\\[options\\]\\n`));
