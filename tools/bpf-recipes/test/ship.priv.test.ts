@@ -170,7 +170,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(sh('npx', ['--no-install', 'opensnoop', '--help'], { cwd: all, env: node18Env })).toMatch(/^opensnoop \[options\] \[-- COMMAND \[ARGS\.\.\.\]\]\n/);
       for (const b of bins) {
         const help = sh(join(all, 'node_modules', '.bin', b), ['--help'], { env: node18Env });
-        expect(help, b).toMatch(b === 'bpf-recipes' ? /^bpf-recipes COMMAND/ : new RegExp(`^${b} ${{ stackcount: 'CATEGORY:EVENT ', syslatency: '\\[SYSCALL\\.\\.\\.\\] ' }[b] ?? ''}\\[options\\]\\n`));
+        expect(help, b).toMatch(b === 'bpf-recipes' ? /^bpf-recipes COMMAND/ : new RegExp(`^${b} ${{ stackcount: 'CATEGORY:EVENT ', syslatency: '\\[SYSCALL\\.\\.\\.\\] ' }[b] ?? ''}\\[options\\] \\[-- COMMAND \\[ARGS\\.\\.\\.\\]\\]\\n`));
         expect(help, b).toMatch(/--help/);
       }
     });
