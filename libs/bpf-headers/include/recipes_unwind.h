@@ -10,8 +10,18 @@
  *     shared by every process that maps it;
  *   - unwind_procs: per process (the kernel's tgid), its executable mappings sorted by start,
  *     each with its load bias and its file's run of rows (none: anonymous JIT code, [vdso]);
- * and reads two: unwind_wanted (processes with an address in no known mapping: a new process, a
- * dlopen, an exec — user space reads their maps again) and unwind_stats.
+ *   - unwind_files: each loaded file's run of rows and its executable segments, by the kernel's
+ *     device and inode number, so that a mapping user space has not read yet (a process started
+ *     a moment ago, a dlopen, an exec: `TOOL -- COMMAND` loads its program's and libraries' files
+ *     before the command starts) is walked all the same: the walker asks the kernel for the VMA
+ *     of the address (bpf_find_vma) and takes its file's rows. The mappings found so are kept per
+ *     process (unwind_found, until its next exec): with interrupts off, as in a perf_event
+ *     sample, the kernel answers one such question a sample, so a stack through three files new
+ *     to it is whole from the third sample on;
+ * and reads three: unwind_wanted (processes with an address in no known mapping: a new process, a
+ * dlopen, an exec — user space reads their maps again), unwind_vmas (the mappings found that way,
+ * so that the stacks of a process that exited before user space read its maps can still be named)
+ * and unwind_stats.
  *
  * recipes_user_stack_id() walks the current task's user stack from its saved user registers
  * (bpf_task_pt_regs: the interrupted ones in a perf_event sample, those of the syscall it blocks
@@ -36,6 +46,11 @@
 #define RECIPES_UNWIND_MAX_MAPS 256   /* executable mappings of one process */
 #define RECIPES_UNWIND_ROWS 1048576   /* rows of all tables: set by user space (--unwind-memory) */
 #define RECIPES_UNWIND_PROCS 4096     /* processes with mapping tables */
+#define RECIPES_UNWIND_FILES 4096     /* files with tables, by device and inode */
+#define RECIPES_UNWIND_FILE_SEGS 4    /* executable segments of a file */
+#define RECIPES_UNWIND_VMAS 8192      /* mappings found through bpf_find_vma */
+#define RECIPES_UNWIND_PAGE_SHIFT 12  /* vm_pgoff's unit (x86_64, the one architecture walked so far) */
+#define RECIPES_UNWIND_FOUND 16       /* mappings found through bpf_find_vma kept per process */
 #define RECIPES_UNWIND_INCOMPLETE 1   /* the pc after the last frame of a stack that could not be completed */
 
 /* CFA kinds of a row (libs/symbols CfaKind) */
@@ -54,7 +69,7 @@
 #define RECIPES_UNWIND_STAT_COMPLETE 0   /* stacks walked to their outermost frame */
 #define RECIPES_UNWIND_STAT_INCOMPLETE 1 /* stacks cut short (kept, marked, counted) */
 #define RECIPES_UNWIND_STAT_FP_FRAMES 2  /* frames taken by the frame-pointer step (no table) */
-#define RECIPES_UNWIND_STAT_UNKNOWN 3    /* stacks of processes without mapping tables yet (frame-pointer walk) */
+#define RECIPES_UNWIND_STAT_UNKNOWN 3    /* stacks of processes without mapping tables yet with a frame in no known file (frame-pointer step) */
 #define RECIPES_UNWIND_STAT_NR 4
 
 struct recipes_unwind_row {
@@ -77,6 +92,47 @@ struct recipes_unwind_proc {
 	__u32 n;
 	__u32 pad;
 	struct recipes_unwind_mapping maps[RECIPES_UNWIND_MAX_MAPS];
+};
+
+/* a file as the kernel knows it: file_inode(vma->vm_file)'s i_sb->s_dev and i_ino */
+struct recipes_unwind_file_key {
+	__u64 ino;
+	__u32 dev;      /* the kernel's dev_t: major << 20 | minor */
+	__u32 pad;
+};
+
+struct recipes_unwind_file_seg {
+	__u64 start;    /* file offsets [start, end) of an executable PT_LOAD segment */
+	__u64 end;
+	__s64 delta;    /* the file's virtual address of an offset there: offset + delta */
+};
+
+struct recipes_unwind_file {
+	__u32 first;    /* the file's rows: unwind_rows[first, first + count) */
+	__u32 count;
+	__u32 n;        /* segments */
+	__u32 pad;
+	struct recipes_unwind_file_seg segs[RECIPES_UNWIND_FILE_SEGS];
+};
+
+struct recipes_unwind_vma_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
+};
+
+struct recipes_unwind_vma {
+	__u64 end;
+	__u64 pgoff;    /* in pages of 1 << RECIPES_UNWIND_PAGE_SHIFT bytes */
+	struct recipes_unwind_file_key file;
+};
+
+/* a process's mappings found through bpf_find_vma, since its last exec */
+struct recipes_unwind_found {
+	__u64 exec_id;  /* the task's self_exec_id when they were found */
+	__u32 n;
+	__u32 pad;
+	struct recipes_unwind_mapping maps[RECIPES_UNWIND_FOUND];
 };
 
 struct recipes_unwind_pcs {
@@ -115,6 +171,36 @@ struct {
 } unwind_wanted SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RECIPES_UNWIND_FILES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct recipes_unwind_file_key);
+	__type(value, struct recipes_unwind_file);
+} unwind_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RECIPES_UNWIND_VMAS);
+	__type(key, struct recipes_unwind_vma_key);
+	__type(value, struct recipes_unwind_vma);
+} unwind_vmas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32); /* tgid */
+	__type(value, struct recipes_unwind_found);
+} unwind_found SEC(".maps");
+
+/* a zeroed recipes_unwind_found, to start a process's entry from (too large for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct recipes_unwind_found);
+} unwind_found_new SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RECIPES_UNWIND_STAT_NR);
 	__type(key, __u32);
@@ -131,6 +217,11 @@ struct {
 RECIPES_EXPORT(recipes_unwind_row);
 RECIPES_EXPORT(recipes_unwind_mapping);
 RECIPES_EXPORT(recipes_unwind_proc);
+RECIPES_EXPORT(recipes_unwind_file_key);
+RECIPES_EXPORT(recipes_unwind_file);
+RECIPES_EXPORT(recipes_unwind_vma_key);
+RECIPES_EXPORT(recipes_unwind_vma);
+RECIPES_EXPORT(recipes_unwind_found);
 
 static __always_inline void recipes_unwind_stat(__u32 which)
 {
@@ -147,6 +238,7 @@ struct recipes_unwind_state {
 	__u32 n;
 	bool done;       /* the outermost frame was reached */
 	bool incomplete; /* cut short */
+	bool blind;      /* a frame of a process without a mapping table, in no file with a table: the frame-pointer step */
 };
 
 /*
@@ -201,6 +293,155 @@ __noinline int recipes_unwind_find_row(__u32 first, __u32 count, __u32 vaddr)
 	return hit;
 }
 
+struct recipes_unwind_vma_ctx {
+	__u64 pc;
+	__u32 tgid;
+	__s32 row;
+};
+
+/* the callback's records, off the stack (the walk runs under tools' programs with large frames) */
+struct recipes_unwind_vma_scratch {
+	struct recipes_unwind_file_key key;
+	struct recipes_unwind_vma_key vkey;
+	struct recipes_unwind_vma v;
+	struct recipes_unwind_mapping found;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct recipes_unwind_vma_scratch);
+} unwind_vma_scratch SEC(".maps");
+
+static __always_inline __u64 recipes_unwind_exec_id(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return task ? BPF_CORE_READ(task, self_exec_id) : 0;
+}
+
+/*
+ * The row of `pc` in the mappings found through the kernel's VMAs for process `tgid`: its index;
+ * -3 in one of them but no row; -1 in none of them.
+ */
+__noinline int recipes_unwind_found_row(__u32 tgid, __u64 pc)
+{
+	struct recipes_unwind_found *f = bpf_map_lookup_elem(&unwind_found, &tgid);
+	__u32 i, n;
+	__u64 vaddr;
+	int ri;
+
+	if (!f || f->exec_id != recipes_unwind_exec_id())
+		return -1;
+	n = f->n;
+	for (i = 0; i < RECIPES_UNWIND_FOUND; i++) {
+		if (i >= n)
+			break;
+		if (pc < f->maps[i].start || pc >= f->maps[i].end)
+			continue;
+		vaddr = pc - f->maps[i].bias;
+		if (vaddr > 0xffffffffULL)
+			return -3;
+		ri = recipes_unwind_find_row(f->maps[i].first, f->maps[i].count, (__u32)vaddr);
+		return ri >= 0 ? ri : -3;
+	}
+	return -1;
+}
+
+/* a mapping found through the kernel's VMA kept in the process's unwind_found */
+static __always_inline void recipes_unwind_keep_found(__u32 tgid, struct recipes_unwind_mapping *m)
+{
+	struct recipes_unwind_found *f = bpf_map_lookup_elem(&unwind_found, &tgid);
+	__u64 exec_id = recipes_unwind_exec_id();
+	__u32 zero = 0, i;
+
+	if (!f || f->exec_id != exec_id) {
+		f = bpf_map_lookup_elem(&unwind_found_new, &zero);
+		if (!f)
+			return;
+		f->exec_id = exec_id;
+		f->n = 0;
+		bpf_map_update_elem(&unwind_found, &tgid, f, BPF_ANY);
+		f = bpf_map_lookup_elem(&unwind_found, &tgid);
+		if (!f)
+			return;
+	}
+	i = f->n;
+	if (i >= RECIPES_UNWIND_FOUND)
+		return;
+	f->maps[i & (RECIPES_UNWIND_FOUND - 1)] = *m;
+	f->n = i + 1;
+}
+
+/* bpf_find_vma's callback: the row of ctx->pc when its VMA's file has a table, and the VMA noted */
+static long recipes_unwind_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct recipes_unwind_vma_ctx *c = data;
+	struct recipes_unwind_vma_scratch *x;
+	struct recipes_unwind_file *f;
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	__u64 start, off, vaddr;
+	__u32 i, zero = 0;
+
+	if (!file) {
+		c->row = -4;
+		return 0;
+	}
+	x = bpf_map_lookup_elem(&unwind_vma_scratch, &zero);
+	if (!x)
+		return 0;
+	x->key.ino = BPF_CORE_READ(file, f_inode, i_ino);
+	x->key.dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
+	x->key.pad = 0;
+	f = bpf_map_lookup_elem(&unwind_files, &x->key);
+	if (!f)
+		return 0;
+	start = BPF_CORE_READ(vma, vm_start);
+	x->v.pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	off = c->pc - start + (x->v.pgoff << RECIPES_UNWIND_PAGE_SHIFT);
+	for (i = 0; i < RECIPES_UNWIND_FILE_SEGS; i++) {
+		if (i >= f->n)
+			break;
+		if (off < f->segs[i].start || off >= f->segs[i].end)
+			continue;
+		vaddr = off + f->segs[i].delta;
+		if (vaddr > 0xffffffffULL)
+			return 0;
+		c->row = recipes_unwind_find_row(f->first, f->count, (__u32)vaddr);
+		x->found.start = start;
+		x->found.end = BPF_CORE_READ(vma, vm_end);
+		x->found.bias = c->pc - vaddr;
+		x->found.first = f->first;
+		x->found.count = f->count;
+		recipes_unwind_keep_found(c->tgid, &x->found);
+		x->vkey.tgid = c->tgid;
+		x->vkey.pad = 0;
+		x->vkey.start = start;
+		x->v.end = x->found.end;
+		x->v.file = x->key;
+		bpf_map_update_elem(&unwind_vmas, &x->vkey, &x->v, BPF_ANY);
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * The row of `pc` through the kernel's VMA of it, for an address in no mapping user space has
+ * loaded: the file's rows when user space loaded its table (unwind_files); -4 when the VMA has no
+ * file ([vdso], JIT code: the frame-pointer step, as for such a mapping user space loaded); -1
+ * otherwise (no VMA, a file without a table, the mm's lock taken).
+ */
+__noinline int recipes_unwind_vma_row(__u32 tgid, __u64 pc)
+{
+	struct recipes_unwind_vma_ctx c = { .pc = pc, .tgid = tgid, .row = -1 };
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!task || bpf_find_vma(task, pc, recipes_unwind_vma_cb, &c, 0))
+		return -1;
+	return c.row;
+}
+
 static __always_inline bool recipes_unwind_read(__u64 *v, __u64 addr)
 {
 	return bpf_probe_read_user(v, sizeof(*v), (const void *)addr) == 0;
@@ -227,14 +468,25 @@ static long recipes_unwind_step(__u64 index, struct recipes_unwind_state *st)
 	/* a return address points after its call: look its rules up at the call itself */
 	lookup_pc = n ? st->pc - 1 : st->pc;
 	mi = recipes_unwind_find_map(st->tgid, lookup_pc);
-	if (mi == -1) {
-		/* in none of the process's executable mappings: mapped since user space last read them
-		 * (a dlopen, new JIT code: it reads them again), or a walk gone wrong; either way the
-		 * stack ends here, cut */
-		bpf_map_update_elem(&unwind_wanted, &st->tgid, &st->pc, BPF_ANY);
-		goto cut;
-	}
-	if (mi >= 0) {
+	if (mi < 0) {
+		/* in none of the process's executable mappings (-1: mapped since user space last read
+		 * them, a dlopen, new JIT code: it reads them again), or of a process it has not read
+		 * yet (-2): the kernel's VMA of the address, when its file's table is loaded */
+		if (mi == -1)
+			bpf_map_update_elem(&unwind_wanted, &st->tgid, &st->pc, BPF_ANY);
+		ri = recipes_unwind_found_row(st->tgid, lookup_pc);
+		if (ri == -1)
+			ri = recipes_unwind_vma_row(st->tgid, lookup_pc);
+		if (ri >= 0) {
+			at = ri;
+			row = bpf_map_lookup_elem(&unwind_rows, &at);
+		} else if (ri == -1 && mi == -1) {
+			/* unknown still (or a walk gone wrong): the stack ends here, cut */
+			goto cut;
+		} else if (ri == -1) {
+			st->blind = true;
+		}
+	} else {
 		at = mi;
 		asm volatile("" : "+r"(at)); /* the compiler must not drop the mask: the verifier needs it */
 		at &= RECIPES_UNWIND_MAX_MAPS - 1;
@@ -344,12 +596,13 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	if (st.pc == 0)
 		return none;
 	if (!bpf_map_lookup_elem(&unwind_procs, &st.tgid)) {
-		/* a process user space has not loaded yet: asked for, walked by frame pointers meanwhile
-		 * (the kernel's walk, as --frame-pointers), counted */
+		/* a process user space has not loaded yet: asked for; walked meanwhile through the
+		 * kernel's VMAs where their files' tables are loaded, else by frame pointers (counted) */
 		bpf_map_update_elem(&unwind_wanted, &st.tgid, &st.pc, BPF_ANY);
-		recipes_unwind_stat(RECIPES_UNWIND_STAT_UNKNOWN);
 	}
 	bpf_loop(RECIPES_UNWIND_MAX_DEPTH, recipes_unwind_step, &st, 0);
+	if (st.blind)
+		recipes_unwind_stat(RECIPES_UNWIND_STAT_UNKNOWN);
 	pcs = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!pcs)
 		return missed;

@@ -4,4 +4,4 @@ export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type Nam
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';
 export { StackWriter, stackTextLines, foldedLine, foldedFrame, writeAll, type StackWriterOptions } from './writer.js';
 export type { FlameFrame, FlameStack } from '@bpf-recipes/flame';
-export { UserUnwinder, unwindChoice, finishUnwind, sizeUnwindMaps, startUnwinder, unwindRows, unwindSummary, incompleteNotes, INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type UnwindMaps, type UnwindStats, type UnwindChoice, type UserUnwinderOptions } from './unwind.js';
+export { UserUnwinder, unwindChoice, finishUnwind, sizeUnwindMaps, startUnwinder, loadCommand, kernelDevOfStat, kernelDevOfMaps, type KnownMaps, unwindRows, unwindSummary, incompleteNotes, INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type UnwindMaps, type UnwindStats, type UnwindChoice, type UserUnwinderOptions } from './unwind.js';

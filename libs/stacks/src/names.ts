@@ -6,7 +6,7 @@
 import { type BpfMap } from '@bpf-recipes/core';
 import { type FlameFrame } from '@bpf-recipes/flame';
 import { Symbolizer, frameLabel, type Frame } from '@bpf-recipes/symbols';
-import { INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC } from './unwind.js';
+import { INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type KnownMaps } from './unwind.js';
 
 /** The frames shown for a stack the kernel could not store (stack map full, hash collision). */
 export const MISSED_KERNEL_FRAME = '[missed kernel stack]';
@@ -17,6 +17,8 @@ export interface StackNamerOptions {
   stacks: BpfMap;
   /** the map user stack ids point into when they were walked by call-frame information (recipes_unwind.h's unwind_stacks) */
   userStacks?: BpfMap;
+  /** the call-frame unwinder (UserUnwinder): the maps of a process that exited before its stacks were named */
+  unwinder?: { mapsOf(pid: number): KnownMaps | undefined };
   /** kernel and user stacks were captured (-K/-U) */
   kernel: boolean;
   user: boolean;
@@ -89,6 +91,11 @@ export class StackNamer {
       const ips = this.addresses(id, this.o.userStacks ?? this.o.stacks);
       // a stack the unwinder could not complete ends in a mark, shown as a frame of its own
       const cut = ips.length > 0 && ips[ips.length - 1] === UNWIND_INCOMPLETE_PC && this.o.userStacks !== undefined;
+      // a process gone before its stacks were named (a short command): by the maps the unwinder knew
+      if (this.o.unwinder && !this.symbolizer.user.known(pid)) {
+        const known = this.o.unwinder.mapsOf(pid);
+        if (known) this.symbolizer.user.remember(pid, known.maps, known.root);
+      }
       names = this.symbolizer.userStack(pid, cut ? ips.slice(0, -1) : ips).map(flameFrame);
       if (cut) names.push({ name: INCOMPLETE_USER_FRAME });
       this.userCache.set(cacheKey, names);

@@ -7,10 +7,18 @@
  * seen and when BPF reports an address in no known mapping (unwind_wanted: a new process, a
  * dlopen, an exec); the rows are bounded (--unwind-memory): a file that does not fit gets no
  * table and its frames take the frame-pointer step, which -v says.
+ *
+ * Every file with a table is also in `unwind_files` by the kernel's device and inode number: an
+ * address in a mapping not loaded yet (a process seen a moment ago, a dlopen) is walked through
+ * the kernel's VMA of it. With `-- COMMAND`, the command's program, its loader and its libraries
+ * are loaded before it starts (loadCommand): its stacks are whole from its first sample, though
+ * user space reads its maps only later, or never (a command that ends within a second). The
+ * mappings found that way (`unwind_vmas`), and the maps read while processes lived, name the
+ * stacks of processes that exited before they were named (mapsOf).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { type BpfMap } from '@bpf-recipes/core';
+import { commandFiles, type BpfMap } from '@bpf-recipes/core';
 import { DEFAULT_UNWIND_MEMORY_MB } from './options.js';
 import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapping, type Segment } from '@bpf-recipes/symbols';
 
@@ -19,6 +27,15 @@ const ROW_SIZE = 12; // struct recipes_unwind_row
 const MAPPING_SIZE = 32; // struct recipes_unwind_mapping
 const MAX_MAPS = 256; // RECIPES_UNWIND_MAX_MAPS
 const PROC_SIZE = 8 + MAX_MAPS * MAPPING_SIZE; // struct recipes_unwind_proc
+const FILE_KEY_SIZE = 16; // struct recipes_unwind_file_key
+const FILE_SEGS = 4; // RECIPES_UNWIND_FILE_SEGS
+const FILE_SIZE = 16 + FILE_SEGS * 24; // struct recipes_unwind_file
+const VMA_KEY_SIZE = 16; // struct recipes_unwind_vma_key
+const VMA_SIZE = 16 + FILE_KEY_SIZE; // struct recipes_unwind_vma
+const PAGE_SHIFT = 12n; // RECIPES_UNWIND_PAGE_SHIFT
+const PF_X = 1;
+/** the maps of exited processes kept to name their stacks (mapsOf) */
+const GONE_KEPT = 1024;
 /** the pc after the last frame of a stack that could not be completed (RECIPES_UNWIND_INCOMPLETE) */
 export const UNWIND_INCOMPLETE_PC = 1n;
 /** the frame shown for it */
@@ -31,6 +48,28 @@ export interface UnwindMaps {
   unwind_stacks: BpfMap;
   unwind_wanted: BpfMap;
   unwind_stats: BpfMap;
+  unwind_files: BpfMap;
+  unwind_vmas: BpfMap;
+  unwind_found: BpfMap;
+}
+
+/** The kernel's dev_t (major << 20 | minor) of a device number as stat(2) gives it. */
+export function kernelDevOfStat(dev: bigint): number {
+  const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
+  const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
+  return Number(((major << 20n) | minor) & 0xffffffffn);
+}
+
+/** The kernel's dev_t of a /proc/PID/maps device ("fe:01": major and minor in hex). */
+export function kernelDevOfMaps(dev: string): number {
+  const [major, minor] = dev.split(':').map((x) => parseInt(x, 16));
+  return (((major << 20) | minor) >>> 0);
+}
+
+/** A process's maps kept for naming its stacks: `root` + a mapping's path is the file. */
+export interface KnownMaps {
+  maps: Mapping[];
+  root: string;
 }
 
 /** Indexes of unwind_stats (RECIPES_UNWIND_STAT_*). */
@@ -71,6 +110,12 @@ export class UserUnwinder {
   private readonly byInode = new Map<string, { loads: Segment[]; table: FileTable | Error }>();
   /** per process: the hash of the maps text last loaded */
   private readonly procs = new Map<number, string>();
+  /** per process: its maps as last read, while it lives and a while after (GONE_KEPT) */
+  private readonly lastMaps = new Map<number, KnownMaps>();
+  /** files with tables by the kernel's `dev:ino`: the path as this process sees it */
+  private readonly kernelFiles = new Map<string, string>();
+  /** maps built from unwind_vmas for processes that exited unread */
+  private readonly vmaMaps = new Map<number, KnownMaps>();
   private nextRow = 0;
   private readonly procRoot: string;
   private fullSaid = false;
@@ -78,8 +123,15 @@ export class UserUnwinder {
 
   constructor(private readonly maps: UnwindMaps, private readonly o: UserUnwinderOptions) {
     this.procRoot = o.procRoot ?? '/proc';
-    if (maps.unwind_rows.valueSize !== ROW_SIZE || maps.unwind_procs.valueSize !== PROC_SIZE) {
-      throw new Error(`recipes_unwind.h and libs/stacks disagree on the layouts (rows ${maps.unwind_rows.valueSize}, procs ${maps.unwind_procs.valueSize} bytes)`);
+    if (
+      maps.unwind_rows.valueSize !== ROW_SIZE ||
+      maps.unwind_procs.valueSize !== PROC_SIZE ||
+      maps.unwind_files.keySize !== FILE_KEY_SIZE ||
+      maps.unwind_files.valueSize !== FILE_SIZE ||
+      maps.unwind_vmas.keySize !== VMA_KEY_SIZE ||
+      maps.unwind_vmas.valueSize !== VMA_SIZE
+    ) {
+      throw new Error(`recipes_unwind.h and libs/stacks disagree on the layouts (rows ${maps.unwind_rows.valueSize}, procs ${maps.unwind_procs.valueSize}, files ${maps.unwind_files.valueSize}, vmas ${maps.unwind_vmas.valueSize} bytes)`);
     }
   }
 
@@ -115,7 +167,111 @@ export class UserUnwinder {
       this.procs.delete(pid);
       this.key4.writeUInt32LE(pid);
       this.maps.unwind_procs.delete(this.key4);
+      for (const [, v] of vmaKeysOf(this.maps.unwind_vmas, pid)) this.maps.unwind_vmas.delete(v);
+      this.maps.unwind_found.delete(this.key4);
     }
+    // the maps of exited processes: the last GONE_KEPT stay (their stacks may not be named yet)
+    let gone = 0;
+    for (const pid of [...this.lastMaps.keys()].reverse()) {
+      if (this.procs.has(pid)) continue;
+      if (++gone > GONE_KEPT) this.lastMaps.delete(pid);
+    }
+  }
+
+  /**
+   * Load the table of a file before any process maps it (`-- COMMAND`'s program and libraries):
+   * a process that maps it is walked through its VMAs until its maps are read. False when it has
+   * none (not ELF, no call-frame information, no room).
+   */
+  addFile(path: string): boolean {
+    let st;
+    let elf: ElfFile;
+    try {
+      st = statSync(path, { bigint: true });
+      elf = ElfFile.open(path);
+    } catch (e) {
+      this.o.verbose?.(`unwind: ${path}: ${(e as Error).message}`);
+      return false;
+    }
+    try {
+      const key = elf.buildId() ?? `${st.dev}:${st.ino}:${elf.size}:${path}`;
+      let t = this.files.get(key);
+      if (!t) {
+        t = this.load(elf, path);
+        this.files.set(key, t);
+      }
+      if (t instanceof Error || !t.count) return false;
+      this.register(kernelDevOfStat(st.dev), st.ino, elf.loads(), t, path);
+      return true;
+    } finally {
+      elf.close();
+    }
+  }
+
+  /** A file's table in unwind_files under the kernel's device and inode of it. */
+  private register(dev: number, ino: bigint, loads: readonly Segment[], t: FileTable, path: string): void {
+    const at = `${dev}:${ino}`;
+    if (this.kernelFiles.has(at)) return;
+    const segs = loads.filter((p) => p.flags & PF_X).slice(0, FILE_SEGS);
+    if (!segs.length) return;
+    const key = Buffer.alloc(FILE_KEY_SIZE);
+    key.writeBigUInt64LE(ino, 0);
+    key.writeUInt32LE(dev, 8);
+    const value = Buffer.alloc(FILE_SIZE);
+    value.writeUInt32LE(t.first, 0);
+    value.writeUInt32LE(t.count, 4);
+    value.writeUInt32LE(segs.length, 8);
+    segs.forEach((p, i) => {
+      const o = 16 + i * 24;
+      value.writeBigUInt64LE(p.offset, o);
+      value.writeBigUInt64LE(p.offset + p.filesz, o + 8);
+      value.writeBigInt64LE(p.vaddr - p.offset, o + 16);
+    });
+    try {
+      this.maps.unwind_files.update(key, value);
+      this.kernelFiles.set(at, path);
+    } catch (e) {
+      this.o.verbose?.(`unwind: ${path} left out of the files walked through their VMAs: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * The maps of a process to name its stacks by, once it cannot be read (it exited): as last read
+   * here, else the mappings the walker found through the kernel's VMAs. Undefined when neither.
+   */
+  mapsOf(pid: number): KnownMaps | undefined {
+    const read = this.lastMaps.get(pid);
+    if (read) return read;
+    let built = this.vmaMaps.get(pid);
+    if (built) return built;
+    const maps: Mapping[] = [];
+    for (const [k, v] of vmaKeysOf(this.maps.unwind_vmas, pid)) {
+      const val = this.maps.unwind_vmas.lookup(v);
+      if (!val) continue;
+      const ino = val.readBigUInt64LE(16);
+      const dev = val.readUInt32LE(24);
+      const path = this.kernelFiles.get(`${dev}:${ino}`);
+      if (!path) continue;
+      const start = k;
+      const end = val.readBigUInt64LE(0);
+      maps.push({
+        start,
+        end,
+        perms: 'r-xp',
+        offset: val.readBigUInt64LE(8) << PAGE_SHIFT,
+        dev: `${(dev >>> 20).toString(16)}:${(dev & 0xfffff).toString(16)}`,
+        inode: Number(ino),
+        path,
+        deleted: false,
+        range: `${start.toString(16)}-${end.toString(16)}`,
+      });
+    }
+    if (!maps.length) return undefined;
+    maps.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    built = { maps, root: '' };
+    this.vmaMaps.set(pid, built);
+    if (this.vmaMaps.size > GONE_KEPT) this.vmaMaps.delete(this.vmaMaps.keys().next().value!);
+    return built;
   }
 
   /** Load (or reload, when its mappings changed) one process's mapping table; false when it cannot be read. */
@@ -128,6 +284,10 @@ export class UserUnwinder {
     }
     const hash = createHash('sha1').update(text).digest('hex');
     if (this.procs.get(pid) === hash) return true;
+    // kept to name its stacks after it exits: its files by their paths here when it shares our root
+    const sameRoot = sameFile(`${this.procRoot}/${pid}/root`, '/');
+    this.lastMaps.delete(pid);
+    this.lastMaps.set(pid, { maps: parseMaps(text), root: sameRoot ? '' : `${this.procRoot}/${pid}/root` });
     // every executable mapping: a file's with its table; anonymous ones (JIT code), [vdso] without
     // (their frames take the frame-pointer step), so that BPF tells an address in none of them
     // (mapped since: it asks again) from one it has rules for
@@ -186,6 +346,7 @@ export class UserUnwinder {
       }
       if (m.inode !== 0 && !m.deleted) this.byInode.set(`${m.dev}:${m.inode}:${m.path}`, { loads: elf.loads(), table: t });
       if (t instanceof Error) return { bias: m.start - vaddr, table: { first: 0, count: 0 } };
+      if (m.inode !== 0 && t.count) this.register(kernelDevOfMaps(m.dev), BigInt(m.inode), elf.loads(), t, m.path);
       return { bias: m.start - vaddr, table: t };
     } finally {
       elf.close();
@@ -239,6 +400,21 @@ export class UserUnwinder {
   }
 }
 
+/** unwind_vmas's entries of process `pid`: each VMA's start and its key. */
+function* vmaKeysOf(map: BpfMap, pid: number): Generator<[bigint, Buffer]> {
+  for (const k of [...map.keys()]) if (k.readUInt32LE(0) === pid) yield [k.readBigUInt64LE(8), k];
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a, { bigint: true });
+    const y = statSync(b, { bigint: true });
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 function mib(bytes: number): string {
   return (bytes / 1048576).toFixed(1);
 }
@@ -281,23 +457,34 @@ export interface UnwindChoice {
 export function sizeUnwindMaps(obj: { setMaxEntries(map: BpfMap, n: number): void }, maps: UnwindMaps, c: UnwindChoice): void {
   obj.setMaxEntries(maps.unwind_rows, c.unwind ? unwindRows(c.memoryMb) : 1);
   obj.setMaxEntries(maps.unwind_stacks, c.unwind ? c.storage : 1);
-  if (!c.unwind) obj.setMaxEntries(maps.unwind_procs, 1);
+  if (!c.unwind) for (const m of [maps.unwind_procs, maps.unwind_files, maps.unwind_vmas, maps.unwind_found]) obj.setMaxEntries(m, 1);
 }
 
 /**
  * After load, before attach: the unwinder, with the processes of -p loaded so their first stacks
- * are whole (any other process is loaded when BPF first asks for it: refresh()); undefined when
- * user stacks are walked by frame pointers.
+ * are whole (any other process is loaded when BPF first asks for it: refresh()), and with
+ * `-- COMMAND` (its argv) the files the command will map (its program, loader and libraries);
+ * undefined when user stacks are walked by frame pointers.
  */
-export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly number[] | undefined, verbose?: (message: string) => void): UserUnwinder | undefined {
+export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly number[] | undefined, verbose?: (message: string) => void, command?: readonly string[]): UserUnwinder | undefined {
   if (!c.unwind) return undefined;
   const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), ...(verbose ? { verbose } : {}) });
   const t0 = Date.now();
-  if (pids?.length) {
-    u.addAll(pids);
-    verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
-  }
+  if (pids?.length) u.addAll(pids);
+  if (command?.length) loadCommand(u, command[0], verbose);
+  if (pids?.length || command?.length) verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
   return u;
+}
+
+/** The tables of the files `command` will map (its program, or its script's interpreter; its loader and libraries), before it starts. */
+export function loadCommand(u: UserUnwinder, command: string, verbose?: (message: string) => void): string[] {
+  const files = commandFiles(command);
+  if (!files) {
+    verbose?.(`unwind: ${command}: its files could not be found: its stacks are walked once its maps are read`);
+    return [];
+  }
+  const paths = [files.program, ...files.libraries.map((l) => l.path)];
+  return paths.filter((p) => u.addFile(p));
 }
 
 /** The walk a tool's options ask for: call-frame information unless --frame-pointers (or no user stacks). */

@@ -65,6 +65,17 @@ export class UserSymbolizer {
     });
   }
 
+  /**
+   * The maps of a process that could not be read (it exited before its stacks were named), as
+   * another reader knew them: `root` + a mapping's path is its file ('' when the process shared
+   * this one's root). A process that can be read keeps its own.
+   */
+  remember(pid: number, maps: Mapping[], root: string): void {
+    const p = this.procs.get(pid);
+    if (p && p.maps.length) return;
+    this.procs.set(pid, { pid, maps, exeKey: undefined, root, perfMaps: undefined, gone: true });
+  }
+
   /** Forget a process (it exited or exec'd): its next stack reads /proc/PID/maps anew. */
   forget(pid: number): void {
     this.procs.delete(pid);

@@ -86,11 +86,11 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
   sizeUnwindMaps(skel.obj, maps, unwind);
   session.loadAndAttach(skel, { attach: false });
   // the tables before the first switch: its stacks are whole
-  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m), session.options.command?.argv);
   skel.obj.attachAll();
   session.verbose(`attached ${progs.offcputime_switch.name} (${progs.offcputime_switch.section})`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks, unwinder } : {}), kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
   const read = function* (): Generator<StackEntry & { totalNs: number; blocks: number }> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);

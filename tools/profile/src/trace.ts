@@ -110,7 +110,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
     sizeUnwindMaps(skel.obj, maps, unwind);
     session.loadAndAttach(skel, { attach: false });
     // the tables before the first sample: its stacks are whole
-    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m), session.options.command?.argv);
     for (const fd of fds) {
       skel.obj.attachPerfEvent(progs.profile_sample.name, fd); // the link owns the fd from here
       attached++;
@@ -122,7 +122,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   session.verbose(`${progs.profile_sample.name} attached to the ${c.event.name} event of CPUs ${cpus.join(',')} ${c.period !== undefined ? `every ${c.period}` : `at ${c.frequency} Hz`}`);
   const weight = c.period ?? 1;
 
-  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks, unwinder } : {}), kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);

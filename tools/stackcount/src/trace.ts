@@ -59,11 +59,11 @@ export function setup(session: Session, c: StackcountConfig, checked?: () => voi
   sizeUnwindMaps(skel.obj, maps, unwind);
   session.loadAndAttach(skel, { attach: false });
   // the tables before the first sample: its stacks are whole
-  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m), session.options.command?.argv);
   skel.obj.attachTracepoint(progs.stackcount_tp.name, category, event);
   session.verbose(`attached ${progs.stackcount_tp.name} to ${category}:${event}`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: STACKCOUNT_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks, unwinder } : {}), kernel: c.kernel, user: c.user, missedId: STACKCOUNT_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);

@@ -161,7 +161,7 @@ export function setup(session: Session, o: SyslatencyOptions): Syslatency {
     sizeUnwindMaps(s.obj, maps, unwind);
     session.loadAndAttach(s, { attach: false });
     // the tables of -p's processes before the first call: their stacks are whole
-    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m), session.options.command?.argv);
     session.verbose(`attached ${s.obj.attachAll().join(', ')}`);
     return s;
   });
@@ -219,7 +219,7 @@ export function setup(session: Session, o: SyslatencyOptions): Syslatency {
   const withKernel = by !== 'ustack';
   const withUser = by !== 'kstack';
   const namer = new StackNamer({
-    stacks: skel.maps.stacks, ...(unwinder ? { userStacks: skel.maps.unwind_stacks } : {}), kernel: withKernel, user: withUser, missedId: SYSLATENCY_MISSED_STACK, tool: session.options.tool,
+    stacks: skel.maps.stacks, ...(unwinder ? { userStacks: skel.maps.unwind_stacks, unwinder } : {}), kernel: withKernel, user: withUser, missedId: SYSLATENCY_MISSED_STACK, tool: session.options.tool,
     note: (m) => session.note(m), verbose: (m) => session.verbose(m),
   });
   const missedStacks = new MissedStacks(missed, { kernel: SyslatencyMissed.SYSLATENCY_MISSED_KERNEL, user: SyslatencyMissed.SYSLATENCY_MISSED_USER, counts: SyslatencyMissed.SYSLATENCY_MISSED_COUNTS });
