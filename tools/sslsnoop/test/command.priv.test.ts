@@ -31,7 +31,8 @@ describe.skipIf(skipPrivileged())('sslsnoop -- COMMAND', () => {
 
   it('node, which has OpenSSL linked in statically: probed as the command, no --binary needed', async () => {
     const path = `/h19-node-${process.pid}-${Date.now()}`;
-    const js = `require('https').request({ host: '127.0.0.1', port: ${tls.port}, path: '${path}', rejectUnauthorized: false }).on('error', () => {}).end(); setTimeout(() => process.exit(4), 500)`;
+    // it exits (status 4) once its request is written: the server never answers
+    const js = `require('https').request({ host: '127.0.0.1', port: ${tls.port}, path: '${path}', rejectUnauthorized: false }).on('error', () => {}).on('finish', () => setTimeout(() => process.exit(4), 200)).end(); setTimeout(() => process.exit(5), 30000)`;
     const r = await sslsnoop(['--no-gnutls', '--no-nss'], [process.execPath, '-e', js]);
     expect(r.code, r.stderr).toBe(4);
     const writes = r.recs.filter((x) => x.direction === 'write');

@@ -2,7 +2,8 @@
 // command syscall by syscall, calls and errors: dd's 10k one-byte reads and writes, and the
 // fork/clone/thread/signal workload (children and threads followed). The command is seen from its
 // execve (counted once, as strace counts it) to its exit; nothing of the process that held it
-// before its exec is counted. The typed API start({ command }) counts the same.
+// before its exec is counted. The typed API start({ command }) counts the same. (strace -f on 10k
+// syscalls takes most of a minute in the VM lane's emulated guest: the tests have 3 minutes.)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -50,7 +51,7 @@ describe.skipIf(skipPrivileged())('syscount -- COMMAND agrees with strace -f -c 
     expect(ours.counts).toEqual(theirs);
     expect(ours.counts.execve).toEqual({ count: 1, errors: 0 });
     expect(ours.processes.map((p) => p.comm)).toEqual(['dd']);
-  });
+  }, 180_000);
 
   it('a workload that forks, vforks, clones, starts threads and handles signals: its children followed', async () => {
     const cmd = [workload, 'procs', '20'];
@@ -60,7 +61,7 @@ describe.skipIf(skipPrivileged())('syscount -- COMMAND agrees with strace -f -c 
     expect(ours.counts).toEqual(theirs);
     // the children are processes of their own
     expect(ours.processes.length).toBeGreaterThan(20);
-  });
+  }, 180_000);
 
   it('the typed API: start({ command }) counts the same, read once the command has ended', async () => {
     const agg = start({ command: dd, top: 1000 });
@@ -70,5 +71,5 @@ describe.skipIf(skipPrivileged())('syscount -- COMMAND agrees with strace -f -c 
     await agg.close();
     const counts = Object.fromEntries((snap.syscalls ?? []).map((s) => [s.name, { count: s.count, errors: s.errors }]));
     expect(counts).toEqual(await strace(dd));
-  });
+  }, 180_000);
 });
