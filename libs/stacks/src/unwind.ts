@@ -34,6 +34,8 @@ const VMA_KEY_SIZE = 16; // struct recipes_unwind_vma_key
 const VMA_SIZE = 16 + FILE_KEY_SIZE; // struct recipes_unwind_vma
 const PAGE_SHIFT = 12n; // RECIPES_UNWIND_PAGE_SHIFT
 const PF_X = 1;
+/** with -- COMMAND: how often the processes BPF asks about are read (UserUnwinder.watch) */
+const WATCH_MS = 10;
 /** the maps of exited processes kept to name their stacks (mapsOf) */
 const GONE_KEPT = 1024;
 /** the pc after the last frame of a stack that could not be completed (RECIPES_UNWIND_INCOMPLETE) */
@@ -119,6 +121,7 @@ export class UserUnwinder {
   private nextRow = 0;
   private readonly procRoot: string;
   private fullSaid = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly key4 = Buffer.alloc(4);
 
   constructor(private readonly maps: UnwindMaps, private readonly o: UserUnwinderOptions) {
@@ -153,14 +156,7 @@ export class UserUnwinder {
    * work a call (a tool calls it every second); the rest waits for the next call.
    */
   refresh(budgetMs = 250): void {
-    const t0 = Date.now();
-    const wanted = this.maps.unwind_wanted;
-    for (const k of [...wanted.keys()]) {
-      if (Date.now() - t0 > budgetMs) break;
-      wanted.delete(k);
-      const pid = k.readUInt32LE(0);
-      if (pid !== process.pid) this.addProcess(pid);
-    }
+    this.refreshWanted(budgetMs);
     // processes that exited
     for (const pid of this.procs.keys()) {
       if (existsSync(`${this.procRoot}/${pid}`)) continue;
@@ -176,6 +172,40 @@ export class UserUnwinder {
       if (this.procs.has(pid)) continue;
       if (++gone > GONE_KEPT) this.lastMaps.delete(pid);
     }
+  }
+
+  /** The processes BPF asked about: their maps read, their new files' tables built (at most `budgetMs` of work). */
+  refreshWanted(budgetMs: number): void {
+    const t0 = Date.now();
+    const wanted = this.maps.unwind_wanted;
+    for (const k of [...wanted.keys()]) {
+      if (Date.now() - t0 > budgetMs) break;
+      wanted.delete(k);
+      const pid = k.readUInt32LE(0);
+      if (pid !== process.pid) this.addProcess(pid);
+    }
+  }
+
+  /**
+   * Read the processes BPF asks about every `ms` as well (a traced command: a program it execs
+   * gets its tables within a few ms of its first sample, not at the tool's next second); until
+   * stop(), or the maps are closed.
+   */
+  watch(ms: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.refreshWanted(Math.max(10, ms));
+      } catch {
+        this.stop(); // the session closed its maps
+      }
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   /**
@@ -471,7 +501,11 @@ export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly 
   const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), ...(verbose ? { verbose } : {}) });
   const t0 = Date.now();
   if (pids?.length) u.addAll(pids);
-  if (command?.length) loadCommand(u, command[0], verbose);
+  if (command?.length) {
+    loadCommand(u, command[0], verbose);
+    // what the command execs (sh -c 'gzip ...'): its program's tables within ms of its first sample
+    u.watch(WATCH_MS);
+  }
   if (pids?.length || command?.length) verbose?.(`${unwindSummary(u)} (loaded in ${Date.now() - t0} ms)`);
   return u;
 }
@@ -496,6 +530,7 @@ export function unwindChoice(c: { user: boolean; storage: number; framePointers?
 /** At the end: the incomplete stacks said on stderr (like missed stacks), the tables' use under -v. */
 export function finishUnwind(u: UserUnwinder | undefined, tool: string, note: (m: string) => void, verbose: (m: string) => void): void {
   if (!u) return;
+  u.stop();
   for (const line of incompleteNotes(tool, u.stats())) note(line);
   verbose(unwindSummary(u));
 }

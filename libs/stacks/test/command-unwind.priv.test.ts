@@ -68,6 +68,17 @@ describe.skipIf(skipPrivileged())('the stack tools -- COMMAND: whole user stacks
     expect(counts(fpStacks, (f) => holds(f, chain)) / counts(fpStacks, () => true)).toBeLessThan(0.5);
   });
 
+  it('profile -- sh -c: a program the command starts, not loaded before it ran, gets its tables within ms of its first sample', async () => {
+    const chain = gdbChain(bin);
+    // the shell forks and execs the fixture: the fixture's own program was not loaded up front
+    const r = await run(toolBin('profile'), ['-U', '-F', '499', '--format', 'folded', '--', 'sh', '-c', `${bin} burn 300; exit 3`]);
+    expect(r.code, r.stderr).toBe(3);
+    const stacks = folded(r.stdout);
+    const samples = counts(stacks, () => true);
+    expect(samples, r.stdout).toBeGreaterThanOrEqual(50);
+    expect(counts(stacks, (f) => holds(f, chain)) / samples, r.stdout).toBeGreaterThanOrEqual(0.9);
+  });
+
   it("stackcount -U at a syscall -- COMMAND: every stack is gdb's chain down to _start, none cut", async () => {
     const chain = gdbChain(bin);
     // the fixture asks for its CPU time (clock_gettime, a real syscall for that clock) every few ms
