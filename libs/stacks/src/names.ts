@@ -92,10 +92,8 @@ export class StackNamer {
       // a stack the unwinder could not complete ends in a mark, shown as a frame of its own
       const cut = ips.length > 0 && ips[ips.length - 1] === UNWIND_INCOMPLETE_PC && this.o.userStacks !== undefined;
       // a process gone before its stacks were named (a short command): by the maps the unwinder knew
-      if (this.o.unwinder && !this.symbolizer.user.known(pid)) {
-        const known = this.o.unwinder.mapsOf(pid);
-        if (known) this.symbolizer.user.remember(pid, known.maps, known.root);
-      }
+      const u = this.o.unwinder;
+      if (u) this.symbolizer.user.remember(pid, () => u.mapsOf(pid));
       names = this.symbolizer.userStack(pid, cut ? ips.slice(0, -1) : ips).map(flameFrame);
       if (cut) names.push({ name: INCOMPLETE_USER_FRAME });
       this.userCache.set(cacheKey, names);

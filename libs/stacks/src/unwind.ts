@@ -271,7 +271,7 @@ export class UserUnwinder {
    */
   mapsOf(pid: number): KnownMaps | undefined {
     const read = this.lastMaps.get(pid);
-    if (read) return read;
+    if (read?.maps.length) return read;
     let built = this.vmaMaps.get(pid);
     if (built) return built;
     const maps: Mapping[] = [];
@@ -312,6 +312,8 @@ export class UserUnwinder {
     } catch {
       return false;
     }
+    // no maps: exiting (its memory gone), or a kernel thread
+    if (!text) return false;
     const hash = createHash('sha1').update(text).digest('hex');
     if (this.procs.get(pid) === hash) return true;
     // kept to name its stacks after it exits: its files by their paths here when it shares our root
@@ -465,7 +467,7 @@ export function incompleteNotes(tool: string, s: UnwindStats): string[] {
     );
   }
   if (s.unknown_process) {
-    out.push(`${tool}: ${s.unknown_process} user stacks were walked by frame pointers: their process was not loaded yet (its tables are built within a second of its first stack; -p loads them before tracing starts)`);
+    out.push(`${tool}: ${s.unknown_process} user stacks had frames walked by frame pointers: their process was not loaded yet (its maps are read within a second of its first stack, within ms under -- COMMAND; -p and -- COMMAND load its files before tracing starts)`);
   }
   return out;
 }

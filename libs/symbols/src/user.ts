@@ -66,14 +66,17 @@ export class UserSymbolizer {
   }
 
   /**
-   * The maps of a process that could not be read (it exited before its stacks were named), as
-   * another reader knew them: `root` + a mapping's path is its file ('' when the process shared
-   * this one's root). A process that can be read keeps its own.
+   * For a process that has exited: its maps as another reader knew them (`known()`, asked only
+   * then), where `root` + a mapping's path is its file ('' when the process shared this one's
+   * root, so its files still open once /proc/PID/root is gone). A live process keeps its own.
    */
-  remember(pid: number, maps: Mapping[], root: string): void {
-    const p = this.procs.get(pid);
-    if (p && p.maps.length) return;
-    this.procs.set(pid, { pid, maps, exeKey: undefined, root, perfMaps: undefined, gone: true });
+  remember(pid: number, known: () => { maps: Mapping[]; root: string } | undefined): void {
+    const p = this.process(pid);
+    if (p && !p.gone) return;
+    if (p && p.maps.length && p.root === '') return;
+    const k = known();
+    if (!k || (p && p.maps.length && k.root !== '')) return;
+    this.procs.set(pid, { pid, maps: k.maps, exeKey: undefined, root: k.root, perfMaps: undefined, gone: true });
   }
 
   /** Forget a process (it exited or exec'd): its next stack reads /proc/PID/maps anew. */
