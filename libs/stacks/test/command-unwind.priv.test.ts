@@ -6,30 +6,10 @@
 // at inner() is the oracle of the chain.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { fixture, run, skipPrivileged, toolBin } from '@bpf-recipes/testing';
+import { countOf as counts, fixture, foldedStacks as folded, holdsChain as holds, run, skipPrivileged, toolBin } from '@bpf-recipes/testing';
 
 const OMIT = ['-O2', '-fomit-frame-pointer', '-pthread'];
 const INCOMPLETE = '[incomplete user stack]';
-
-/** Folded lines → stacks (root first, without the comm) and counts. */
-function folded(text: string): { frames: string[]; count: number }[] {
-  return text
-    .split('\n')
-    .filter((l) => /^\S.* \d+$/.test(l))
-    .map((l) => {
-      const at = l.lastIndexOf(' ');
-      return { frames: l.slice(0, at).split(';').slice(1), count: Number(l.slice(at + 1)) };
-    });
-}
-
-function holds(frames: string[], chain: string[]): boolean {
-  for (let i = 0; i + chain.length <= frames.length; i++) if (chain.every((c, j) => frames[i + j] === c)) return true;
-  return false;
-}
-
-function counts(stacks: { frames: string[]; count: number }[], pick: (frames: string[]) => boolean): number {
-  return stacks.filter((s) => pick(s.frames)).reduce((n, s) => n + s.count, 0);
-}
 
 /** gdb's backtrace at inner(), root first: the chain as a debugger walks it. */
 function gdbChain(bin: string): string[] {

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { chainShare as share, fixture, foldedStacks as folded, holdsChain as holds, runToolSync, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 const CHAIN = ['main', 'outer', 'middle', 'inner'];
 const OMIT = ['-O2', '-fomit-frame-pointer'];
@@ -48,30 +48,6 @@ function hold(cmd: string, args: string[]): Promise<Held> {
       });
     });
   });
-}
-
-/** Folded lines → stacks (root first, without the comm) and counts. */
-function folded(text: string): { frames: string[]; count: number }[] {
-  return text
-    .split('\n')
-    .filter((l) => /^\S.* \d+$/.test(l))
-    .map((l) => {
-      const at = l.lastIndexOf(' ');
-      return { frames: l.slice(0, at).split(';').slice(1), count: Number(l.slice(at + 1)) };
-    });
-}
-
-/** Whether `frames` (root first) hold `chain` as consecutive frames. */
-function holds(frames: string[], chain: string[]): boolean {
-  for (let i = 0; i + chain.length <= frames.length; i++) if (chain.every((c, j) => frames[i + j] === c)) return true;
-  return false;
-}
-
-/** The share of the counts whose stack holds `chain`. */
-function share(stacks: { frames: string[]; count: number }[], chain: string[]): number {
-  const all = stacks.reduce((n, s) => n + s.count, 0);
-  const hit = stacks.filter((s) => holds(s.frames, chain)).reduce((n, s) => n + s.count, 0);
-  return all ? hit / all : 0;
 }
 
 async function runFor(tool: string, args: string[], ms: number): Promise<{ out: string; err: string; code: number | null }> {
