@@ -3,7 +3,7 @@
  * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
-import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
 import { OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';

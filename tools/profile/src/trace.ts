@@ -5,7 +5,7 @@
  * named (libs/stacks).
  */
 import { closeSync } from 'node:fs';
-import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { PerfSwConfig, PerfType, UsageError, openPerfEvent } from '@bpf-recipes/core';
 import { DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, MissedStacks, StackNamer, StackTable, mergeRows, type Missed, type StackEntry, type StackRow } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal } from './generated/profile.js';

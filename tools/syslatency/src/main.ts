@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 /** syslatency: user space. The histograms are made in the kernel (bpf/syslatency.bpf.c); this reads and prints them. */
-import { note, runTool, splitPositionals } from '@bpf-recipes/cli';
+import { note, runTool } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, log2Hist, syscallTable, tableText } from '@bpf-recipes/format';
 import { spec, type SyslatencyArgs } from './spec.js';
 import { BY, histogramKey, setup, type By, type Histogram } from './trace.js';
 
-// the parser takes no positionals: SYSCALL... is taken out first
-const split = splitPositionals(spec, process.argv.slice(2));
-process.argv = [...process.argv.slice(0, 2), ...split.options];
 
 export function parseInterval(v: string): number {
   const n = Number(v.trim());
@@ -25,14 +22,14 @@ function bucket(slot: number, last: boolean): { low: number; high: number | null
 void runTool<SyslatencyArgs>(spec, (ctx) => {
   const a = ctx.args;
   if (a.list) {
-    if (split.positionals.length) throw new UsageError('-l lists every syscall: name none');
+    if (ctx.positionals.length) throw new UsageError('-l lists every syscall: name none');
     syscallTable().forEach((n, nr) => n && ctx.out.line(`${String(nr).padStart(4)} ${n}`));
     return ctx.stop(0);
   }
   const by = (a.by ?? 'comm') as By;
   if (!BY.includes(by)) throw new UsageError(`--by: '${a.by}' is not one of ${BY.join(', ')}`);
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
-  const read = setup(ctx.session, { syscalls: split.positionals, by, milliseconds: a.milliseconds });
+  const read = setup(ctx.session, { syscalls: ctx.positionals, by, milliseconds: a.milliseconds });
 
   const unit = a.milliseconds ? 'ms' : 'us';
   const unitWord = a.milliseconds ? 'msecs' : 'usecs';
@@ -95,6 +92,6 @@ void runTool<SyslatencyArgs>(spec, (ctx) => {
 
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
   ctx.onStop(print);
-  const what = split.positionals.length ? split.positionals.join(', ') : 'syscall';
+  const what = ctx.positionals.length ? ctx.positionals.join(', ') : 'syscall';
   ctx.ready(`Tracing ${what} latency by ${by}${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

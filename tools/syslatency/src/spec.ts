@@ -1,10 +1,12 @@
 /** syslatency's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 
 export const spec: ToolSpec = {
   name: 'syslatency',
   version: packageVersion(import.meta.url),
   summary: 'Syscall latency as log2 histograms, per program name (or process, thread, syscall), aggregated in the kernel and printed every interval.',
+  positionals: true,
   usage: '[SYSCALL...] [options]',
   examples: [
     ['syslatency pwritev pwritev2 -i 30', 'pwritev(2) latency per program, every 30 seconds (the talk\'s recipe; glibc\'s pwritev() may be pwritev2)'],

@@ -3,7 +3,7 @@
  * open the skeleton, set its typed config, load (BTF tracepoints, else the classic ones), attach,
  * and read the kernel's histograms.
  */
-import { loadPreferringBtf, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { loadPreferringBtf, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 import { parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from '@bpf-recipes/format';
 import { HIST_SIZE, SYSLATENCY_HIST_SLOTS, SYSLATENCY_MAX_NR, SyslatencyBy, SyslatencySkel, decodeHist, decodeHistKey } from './generated/syslatency.js';

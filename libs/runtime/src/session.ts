@@ -9,7 +9,7 @@ import {
   RecipesError, preflight, recipesConfig,
   type BpfMap, type BpfObject, type CommonFilters, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
-import { commonFilters, parseSize, pidNamespace, type CommonArgs } from './options.js';
+import { commonFilters, parseSize, pidNamespace, type FilterArgs } from './filters.js';
 
 /** The common filters of every tool, as the typed API takes them (the command's option names). */
 export interface CommonTraceOptions {
@@ -45,7 +45,7 @@ export interface SessionOptions {
 
 /** The typed API's options as the command's: validated by the same parsers (UsageError on bad input). */
 export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (message: string) => void): SessionOptions {
-  const args: CommonArgs = {
+  const args: FilterArgs = {
     ...(o.pid !== undefined && { pid: o.pid.join(',') }),
     ...(o.tid !== undefined && { tid: String(o.tid) }),
     ...(o.uid !== undefined && { uid: String(o.uid) }),
@@ -62,7 +62,7 @@ export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (messa
 }
 
 /** The command line's common options as session options (UsageError on bad input). */
-export function sessionOptionsFromArgs(tool: string, a: CommonArgs, log: (message: string) => void, mark?: (what: string) => void): SessionOptions {
+export function sessionOptionsFromArgs(tool: string, a: FilterArgs & { 'buffer-size'?: string; verbose?: boolean }, log: (message: string) => void, mark?: (what: string) => void): SessionOptions {
   return {
     tool,
     filters: commonFilters(a),
