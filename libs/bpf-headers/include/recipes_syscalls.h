@@ -92,9 +92,10 @@ static __always_inline long recipes_regs_nr(struct pt_regs *regs)
  * TIMED (a config expression, pruned by the verifier when false) says whether calls are timed:
  * when it is not, the exit looks up no start time. They call the tool's
  *   bool ENTER(long nr)                       at entry: start timing this call?
- *   void EXIT(long nr, long ret, __u64 *start) at exit, nr from recipes_exit_nr() (>= 0), start
- *                                             the entry's time slot (NULL or 0: none; EXIT zeroes
- *                                             what it used)
+ *   void EXIT(void *ctx, long nr, long ret, __u64 *start)
+ *                                             at exit: ctx the program's (for a stack walk), nr
+ *                                             from recipes_exit_nr() (>= 0), start the entry's
+ *                                             time slot (NULL or 0: none; EXIT zeroes what it used)
  * Without TIMED, ENTER should return false (nothing to time) and EXIT gets start == NULL.
  */
 #define RECIPES_SYSCALL_PROGS(PREFIX, TIMED, ENTER, EXIT)                                            \
@@ -116,7 +117,7 @@ static __always_inline long recipes_regs_nr(struct pt_regs *regs)
 		long nr = recipes_exit_nr(recipes_regs_nr(regs), ret);                          \
 		if (!recipes_syscall_wanted(nr))                                                \
 			return 0;                                                               \
-		EXIT(nr, ret, (TIMED) ? bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0, 0) : NULL); \
+		EXIT(ctx, nr, ret, (TIMED) ? bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0, 0) : NULL); \
 		return 0;                                                                       \
 	}                                                                                       \
 	SEC("tracepoint/raw_syscalls/sys_enter")                                                \
@@ -140,7 +141,7 @@ static __always_inline long recipes_regs_nr(struct pt_regs *regs)
 		if (!recipes_syscall_wanted(nr))                                                \
 			return 0;                                                               \
 		t = (TIMED) ? bpf_map_lookup_elem(&start_tid, &tid) : NULL;                     \
-		EXIT(nr, ctx->ret, t);                                                          \
+		EXIT(ctx, nr, ctx->ret, t);                                                          \
 		if (t)                                                                          \
 			bpf_map_delete_elem(&start_tid, &tid);                                  \
 		return 0;                                                                       \

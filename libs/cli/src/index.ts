@@ -7,7 +7,7 @@ export { COMMON_OPTIONS, parseDuration, parseMetricsAddress, isLoopback, type Co
 export {
   MAX_PIDS, packageVersion, commonConfig, commonFilters, parseCgroup, parseIntArg, parseMetricsBy, METRICS_BY_TOOLS, parsePids, parseSize, cgroup2Mount,
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
-  Session, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, parseMinLatency, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
+  Session, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, parseMinLatency, parseTimeNs, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
   type SessionOptions, type CommonTraceOptions, type EventStream, type Aggregation, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan,
 } from '@bpf-recipes/runtime';
 // the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle

@@ -1,7 +1,8 @@
 /**
  * pprof's profile.proto, gzipped (what `go tool pprof`, Pyroscope and Parca read), encoded with
  * pprof-format. One location and one function per distinct frame (name and module), one mapping
- * per module; each stack is a sample (leaf first, as pprof wants) whose value is its count.
+ * per module; each stack is a sample (leaf first, as pprof wants) whose value is its count (and
+ * the values of `meta.more`'s sample types after it).
  */
 import { gzipSync } from 'node:zlib';
 import { Function as PFunction, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
@@ -52,13 +53,13 @@ export function toPprof(stacks: readonly FlameStack[], meta: ProfileMeta): Buffe
     if (!(s.count > 0)) continue;
     const ids: number[] = [];
     for (let i = s.frames.length - 1; i >= 0; i--) ids.push(locationId(s.frames[i].name, s.frames[i].module));
-    samples.push(new Sample({ locationId: ids, value: [s.count] }));
+    samples.push(new Sample({ locationId: ids, value: [s.count, ...(meta.more ?? []).map((_, i) => s.more?.[i] ?? 0)] }));
   }
 
   const type = strings.dedup(meta.sampleType ?? 'count');
   const unit = strings.dedup(meta.unit ?? 'count');
   const profile = new Profile({
-    sampleType: [new ValueType({ type, unit })],
+    sampleType: [new ValueType({ type, unit }), ...(meta.more ?? []).map((m) => new ValueType({ type: strings.dedup(m.sampleType), unit: strings.dedup(m.unit) }))],
     sample: samples,
     mapping: mappings,
     location: locations,

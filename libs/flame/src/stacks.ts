@@ -12,6 +12,8 @@ export interface FlameStack {
   frames: FlameFrame[];
   /** how many times the stack was seen (or its weight: microseconds off CPU, …) */
   count: number;
+  /** the values of ProfileMeta's `more` sample types (pprof only), in their order */
+  more?: number[];
 }
 
 /** What is counted, for the formats that name it (pprof's sample type, speedscope's unit). */
@@ -21,6 +23,8 @@ export interface ProfileMeta {
   /** pprof sample type and speedscope unit: what one count is; default `count`/`count` (speedscope: `none`) */
   sampleType?: string;
   unit?: string;
+  /** pprof: sample types besides the first, each stack's values in its `more` (e.g. calls beside latency) */
+  more?: { sampleType: string; unit: string }[];
   /** when tracing started and how long it ran, for pprof's time_nanos / duration_nanos */
   startMs?: number;
   durationMs?: number;

@@ -8,7 +8,7 @@ export { Session, sessionOptions, sessionOptionsFromArgs, type SessionOptions, t
 export { eventStream, aggregation, type EventStream, type Aggregation } from './stream.js';
 export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan } from './uprobes.js';
 export { loadPreferringBtf } from './syscalls.js';
-export { parseMinLatency } from './latency.js';
+export { parseMinLatency, parseTimeNs } from './latency.js';
 export {
   MAX_PIDS, commonConfig, commonFilters, parseIntArg, parsePids, parseSize, parseCgroup, parseMetricsBy, METRICS_BY_TOOLS,
   cgroup2Mount, cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,

@@ -3,3 +3,4 @@ export { STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, 
 export { StackNamer, MISSED_KERNEL_FRAME, MISSED_USER_FRAME, type StackNamerOptions } from './names.js';
 export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type NamedStack, type StackRow } from './table.js';
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';
+export type { FlameFrame, FlameStack } from '@bpf-recipes/flame';

@@ -36,6 +36,8 @@ export interface StackRow {
   user?: FlameFrame[];
   /** a count, or a weight (microseconds) */
   count: number;
+  /** pprof: the values of the writer's more sample types (StackWriterOptions.more) */
+  more?: number[];
 }
 
 const nameOf = (f: FlameFrame): string => f.name;
@@ -116,6 +118,7 @@ export function flameStack(r: StackRow): FlameStack {
   return {
     frames: [{ name: r.pid !== undefined ? `${r.comm}-${r.pid}` : r.comm }, ...(r.user ?? []).slice().reverse(), ...(r.kernel ?? []).slice().reverse()],
     count: r.count,
+    ...(r.more ? { more: r.more } : {}),
   };
 }
 

@@ -19,6 +19,8 @@ export interface StackWriterOptions {
   /** pprof's sample type and unit, speedscope's unit (defaults: count) */
   sampleType?: string;
   unit?: string;
+  /** pprof: sample types besides the first (each row's values in StackRow.more) */
+  more?: { sampleType: string; unit: string }[];
   /** the text format's number line (default: the number) */
   textCount?: (n: number) => string;
 }
@@ -60,11 +62,7 @@ export class StackWriter {
       if (header !== undefined) out.line(header);
       const count = this.o.textCount ?? String;
       for (const r of rows) {
-        for (const f of r.kernel ?? []) out.line(`  ${f.name}`);
-        // `--` between kernel and user frames, only when there are both (a sample in user mode has none in the kernel)
-        if (r.kernel?.length && r.user?.length) out.line('  --');
-        for (const f of r.user ?? []) out.line(`  ${f.name}`);
-        out.line(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
+        for (const l of stackTextLines(r)) out.line(l);
         out.line(`    ${count(r.count)}`);
         out.line('');
       }
@@ -73,7 +71,7 @@ export class StackWriter {
       if (format === 'folded') {
         for (const s of flame) out.line(foldedLine(s));
       } else {
-        const full: ProfileMeta = { sampleType: this.o.sampleType, unit: this.o.unit, ...meta };
+        const full: ProfileMeta = { sampleType: this.o.sampleType, unit: this.o.unit, ...(this.o.more ? { more: this.o.more } : {}), ...meta };
         const data =
           format === 'pprof'
             ? toPprof(flame, full)
@@ -87,6 +85,20 @@ export class StackWriter {
     }
     if (out !== this.o.stdout) out.flush();
   }
+}
+
+/**
+ * A stack in the text format: its frames one per line, leaf first (kernel, `--`, user), then its
+ * comm (and `[PID]` with -P). The tool prints its number below.
+ */
+export function stackTextLines(r: Pick<StackRow, 'kernel' | 'user' | 'comm' | 'pid'>): string[] {
+  const out: string[] = [];
+  for (const f of r.kernel ?? []) out.push(`  ${f.name}`);
+  // `--` between kernel and user frames, only when there are both (a sample in user mode has none in the kernel)
+  if (r.kernel?.length && r.user?.length) out.push('  --');
+  for (const f of r.user ?? []) out.push(`  ${f.name}`);
+  out.push(`    ${r.comm}${r.pid !== undefined ? ` [${r.pid}]` : ''}`);
+  return out;
 }
 
 /** A folded line: `root;...;leaf count`. */

@@ -1,4 +1,5 @@
 /** offcputime's own option values: --state and the -m/-M block times. */
+import { parseTimeNs } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import {
   OFFCPU_STATE_ALL, OFFCPU_STATE_DISK, OFFCPU_STATE_IDLE, OFFCPU_STATE_OTHER, OFFCPU_STATE_RUNNING, OFFCPU_STATE_SLEEPING, OFFCPU_STATE_STOPPED,
@@ -53,19 +54,8 @@ export function stateLetters(f: StateFilter): string {
   return `state ${names.filter(([b]) => f.mask & b).map(([, n]) => n).join(',')}`;
 }
 
-const UNIT_NS: Record<string, bigint> = { ns: 1n, us: 1000n, µs: 1000n, ms: 1_000_000n, s: 1_000_000_000n };
-
 /** A block time: microseconds, or a number with a unit (ns, us, ms, s). In nanoseconds. */
-export function parseBlockTime(opt: string, v: string | number): bigint {
-  const s = String(v).trim();
-  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?$/.exec(s);
-  if (!m) throw new UsageError(`${opt}: '${s}' is not a time: give microseconds (e.g. 1000) or a number with a unit (ns, us, ms, s: e.g. 10ms)`);
-  const unit = UNIT_NS[m[2] ?? 'us'];
-  const [whole, frac = ''] = m[1].split('.');
-  // decimal arithmetic: 0.5ms is exactly 500000 ns
-  const scale = 10n ** BigInt(frac.length);
-  return (BigInt(whole) * scale + BigInt(frac || '0')) * unit / scale;
-}
+export const parseBlockTime = parseTimeNs;
 
 export interface BlockRange {
   minNs: bigint;

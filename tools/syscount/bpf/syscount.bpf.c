@@ -179,7 +179,7 @@ static __always_inline bool timed_enter(long nr)
 }
 
 /* at exit (nr already passed the --syscall filter) */
-static __always_inline void counted_exit(long nr, long ret, __u64 *start)
+static __always_inline void counted_exit(void *ctx, long nr, long ret, __u64 *start)
 {
 	if (recipes_task_allowed())
 		account(nr, ret, start);

@@ -9,16 +9,23 @@
  * once (a fork-like call's second return and rt_sigreturn: recipes_exit_nr()); a call entered
  * before attach, or by a task the filters leave out at entry, has no start time and is not counted.
  * No ring buffer: user space reads the histograms.
+ *
+ * --min: a call shorter than cfg_min_ns is not counted. --by ustack/kstack/stack: the histogram's
+ * key is (process, syscall, kernel stack id, user stack id); the stacks are walked at sys_exit,
+ * and only for a call that passed --min, so fast calls cost no walk. At sys_exit the task is still
+ * in the call: its user registers are those it entered with, so the user stack is the caller's.
  */
 #include "vmlinux.h"
 #include "recipes.h"
 #include "recipes_syscalls.h"
+#include "recipes_stacks.h"
 #include "syslatency.h"
 
 _Static_assert(SYSLATENCY_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
 
 const volatile __u32 cfg_by = SYSLATENCY_BY_COMM; /* enum syslatency_by */
 const volatile __u64 cfg_unit_ns = 1000;          /* the histogram's unit: 1000 (us) or 1000000 (ms) */
+const volatile __u64 cfg_min_ns = 0;              /* --min: shorter calls are not counted */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -28,65 +35,126 @@ struct {
 	__type(value, struct hist);
 } hists SEC(".maps");
 
-/* calls not recorded because hists was full, per CPU */
+/* --by ustack/kstack/stack (user space sizes the map that is not used to 1) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, SYSLATENCY_STACK_KEYS_MIN);
+	__type(key, struct stack_key);
+	__type(value, struct hist);
+} stack_hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, SYSLATENCY_MAX_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* what could not be recorded, per CPU (enum syslatency_missed) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SYSLATENCY_MISSED_NR);
 	__type(key, __u32);
 	__type(value, __u64);
 } missed SEC(".maps");
 
 RECIPES_EXPORT(hist_key);
+RECIPES_EXPORT(stack_key);
 RECIPES_EXPORT(hist);
 RECIPES_EXPORT_ENUM(syslatency_by);
+RECIPES_EXPORT_ENUM(syslatency_missed);
+
+static __always_inline void count_missed(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&missed, &which);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline bool by_stack(void)
+{
+	return cfg_by == SYSLATENCY_BY_USTACK || cfg_by == SYSLATENCY_BY_KSTACK || cfg_by == SYSLATENCY_BY_STACK;
+}
+
+/* The histogram of `key` in `map` (a per-CPU hash of struct hist), inserted zeroed when new. */
+static __always_inline struct hist *hist_of(void *map, const void *key)
+{
+	struct hist *h = bpf_map_lookup_elem(map, key);
+
+	if (!h) {
+		struct hist zeroed = {};
+
+		/* another CPU, or a task preempting this one, may insert it first: then it exists */
+		bpf_map_update_elem(map, key, &zeroed, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(map, key);
+		if (!h)
+			count_missed(SYSLATENCY_MISSED_COUNTS);
+	}
+	return h;
+}
+
+/* --by ustack/kstack/stack: the key of the current call, its stacks walked now */
+static __always_inline struct hist *stack_hist(void *ctx, long nr)
+{
+	struct stack_key key = { .kstack = SYSLATENCY_NO_STACK, .ustack = SYSLATENCY_NO_STACK };
+
+	key.pid = recipes_current_ids() >> 32;
+	key.nr = nr;
+	if (cfg_by != SYSLATENCY_BY_USTACK) {
+		key.kstack = recipes_stack_id(ctx, &stacks, 0, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
+		if (key.kstack == SYSLATENCY_MISSED_STACK)
+			count_missed(SYSLATENCY_MISSED_KERNEL);
+	}
+	if (cfg_by != SYSLATENCY_BY_KSTACK) {
+		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
+		if (key.ustack == SYSLATENCY_MISSED_STACK)
+			count_missed(SYSLATENCY_MISSED_USER);
+	}
+	return hist_of(&stack_hists, &key);
+}
 
 static __always_inline bool on_enter(long nr)
 {
 	return recipes_syscall_wanted(nr) && recipes_task_allowed();
 }
 
-static __always_inline void on_exit(long nr, long ret, __u64 *start)
+static __always_inline void on_exit(void *ctx, long nr, long ret, __u64 *start)
 {
 	struct hist_key key = {};
 	struct hist *h;
 	__u64 lat, slot;
-	__u32 zero = 0;
 
 	if (!start || !*start)
 		return; /* entered before attach, or not by a task the filters let through */
 	lat = bpf_ktime_get_ns() - *start;
 	*start = 0;
+	if (lat < cfg_min_ns)
+		return; /* faster than --min: not counted, no stack walked */
 	slot = recipes_log2_slot(lat / cfg_unit_ns);
 	if (slot >= SYSLATENCY_HIST_SLOTS)
 		slot = SYSLATENCY_HIST_SLOTS - 1;
 
-	if (cfg_by == SYSLATENCY_BY_COMM) {
-		bpf_get_current_comm(key.comm, sizeof(key.comm));
-	} else if (cfg_by == SYSLATENCY_BY_SYSCALL) {
-		key.id = nr;
+	if (by_stack()) {
+		h = stack_hist(ctx, nr);
 	} else {
-		__u64 ids = recipes_current_ids();
+		if (cfg_by == SYSLATENCY_BY_COMM) {
+			bpf_get_current_comm(key.comm, sizeof(key.comm));
+		} else if (cfg_by == SYSLATENCY_BY_SYSCALL) {
+			key.id = nr;
+		} else {
+			__u64 ids = recipes_current_ids();
 
-		key.id = cfg_by == SYSLATENCY_BY_PID ? ids >> 32 : (__u32)ids;
-	}
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		struct hist zeroed = {};
-
-		/* another CPU, or a task preempting this one, may insert it first: then it exists */
-		bpf_map_update_elem(&hists, &key, &zeroed, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			__u64 *m = bpf_map_lookup_elem(&missed, &zero);
-
-			if (m)
-				__sync_fetch_and_add(m, 1);
-			return;
+			key.id = cfg_by == SYSLATENCY_BY_PID ? ids >> 32 : (__u32)ids;
 		}
+		h = hist_of(&hists, &key);
 	}
+	if (!h)
+		return;
 	__sync_fetch_and_add(&h->slots[slot & (SYSLATENCY_HIST_SLOTS - 1)], 1);
 	__sync_fetch_and_add(&h->total_ns, lat);
-	if (cfg_by == SYSLATENCY_BY_PID || cfg_by == SYSLATENCY_BY_TID)
+	if (cfg_by != SYSLATENCY_BY_COMM && cfg_by != SYSLATENCY_BY_SYSCALL)
 		bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 

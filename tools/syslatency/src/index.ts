@@ -10,8 +10,8 @@
 import { aggregation, sessionOptions, type Aggregation } from '@bpf-recipes/runtime';
 import { setup, type SyslatencyOptions, type Snapshot } from './trace.js';
 
-export type { By, Histogram, Snapshot, SyslatencyOptions } from './trace.js';
-export { histogramKey } from './trace.js';
+export type { By, Histogram, Snapshot, SyslatencyOptions, StackHistogram } from './trace.js';
+export { BY, STACK_BY, histogramKey } from './trace.js';
 
 /**
  * Start timing syscalls in the kernel; snapshot() reads the histograms (totals since start),
@@ -19,5 +19,5 @@ export { histogramKey } from './trace.js';
  * with nothing left attached. `log` receives -v's lines when `verbose` is set.
  */
 export function start(options: SyslatencyOptions = {}, log?: (message: string) => void): Aggregation<Snapshot> {
-  return aggregation(sessionOptions('syslatency', options, log), (session) => setup(session, options));
+  return aggregation(sessionOptions('syslatency', options, log), (session) => setup(session, options).snapshot);
 }

@@ -1,6 +1,9 @@
 /** syslatency's command line: the one table behind --help and the man page. */
 import type { ToolSpec } from '@bpf-recipes/cli';
 import { packageVersion } from '@bpf-recipes/runtime';
+import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+
+const stack = stackOptionSpecs('total latency in microseconds');
 
 export const spec: ToolSpec = {
   name: 'syslatency',
@@ -15,13 +18,29 @@ export const spec: ToolSpec = {
     ['syslatency fsync fdatasync -m -d 60', 'in milliseconds, for one minute'],
     ['syslatency --by tid -n postgres', 'one histogram per thread of the programs whose name contains postgres'],
     ['syslatency nanosleep --json -i 1', 'one JSON object per program per second'],
+    ['syslatency pwritev pwritev2 --by ustack --min 100ms -m', 'the talk\'s "I/O latency correlated with stack": one histogram per user stack, calls of 100 ms or more only'],
+    ['syslatency read --by stack --min 10ms -p 181 --format svg -o slow.svg', 'a flame graph of the slow reads of PID 181, weighted by their latency'],
     ['syslatency -l', 'print the syscall table of this architecture'],
   ],
   options: {
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (the calls since the last print); default: only at the end' },
-    by: { type: 'string', arg: 'comm|pid|tid|syscall', describe: 'one histogram per program name (comm, the default), process, thread or syscall' },
+    by: {
+      type: 'string',
+      arg: 'comm|pid|tid|syscall|ustack|kstack|stack',
+      describe: 'one histogram per program name (comm, the default), process, thread, syscall, or stack: the user stack that made the call (ustack), the kernel stack at its return (kstack), or both (stack), with its syscall',
+    },
+    min: { type: 'string', arg: 'TIME', describe: 'count only calls at least this long: a number with a unit (100ms, 500us, 2s) or microseconds; default 0. With a stack --by, faster calls cost no stack walk' },
     milliseconds: { alias: 'm', type: 'boolean', describe: 'histograms in milliseconds (default: microseconds)' },
     list: { alias: 'l', type: 'boolean', describe: 'print the syscall table (number and name) and exit' },
+    'per-process': { ...stack['per-process'], describe: 'with a stack --by: one histogram per process (PID) instead of per program name (comm)' },
+    'stack-storage-size': stack['stack-storage-size'],
+    format: {
+      ...stack.format,
+      describe:
+        'with a stack --by: text (frames leaf first, the comm, the histogram; the default); folded: `comm;root;...;leaf;SYSCALL(2) US` per line, ' +
+        'weighted by the total latency in microseconds (flamegraph.pl); speedscope, pprof (two sample types: latency in microseconds, calls) or svg: one profile written at the end',
+    },
+    output: stack.output,
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'timestamp', 'json', 'verbose'],
   notes:
@@ -34,10 +53,18 @@ export const spec: ToolSpec = {
     'filters apply at entry: a call is counted when the task that made it passed them. --by comm keys by the ' +
     'name at the call\'s return (an execve shows under the new program\'s name). Slots are log2 of the latency ' +
     'in microseconds (milliseconds with -m): [16, 32) holds 16 to 31. With -i each print holds the calls since ' +
-    'the previous one; -T adds a [HH:MM:SS] line above each print (always there with -i).',
+    'the previous one; -T adds a [HH:MM:SS] line above each print (always there with -i). ' +
+    '--min drops faster calls in the kernel, for every --by. --by ustack, kstack and stack key each histogram by ' +
+    '(program name, syscall, stacks); the stacks are walked at the call\'s return, and only for a call that passed ' +
+    '--min. The user stack is the one that made the call (the task is still in it); the kernel stack at the return is ' +
+    'the return path of the syscall, the same for most calls. Stacks are named as the stack tools name them (stackcount, ' +
+    'profile): kernel frames from /proc/kallsyms, user frames through the process\'s maps, ELF symbols, debug files and ' +
+    'JIT perf maps, walked by frame pointers (code built without them gives short stacks; a libc syscall wrapper ' +
+    'hides its caller). Stacks that could not be stored are counted under [missed ... stack] and reported on stderr.',
 };
 
-export interface SyslatencyArgs {
+export interface SyslatencyArgs extends Omit<StackArgs, 'kernel' | 'user'> {
+  min?: string;
   interval?: string;
   by?: string;
   milliseconds?: boolean;
