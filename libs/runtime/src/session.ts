@@ -27,6 +27,11 @@ export interface CommonTraceOptions {
   bufferSize?: number | string;
   /** libbpf's log and probe-selection details, handed to `log` */
   verbose?: boolean;
+  /**
+   * Trace this process too. By default it is left out (the command's own work would feed back),
+   * unless `pid` names it: `trace({ pid: [process.pid] })` sees the caller's own calls.
+   */
+  traceSelf?: boolean;
 }
 
 export interface SessionOptions {
@@ -37,6 +42,8 @@ export interface SessionOptions {
   /** ring buffer size in bytes (recipes.h's default when undefined) */
   bufferSize?: number;
   verbose?: boolean;
+  /** trace this process too (the typed API, when asked); the command always leaves itself out */
+  traceSelf?: boolean;
   /** where verbose lines and notes go (nowhere when undefined) */
   log?: (message: string) => void;
   /** progress marks for BPF_RECIPES_TIMING */
@@ -57,6 +64,7 @@ export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (messa
     filters: commonFilters(args),
     bufferSize: o.bufferSize === undefined ? undefined : parseSize(String(o.bufferSize)),
     verbose: Boolean(o.verbose),
+    traceSelf: o.traceSelf ?? o.pid?.includes(process.pid) ?? false,
     log,
   };
 }
@@ -121,7 +129,7 @@ export class Session {
     if (ns && procPidOf() !== process.pid) {
       this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
     }
-    const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }) });
+    const common = recipesConfig({ ...this.options.filters, ...(!this.options.traceSelf && { selfTgid: process.pid }), ...(ns && { pidns: ns }) });
     const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in skeleton.rodata));
     skel.setConfig({ ...present, ...(config as object) } as ConfigOf<S>);
     return skel;
