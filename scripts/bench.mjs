@@ -521,9 +521,10 @@ if (ONLY.has('exporter')) {
 
 // ---------- 9. stack tools ----------
 if (ONLY.has('stacks')) {
-  line('## 9. Stack tools: overhead of sampling and off-CPU tracing');
+  line('## 9. Stack tools: overhead of sampling, off-CPU tracing, syscall latency by stack, page faults');
   line();
-  line('The dd of part 1, run under `bench/workloads/cputime.c` (its CPU time from wait4: BPF programs that run in its');
+  line('The dd of part 1 (the page-fault rows: `bench/workloads/faults.c 20 16384`, 327,680 minor faults), run under');
+  line('`bench/workloads/cputime.c` (its CPU time from wait4: BPF programs that run in its');
   line('context, a perf_event sample interrupting it or a sched_switch it hits, are charged to it). Each tracer is paired');
   line(`with untraced runs just before it; fastest of ${REPS} each way; ratio = traced ÷ untraced (lower is better).`);
   line('Tool CPU s: the tracer process while the traced runs go on; whole run: from its start to its exit, printing the');
@@ -531,42 +532,55 @@ if (ONLY.has('stacks')) {
   line();
   const cputime = join(work, 'cputime');
   execFileSync('cc', ['-O2', '-o', cputime, join(root, 'bench', 'workloads', 'cputime.c')]);
-  /** one dd under cputime: { cpu, wall } seconds */
-  const ddCpu = () => {
-    const r = spawnSync(cputime, ['dd', ...ddArgs], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const faults = join(work, 'faults');
+  execFileSync('cc', ['-O2', '-o', faults, join(root, 'bench', 'workloads', 'faults.c')]);
+  const dd = ['dd', ...ddArgs];
+  const faulter = [faults, '20', '16384'];
+  /** one run of the workload under cputime: { cpu, wall } seconds */
+  const runCpu = (workload) => {
+    const r = spawnSync(cputime, workload, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
     const m = /(\d+) (\d+) (\d+)\s*$/.exec(r.stderr ?? '');
-    if (r.status !== 0 || !m) throw new Error(`dd under cputime failed: ${r.stderr}`);
+    if (r.status !== 0 || !m) throw new Error(`${workload[0]} under cputime failed: ${r.stderr}`);
     return { cpu: (Number(m[1]) + Number(m[2])) / 1e6, wall: Number(m[3]) / 1e6 };
   };
-  const fastest = () => {
-    const runs = Array.from({ length: REPS }, ddCpu);
+  const fastest = (workload) => {
+    const runs = Array.from({ length: REPS }, () => runCpu(workload));
     return { cpu: Math.min(...runs.map((x) => x.cpu)), wall: Math.min(...runs.map((x) => x.wall)), runs };
   };
-  const bpftraceLine = have('/usr/bin/bpftrace') ? ['bpftrace', '-e', 'profile:hz:49 { @[kstack, ustack] = count(); }'] : null;
+  const bt = (prog) => (have('/usr/bin/bpftrace') ? ['bpftrace', '-e', prog] : null);
+  const noBpftrace = 'not available (apt-get install bpftrace)';
+  // [name, command, args, why absent, workload]
   const cases = [
-    ['ours: profile -F 49', ours('profile'), ['-F', '49'], 'not built'],
-    ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }', bpftraceLine, [], 'not available (apt-get install bpftrace)'],
-    ['ours: offcputime', ours('offcputime'), [], 'not built'],
-    ['libbpf-tools: offcputime', peer('/usr/sbin/offcputime'), [], 'not available (apt-get install libbpf-tools)'],
+    ['ours: profile -F 49', ours('profile'), ['-F', '49'], 'not built', dd],
+    ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }', bt('profile:hz:49 { @[kstack, ustack] = count(); }'), [], noBpftrace, dd],
+    ['ours: offcputime', ours('offcputime'), [], 'not built', dd],
+    ['libbpf-tools: offcputime', peer('/usr/sbin/offcputime'), [], 'not available (apt-get install libbpf-tools)', dd],
+    // the talk's "I/O latency correlated with stack": dd's calls are all fast, so --min spares them the stack walk
+    ['ours: syslatency (by comm, no stacks)', ours('syslatency'), [], 'not built', dd],
+    ['ours: syslatency --by ustack --min 100ms', ours('syslatency'), ['--by', 'ustack', '--min', '100ms'], 'not built', dd],
+    ['ours: profile -e page-faults --by comm (faults)', ours('profile'), ['-e', 'page-faults', '--by', 'comm'], 'not built', faulter],
+    ['bpftrace: software:faults:1 { @[comm] = count(); } (faults)', bt('software:faults:1 { @[comm] = count(); }'), [], noBpftrace, faulter],
+    ['ours: profile -e page-faults -c 1, stacks (faults)', ours('profile'), ['-e', 'page-faults', '-c', '1'], 'not built', faulter],
+    ['bpftrace: software:faults:1 { @[kstack, ustack] = count(); } (faults)', bt('software:faults:1 { @[kstack, ustack] = count(); }'), [], noBpftrace, faulter],
   ];
   line('| tracer | dd CPU s untraced | dd CPU s traced | CPU ratio | dd wall ratio | tool CPU s | tool CPU s, whole run |');
   line('|---|---:|---:|---:|---:|---:|---:|');
   // BENCH_STACKS_CASES=REGEX: only the cases whose name matches
   const pick = process.env.BENCH_STACKS_CASES ? new RegExp(process.env.BENCH_STACKS_CASES) : undefined;
-  for (const [name, cmd, args, absent] of cases) {
+  for (const [name, cmd, args, absent, workload] of cases) {
     if (pick && !pick.test(name)) continue;
     if (!cmd) {
       line(`| ${name} | ${absent} | | | | | |`);
       raw.stacks.push({ tracer: name, absent });
       continue;
     }
-    const before = fastest();
+    const before = fastest(workload);
     const out = join(work, 'stacks.out');
     // the tracer runs under cputime (its CPU time to the end, printing included); signals go to the tracer itself
     const t = await startTracer(cmd, args, { stdoutFile: out, ready: /Tracing|Attaching/, wrap: [cputime] });
     const tracer = Number(readFileSync(`/proc/${t.p.pid}/task/${t.p.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
     const cpu0 = usage(tracer).cpu;
-    const traced = fastest();
+    const traced = fastest(workload);
     const toolCpu = usage(tracer).cpu - cpu0;
     process.kill(tracer, 'SIGINT');
     // printing the stacks at the end takes a while (bpftrace names them all then): wait for it

@@ -4,17 +4,17 @@
 // build step: JavaScript, and for tools their compiled BPF objects; that its "dependencies" are
 // exactly the packages its shipped files load (what esbuild bundled at build time is a
 // devDependency: users do not download it); that a package shipping BPF objects declares the
-// CPU they were built for; and that every package claims the Node.js the tests run the tools on
+// CPUs they were built for (every one of libs/core's ARCHES); and that every package claims the Node.js the tests run the tools on
 // (engines ">=X.Y", where X.Y is scripts/node18.mjs' version).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { arch } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE18 } from './node18.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { ARCHES, archObjectName } = await import(join(root, 'libs', 'core', 'dist', 'arch.js'));
 const out = join(root, 'dist-packages');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -86,9 +86,17 @@ function dependencyProblem(pkg, dir, files) {
   return undefined;
 }
 
-/** BPF objects are built for this machine's architecture (scripts/build-bpf.mjs): "cpu" must say so. */
+/**
+ * A tool ships one BPF object per architecture (scripts/build-bpf.mjs, libs/core's ARCHES): its
+ * "cpu" must name exactly those, and every object must be there.
+ */
 function cpuProblem(pkg, files) {
-  if (!files.some((f) => f.endsWith('.bpf.o'))) return undefined;
-  if (JSON.stringify(pkg.cpu) !== JSON.stringify([arch()])) return `ships BPF objects built for ${arch()}, so its package.json needs "cpu": ["${arch()}"] (has ${JSON.stringify(pkg.cpu)})`;
+  const objects = files.filter((f) => f.endsWith('.bpf.o'));
+  if (!objects.length) return undefined;
+  const want = ARCHES.map((a) => a.node);
+  if (JSON.stringify(pkg.cpu) !== JSON.stringify(want)) return `ships BPF objects for ${want.join(', ')}, so its package.json needs "cpu": ${JSON.stringify(want)} (has ${JSON.stringify(pkg.cpu)})`;
+  const names = new Set(objects.map((f) => f.replace(/\.[^./]+\.bpf\.o$/, '.bpf.o')));
+  const lacking = [...names].flatMap((n) => ARCHES.map((a) => archObjectName(n, a.target))).filter((f) => !files.includes(f));
+  if (lacking.length) return `lacks ${lacking.join(', ')} (run npm run build)`;
   return undefined;
 }

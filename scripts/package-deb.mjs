@@ -13,7 +13,18 @@ import { gzipSync } from 'node:zlib';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+// --arch ARCH: the Debian architecture of the package (default this machine's); the tarballs are
+// the same for every architecture (each tool carries one BPF object per architecture), only the
+// native part of koffi differs: npm installs the one of that CPU
+const { ARCHES } = await import(pathToFileURL(join(root, 'libs', 'core', 'dist', 'arch.js')).href);
+const argv = process.argv.slice(2);
+const archAt = argv.indexOf('--arch');
+const arch = archAt >= 0 ? argv[archAt + 1] : execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
+const target = ARCHES.find((a) => a.debian === arch);
+if (!target || argv.some((a, i) => a !== '--arch' && i !== archAt + 1)) {
+  console.error(`package-deb: ${target ? `unknown argument ${argv.find((a, i) => a !== '--arch' && i !== archAt + 1)}` : `--arch ${arch ?? ''}: not one of ${ARCHES.map((a) => a.debian).join(', ')}`} (usage: npm run package:deb [-- --arch ${ARCHES.map((a) => a.debian).join('|')}])`);
+  process.exit(2);
+}
 // the oldest Node.js the packages support: their engines field, ">=X.Y"
 const nodeVersion = /^>=\s*([\d.]+)$/.exec(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node)[1];
 const tarballs = join(root, 'dist-packages');
@@ -28,7 +39,7 @@ if (!tgz.length) {
   process.exit(1);
 }
 writeFileSync(join(lib, 'package.json'), JSON.stringify({ name: 'bpf-recipes-bundle', version, private: true }, null, 2) + '\n');
-execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', ...tgz], { cwd: lib, stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock', '--os=linux', `--cpu=${target.node}`, ...tgz], { cwd: lib, stdio: ['ignore', 'ignore', 'inherit'] });
 
 // commands: /usr/lib/bpf-recipes/bin/<name> -> the package's launcher, for every command;
 // /usr/sbin/bpf-recipes -> that; /usr/sbin/<tool> is an alternative (maintainer scripts below)

@@ -2,7 +2,8 @@
 // cache, every generated file there), edit the shared BPF header and build (the objects that include
 // it are recompiled and their decoders regenerated, the others left alone), edit only a comment
 // (nothing downstream rebuilt), put the header back (the cache restores the matching objects).
-// After each build every object and decoder must equal a from-scratch compile of the sources.
+// After each build every object (one per architecture) and decoder must equal a from-scratch
+// compile of the sources. A record that differs between architectures fails the build.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,8 @@ interface Build { out: string; tasks: Map<string, 'cache' | 'run'> }
 
 let dir: string;
 const bpfTools = readdirSync(join(root, 'tools')).filter((t) => existsSync(join(root, 'tools', t, 'bpf')));
-/** tools/NAME → the objects it builds, and whether their sources include recipes.h */
+const TARGETS = ['x86', 'arm64'];
+/** tools/NAME → the objects it builds (one per architecture), and whether their sources include recipes.h */
 const objects = bpfTools.flatMap((t) =>
   readdirSync(join(root, 'tools', t, 'bpf')).filter((f) => f.endsWith('.bpf.c')).map((f) => {
     const name = f.replace(/\.bpf\.c$/, '');
@@ -50,12 +52,12 @@ const objects = bpfTools.flatMap((t) =>
       tool: t,
       project: JSON.parse(readFileSync(join(root, 'tools', t, 'package.json'), 'utf8')).name as string,
       name,
-      obj: `tools/${t}/dist/bpf/${name}.bpf.o`,
+      objs: TARGETS.map((a) => `tools/${t}/dist/bpf/${name}.${a}.bpf.o`),
       gen: `tools/${t}/src/generated/${name}.ts`,
       usesHeader: srcs.some((s) => /#include\s+"recipes\.h"/.test(s)),
     };
   }));
-const generated = [...objects.flatMap((o) => [o.obj, o.gen]), 'libs/format/src/generated/syscalls.ts'];
+const generated = [...objects.flatMap((o) => [...o.objs, o.gen]), 'libs/format/src/generated/syscalls.ts'];
 
 async function build(): Promise<Build> {
   const { stdout: out } = await run('npm', ['run', 'build'], {
@@ -130,14 +132,14 @@ describe('nx build on a fresh clone', () => {
       expect(b.tasks.get(`${o.project}:build-bpf`), o.tool).toBe('run');
       const gen = readFileSync(join(dir, o.gen), 'utf8');
       if (o.usesHeader) {
-        expect(logOf(b, o), o.obj).toMatch(/^compiled ->.*written$/);
-        expect(edited.get(o.obj)?.sha, o.obj).not.toBe(before.get(o.obj)?.sha);
+        expect(logOf(b, o), o.gen).toMatch(new RegExp(`^${TARGETS.map((a) => `compiled -> dist/bpf/${o.name}\\.${a}\\.bpf\\.o`).join('; ')}; .*written$`));
+        for (const obj of o.objs) expect(edited.get(obj)?.sha, obj).not.toBe(before.get(obj)?.sha);
         expect(gen, o.gen).toContain('cfg_build_test');
         // and the tool's compiled output was rebuilt from the new decoder
         expect(readFileSync(join(dir, 'tools', o.tool, 'dist', 'src', 'generated', `${o.name}.js`), 'utf8')).toContain('cfg_build_test');
       } else {
-        expect(logOf(b, o), o.obj).toMatch(/^up to date ->.*unchanged$/);
-        expect(edited.get(o.obj), o.obj).toEqual(before.get(o.obj)); // same bytes, not even rewritten
+        expect(logOf(b, o), o.gen).toMatch(/^up to date ->.*unchanged$/);
+        for (const obj of o.objs) expect(edited.get(obj), obj).toEqual(before.get(obj)); // same bytes, not even rewritten
         expect(edited.get(o.gen), o.gen).toEqual(before.get(o.gen));
         expect(gen).not.toContain('cfg_build_test');
       }
@@ -151,8 +153,8 @@ describe('nx build on a fresh clone', () => {
     const b = await build();
     const now = snapshot();
     for (const o of objects) {
-      expect(logOf(b, o), o.obj).toMatch(o.usesHeader ? /^compiled, object unchanged ->.*unchanged$/ : /^up to date ->.*unchanged$/);
-      expect(now.get(o.obj), o.obj).toEqual(edited.get(o.obj));
+      expect(logOf(b, o), o.gen).toMatch(o.usesHeader ? /^compiled, object unchanged ->.*unchanged$/ : /^up to date ->.*unchanged$/);
+      for (const obj of o.objs) expect(now.get(obj), obj).toEqual(edited.get(obj));
       expect(now.get(o.gen), o.gen).toEqual(edited.get(o.gen));
     }
     expect([...b.tasks].filter(([t, s]) => t.endsWith(':build') && s === 'run')).toEqual([]);
@@ -166,5 +168,16 @@ describe('nx build on a fresh clone', () => {
     const back = snapshot();
     for (const f of generated) expect(back.get(f)?.sha, f).toBe(first.get(f)?.sha);
     // same bytes as the first build, from the same sources
+  }, 300_000);
+
+  it('a record laid out differently on arm64 than on x86 fails the build, naming both lines', async () => {
+    const h = join(dir, 'tools', 'killsnoop', 'bpf', 'killsnoop.h');
+    const text = readFileSync(h, 'utf8');
+    writeFileSync(h, text.replace('\t__s32 pidfd;', '\t__s32 pidfd;\n#if defined(__TARGET_ARCH_arm64)\n\t__u32 arm64_only;\n#endif'));
+    const r = await run('node', [join(dir, 'scripts', 'build-bpf.mjs')], { cwd: join(dir, 'tools', 'killsnoop'), encoding: 'utf8' }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    writeFileSync(h, text);
+    expect(r?.code).toBe(1);
+    expect(r?.stderr).toMatch(/^build-bpf: killsnoop\/killsnoop: the x86 and arm64 objects differ in layout, so one decoder cannot serve both:$/m);
+    expect(r?.stderr).toMatch(/^ {2}x86: .*\n {2}arm64: /m);
   }, 300_000);
 });

@@ -9,7 +9,9 @@
  *   - the ids of tasks as the tool's own PID namespace sees them (recipes_current_ids(),
  *     recipes_task_ids()): inside a container, PIDs printed and filtered are the container's;
  *   - RECIPES_EXPORT(), which keeps a struct in the object's BTF so that the TypeScript
- *     decoder can be generated from it.
+ *     decoder can be generated from it;
+ *   - how a count is kept in a map without losing one (recipes_lookup_or_init(), atomic adds,
+ *     RECIPES_MISSED()) — see "Counting in maps" below.
  */
 #ifndef __BPF_RECIPES_H
 #define __BPF_RECIPES_H
@@ -55,6 +57,88 @@ const volatile __u64 cfg_pidns_ino = 0;
 #define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
 
 /*
+ * Counting in maps. Two rules keep every count:
+ *   - Add with __sync_fetch_and_add() (an atomic add), also to a per-CPU value: two CPUs may
+ *     update one shared value at once, and a program may be preempted mid-update by another run
+ *     of a program on the same CPU (a uprobe's program runs with only migration disabled; the
+ *     syscall tracepoints are faultable on recent kernels), so a plain `+=` there can lose the
+ *     other's add. Uncontended, on a CPU's own slot, it costs little and needs no proof that
+ *     nothing else runs there meanwhile.
+ *   - A key that may be new is found or made with recipes_lookup_or_init() (or
+ *     RECIPES_LOOKUP_OR_ZERO()), which never loses the call that makes it: when another CPU
+ *     inserts the same key first, the insert fails with -EEXIST and the value that one made is
+ *     used. (Inserting the first count itself and doing nothing on -EEXIST loses that call.)
+ * What is left uncounted (a map full) is counted in `missed` (RECIPES_MISSED()) and reported.
+ */
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+/*
+ * The value of `key` in the hash `map`, not found there a moment ago: inserted as `init` (its value
+ * for this CPU in a per-CPU hash; the other CPUs' start at zero) — by this call, or by another CPU
+ * that inserted the same key meanwhile, whose value is then this one too. Add this call's count
+ * to it afterwards: `init` holds no count (zeros), only what a new key starts with (a comm). NULL
+ * when the map is full.
+ */
+static __always_inline void *recipes_init_lookup(void *map, const void *key, const void *init)
+{
+	long r = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+
+	if (r && r != -EEXIST)
+		return NULL; /* full (-E2BIG), or no memory */
+	return bpf_map_lookup_elem(map, key); /* ours, or the one another CPU made first */
+}
+
+/* The value of `key` in the hash `map`: found, or inserted as `init` (recipes_init_lookup()). */
+static __always_inline void *recipes_lookup_or_init(void *map, const void *key, const void *init)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	return v ? v : recipes_init_lookup(map, key, init);
+}
+
+/* The same for a value that starts at zero, of type TYPE: the zeros are made only for a new key
+ * (a large value zeroed at every call would cost more than the rest). */
+#define RECIPES_LOOKUP_OR_ZERO(MAP, KEY, TYPE)                                          \
+	({                                                                              \
+		TYPE *__v = bpf_map_lookup_elem(MAP, KEY);                              \
+		if (!__v) {                                                             \
+			TYPE __zero;                                                    \
+			__builtin_memset(&__zero, 0, sizeof(__zero));                   \
+			__v = recipes_init_lookup(MAP, KEY, &__zero);                   \
+		}                                                                       \
+		__v;                                                                    \
+	})
+
+/* One more in the __u64 counter `which` of an array `counters` (per-CPU or not). */
+static __always_inline void recipes_count_in(void *counters, __u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(counters, &which);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+/*
+ * RECIPES_MISSED(N): the per-CPU array `missed` of N counters of what could not be recorded (a
+ * stack not stored, a full map), indexed by an enum of the tool's header, and
+ * recipes_count_missed(which). User space sums the CPUs and reports them.
+ */
+#define RECIPES_MISSED(N)                                                               \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                \
+		__uint(max_entries, N);                                                 \
+		__type(key, __u32);                                                     \
+		__type(value, __u64);                                                   \
+	} missed SEC(".maps");                                                          \
+	static __always_inline void recipes_count_missed(__u32 which)                   \
+	{                                                                               \
+		recipes_count_in(&missed, which);                                       \
+	}                                                                               \
+	struct __recipes_missed_declared /* so the macro ends with a ';' */
+
+/*
  * Events. An object declares the maps it uses: one that reports events says so with
  * RECIPES_EVENTS(size) after including this header — the ring buffer `events` (size bytes, a power
  * of two; user space resizes it with --buffer-size), the per-CPU counter `lost_events`, and
@@ -74,10 +158,7 @@ const volatile __u64 cfg_pidns_ino = 0;
 	} lost_events SEC(".maps");                                                     \
 	static __always_inline void recipes_count_lost(void)                            \
 	{                                                                               \
-		__u32 zero = 0;                                                         \
-		__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);                    \
-		if (n)                                                                  \
-			*n += 1; /* per-CPU slot: no atomics needed */                  \
+		recipes_count_in(&lost_events, 0);                                      \
 	}                                                                               \
 	/* Reserve an event in the ring buffer; a full ring is counted, never silent. */ \
 	static __always_inline void *recipes_reserve(__u64 size)                        \

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the tools that count stacks in the kernel share (stackcount, profile): the id of a stack
- * for a counts key, and one more of a key in a hash of counts. Include after recipes.h.
+ * What the tools that count stacks in the kernel share (stackcount, profile, offcputime): the id
+ * of a stack for a counts key, and one more of a key in a hash of counts (a stack that could not be
+ * stored and a full map are counted with recipes.h's RECIPES_MISSED()). Include after recipes.h.
  */
 #ifndef __RECIPES_STACKS_H
 #define __RECIPES_STACKS_H
 
 #ifndef EFAULT
 #define EFAULT 14
-#endif
-#ifndef EEXIST
-#define EEXIST 17
 #endif
 
 /*
@@ -36,27 +34,24 @@ struct recipes_stack_count {
 
 /*
  * One more of `key` in `counts` (a hash whose values are laid out as struct recipes_stack_count):
- * a new key is inserted with the current task's comm; one another CPU inserted meanwhile is added
- * to. False when the map is full (the occurrence is not counted: the caller counts that).
+ * a new key starts with the current task's comm (recipes_init_lookup(): one another CPU made
+ * meanwhile is added to). False when the map is full (the occurrence is not counted: the caller
+ * counts that).
  */
 static __always_inline bool recipes_count_stack(void *counts, const void *key)
 {
-	struct recipes_stack_count *v = bpf_map_lookup_elem(counts, key), init = { .count = 1 };
-	long r;
+	struct recipes_stack_count *v = bpf_map_lookup_elem(counts, key);
 
-	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
-		return true;
+	if (!v) { /* the comm only for a new key: most are not */
+		struct recipes_stack_count init = {};
+
+		bpf_get_current_comm(init.comm, sizeof(init.comm));
+		v = recipes_init_lookup(counts, key, &init);
+		if (!v)
+			return false;
 	}
-	bpf_get_current_comm(init.comm, sizeof(init.comm));
-	r = bpf_map_update_elem(counts, key, &init, BPF_NOEXIST);
-	if (r == -EEXIST) {
-		v = bpf_map_lookup_elem(counts, key);
-		if (v)
-			__sync_fetch_and_add(&v->count, 1);
-		return true;
-	}
-	return r == 0;
+	__sync_fetch_and_add(&v->count, 1);
+	return true;
 }
 
 #endif /* __RECIPES_STACKS_H */

@@ -75,13 +75,18 @@ static __always_inline long recipes_exit_nr(long nr, long ret)
 	return nr;
 }
 
-/* The syscall number in the registers tp_btf/sys_exit hands over. */
+/*
+ * The syscall number in the registers tp_btf/sys_exit hands over: what raw_syscalls:sys_exit's id
+ * is (syscall_get_nr()), -1 after rt_sigreturn on both (x86 restores orig_ax, arm64's
+ * restore_sigframe() sets syscallno to -1; x8, where the call's number came in, is the
+ * interrupted code's again).
+ */
 static __always_inline long recipes_regs_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
 	return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-	return ((struct user_pt_regs *)regs)->regs[8];
+	return (int)regs->syscallno;
 #else
 	return -1;
 #endif

@@ -37,7 +37,13 @@ export interface ToolSpec {
 export function allOptions(spec: ToolSpec): Record<string, OptionSpec> {
   const own: Record<string, OptionSpec> = {};
   for (const [k, o] of Object.entries(spec.options)) own[k] = { group: 'Options:', ...o };
-  for (const c of spec.common) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
+  // a tool's own short letter wins over a common option's (profile's -c is --period, as perf's):
+  // the common option keeps its long name only
+  const letters = new Set(Object.values(spec.options).map((o) => o.alias));
+  for (const c of spec.common) {
+    const { alias, ...rest } = COMMON_OPTIONS[c];
+    own[c] = { ...rest, ...(alias !== undefined && !letters.has(alias) ? { alias } : {}), group: 'Common options:' };
+  }
   // every tool serves metrics (its own series where it registers collectors)
   for (const c of ['metrics', 'metrics-allow-remote', 'metrics-by', 'metrics-top'] as const) if (!spec.common.includes(c)) own[c] = { ...COMMON_OPTIONS[c], group: 'Common options:' };
   return own;

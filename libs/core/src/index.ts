@@ -10,6 +10,7 @@ export { takeLibbpfWarnings, LibbpfLog, defaultLibbpfLog } from './log.js';
 export type { RodataLayout, RodataVarLayout, RodataType } from './decode.js';
 export { decodeText, textBytes, hasRawBytes } from './decode.js';
 export { SystemLibraries, findSystemLibrary, findProcessLibrary, mappedFiles, processExecutable } from './libs.js';
-export { openPerfEvent, PerfType, PerfSwConfig, type PerfEventOptions } from './perf.js';
+export { openPerfEvent, perfEventNamed, perfEventProblem, PERF_EVENTS, PerfType, PerfSwConfig, PerfHwConfig, type PerfEventKind, type PerfEventOptions } from './perf.js';
 export { recipesConfig, type CommonFilters } from './recipes.js';
 export type { Skeleton, SkeletonClass, ConfigOf } from './skeleton.js';
+export { ARCHES, archInfo, archObjectName, objectForArch, type ArchInfo } from './arch.js';

@@ -7,6 +7,7 @@ import type { RodataLayout } from './decode.js';
 import { AttachError, BpfError, LoadError, PreflightError, RecipesError, hintFor } from './errors.js';
 import { errno, isNull, libbpf, view, type Ptr } from './ffi.js';
 import { LibbpfLog } from './log.js';
+import { objectForArch } from './arch.js';
 import { BpfMap } from './map.js';
 import { RingBuffer, type DrainHooks, type RecordHandler } from './ringbuf.js';
 import { Tracefs } from './tracefs.js';
@@ -58,7 +59,9 @@ export class BpfObject {
     }
   }
 
-  static open(path: string, opts: OpenOptions = {}): BpfObject {
+  static open(name: string, opts: OpenOptions = {}): BpfObject {
+    const { path, missing } = objectForArch(name);
+    if (missing) throw new PreflightError(missing);
     if (!existsSync(path)) throw new PreflightError(`BPF object ${path} is missing: reinstall the package (or run npm run build)`);
     const log = opts.log ?? new LibbpfLog({ verbose: opts.verbose });
     const ptr = log.run(() => libbpf().bpf_object__open_file(path, null) as Ptr | null);

@@ -4,9 +4,9 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hasBpfPrivileges } from '@bpf-recipes/core';
 
@@ -325,6 +325,35 @@ export async function waitForListen(port: number, timeoutMs = 5000): Promise<voi
     if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A real block device only the caller uses: a loop device over a new file of `mib` MiB under
+ * /var/tmp (not a tmpfs). `disk` is its name in /sys/block; dispose() detaches it and removes the file.
+ */
+export function loopDisk(tag: string, mib = 16): { dev: string; disk: string; dispose(): void } {
+  const dir = mkdtempSync(`/var/tmp/bpf-recipes-${tag}-`);
+  writeFileSync(join(dir, 'backing'), Buffer.alloc(mib << 20));
+  let dev = '';
+  try {
+    dev = execFileSync('losetup', ['-f', '--show', join(dir, 'backing')], { encoding: 'utf8' }).trim();
+  } finally {
+    if (!dev) rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    dev,
+    disk: basename(dev),
+    dispose: () => {
+      execFileSync('losetup', ['-d', dev]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A disk's I/O so far (/sys/block/DEV/stat, Documentation/block/stat.rst): requests completed and bytes, each way. */
+export function blockStat(disk: string): { reads: number; readBytes: number; writes: number; writeBytes: number } {
+  const f = readFileSync(`/sys/block/${disk}/stat`, 'utf8').trim().split(/\s+/).map(Number);
+  return { reads: f[0], readBytes: f[2] * 512, writes: f[4], writeBytes: f[6] * 512 };
 }
 
 /** Give the tool a moment to read the ring buffer after a workload (events are drained at stop anyway). */

@@ -88,24 +88,18 @@ static __always_inline __u32 lat_slot(__u64 lat_ns)
 	return slot >= BIOSNOOP_HIST_SLOTS ? BIOSNOOP_HIST_SLOTS - 1 : slot;
 }
 
-/* this CPU's totals for (disk, op): no atomics, no contention; user space sums the CPUs at scrape */
+/* this CPU's totals for (disk, op), added atomically (recipes.h); user space sums the CPUs at scrape */
 static __always_inline void count_metric(struct request *rq, __u64 lat, unsigned int nr_bytes)
 {
 	struct io_metric_key k = { .dev = disk_dev(rq), .op = BPF_CORE_READ(rq, cmd_flags) & 0xff };
-	struct io_metric *m = bpf_map_lookup_elem(&io_metrics, &k);
+	struct io_metric *m = RECIPES_LOOKUP_OR_ZERO(&io_metrics, &k, struct io_metric);
 
-	if (!m) {
-		struct io_metric zero = {};
-
-		bpf_map_update_elem(&io_metrics, &k, &zero, BPF_NOEXIST);
-		m = bpf_map_lookup_elem(&io_metrics, &k);
-		if (!m)
-			return;
-	}
-	m->count++;
-	m->bytes += nr_bytes;
-	m->lat_ns += lat;
-	m->slots[lat_slot(lat) & (BIOSNOOP_HIST_SLOTS - 1)]++;
+	if (!m)
+		return;
+	__sync_fetch_and_add(&m->count, 1);
+	__sync_fetch_and_add(&m->bytes, nr_bytes);
+	__sync_fetch_and_add(&m->lat_ns, lat);
+	__sync_fetch_and_add(&m->slots[lat_slot(lat) & (BIOSNOOP_HIST_SLOTS - 1)], 1);
 }
 
 /* submit side: decide once whether this request is wanted, and remember who sent it */
@@ -201,13 +195,10 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 		goto out;
 	if (cfg_hist) {
 		struct hist_key k = { .dev = disk_dev(rq), .slot = lat_slot(lat) };
-		__u64 one = 1, *n;
+		__u64 *n = RECIPES_LOOKUP_OR_ZERO(&hists, &k, __u64);
 
-		n = bpf_map_lookup_elem(&hists, &k);
 		if (n)
 			__sync_fetch_and_add(n, 1);
-		else
-			bpf_map_update_elem(&hists, &k, &one, BPF_NOEXIST);
 		goto out;
 	}
 	e = RESERVE_EVENT(struct event);

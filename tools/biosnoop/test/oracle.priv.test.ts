@@ -2,34 +2,20 @@
 // that disk, /sys/block/DEV/stat (reads and writes completed, sectors read and written). The disk
 // is a loop device made for this test over a file, so only this test's direct I/O reaches it
 // (were anything else to touch it, both sides would count that too).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, settle, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { blockStat as stat, loopDisk, run, settle, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
 interface Ev { pid: number; comm: string; disk: string; rwbs: string; len: number; error: number }
 
-/** reads completed, sectors read, writes completed, sectors written (Documentation/block/stat.rst) */
-const stat = (disk: string) => {
-  const f = readFileSync(`/sys/block/${disk}/stat`, 'utf8').trim().split(/\s+/).map(Number);
-  return { reads: f[0], readBytes: f[2] * 512, writes: f[4], writeBytes: f[6] * 512 };
-};
-
 describe.skipIf(skipPrivileged())('biosnoop agrees with /sys/block/DEV/stat', () => {
-  let dir: string;
+  let loop: ReturnType<typeof loopDisk> | undefined;
   let dev = '';
   let disk = '';
   beforeAll(() => {
-    dir = mkdtempSync('/var/tmp/bpf-recipes-oracle-bio-');
-    writeFileSync(join(dir, 'backing'), Buffer.alloc(16 << 20));
-    dev = execFileSync('losetup', ['-f', '--show', join(dir, 'backing')], { encoding: 'utf8' }).trim();
-    disk = basename(dev);
+    loop = loopDisk('oracle-bio');
+    ({ dev, disk } = loop);
   });
-  afterAll(() => {
-    if (dev) execFileSync('losetup', ['-d', dev]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => loop?.dispose());
 
   it('direct writes and reads of known sizes: the same request count and bytes, each way', async () => {
     await settle(300); // whatever probes a new block device has done so

@@ -3,12 +3,12 @@
  * own, then each tool's needs (the program types in its object) are matched against the results.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { machine as machineName, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount } from '@bpf-recipes/cli';
 import {
-  BpfError, BpfObject, PerfSwConfig, PerfType, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent, rawTracepointExists,
-  takeLibbpfWarnings, tracepointExists,
+  ARCHES, BpfError, BpfObject, PERF_EVENTS, PerfSwConfig, PerfType, archInfo, ensureTracefs, findSystemLibrary, hasBpfPrivileges, libbpf, openPerfEvent,
+  perfEventProblem, rawTracepointExists, takeLibbpfWarnings, tracepointExists,
 } from '@bpf-recipes/core';
 import { TOOLS, toolObject } from './tools.js';
 
@@ -29,6 +29,8 @@ const INSTEAD: Record<string, string> = {
   'syscount:sys_exit': 'the raw_syscalls tracepoints',
   'syslatency:sys_enter': 'the raw_syscalls tracepoints',
   'syslatency:sys_exit': 'the raw_syscalls tracepoints',
+  'opensnoop:sys_enter_open': 'nothing needed: this architecture has no open(2) (its programs open files with openat(2))',
+  'opensnoop:sys_exit_open': 'nothing needed: this architecture has no open(2) (its programs open files with openat(2))',
 };
 
 /** The tracepoint a program's section names, and whether this kernel has it (other sections: undefined). */
@@ -92,6 +94,8 @@ function tryType(obj: string, type: string, prog: string): Check {
 export interface DoctorReport {
   machine: Check[];
   programTypes: Check[];
+  /** the perf events profile -e samples, each opened for real (for every process, on CPU 0) */
+  perfEvents: Check[];
   /** needs: program types of the programs this kernel can attach; missing: those types that fail;
    *  lacks: tracepoints the tool names that this kernel does not have, each with what is used instead */
   tools: { tool: string; ok: boolean; needs: string[]; missing: string[]; lacks: { feature: string; instead: string }[] }[];
@@ -100,6 +104,12 @@ export interface DoctorReport {
 export function doctor(): DoctorReport {
   const machine: Check[] = [];
   machine.push({ name: 'kernel', ok: true, detail: release() });
+  // the BPF objects of this CPU (each tool ships one per architecture)
+  const a = archInfo();
+  machine.push({
+    name: 'architecture', ok: Boolean(a),
+    detail: a ? `${machineName()} (Node ${process.arch}, BPF objects ${a.target})` : `${machineName()}: no BPF objects for ${process.arch} (built for ${ARCHES.map((x) => x.node).join(', ')})`,
+  });
   const root = hasBpfPrivileges();
   machine.push({ name: 'privileges', ok: root, detail: root ? 'root / CAP_BPF+CAP_PERFMON' : 'not root: run as root (or with CAP_BPF and CAP_PERFMON)' });
   const btf = existsSync('/sys/kernel/btf/vmlinux');
@@ -135,6 +145,14 @@ export function doctor(): DoctorReport {
   } else {
     for (const [type] of PROGRAMS) programTypes.push({ name: type, ok: false, detail: 'not tried: fix the machine checks first' });
   }
+  const perfEvents: Check[] = PERF_EVENTS.map((e) => {
+    const kind = e.type === PerfType.HARDWARE ? 'hardware' : 'software';
+    if (!root) return { name: e.name, ok: false, detail: `${kind}: not tried (not root)` };
+    const problem = perfEventProblem(e);
+    if (!problem) return { name: e.name, ok: true, detail: `${kind}: opens` };
+    const why = e.type === PerfType.HARDWARE && ['ENOENT', 'EOPNOTSUPP', 'ENODEV'].includes(problem) ? ': no hardware counter for it (no PMU: a VM without a virtual one)' : '';
+    return { name: e.name, ok: false, detail: `${kind}: perf_event_open failed: ${problem}${why}` };
+  });
   const works = new Map(programTypes.map((c) => [c.name, c.ok]));
   const tools = TOOLS.map((tool) => {
     let needs: string[] = [];
@@ -159,5 +177,5 @@ export function doctor(): DoctorReport {
     const missing = needs.filter((n) => !works.get(n));
     return { tool, ok: missing.length === 0, needs, missing, lacks };
   });
-  return { machine, programTypes, tools };
+  return { machine, programTypes, perfEvents, tools };
 }

@@ -206,6 +206,7 @@ async function main(argv: string[]): Promise<void> {
       const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
       process.stdout.write('Machine\n' + table(['CHECK', 'OK', 'DETAIL'], r.machine.map((c) => [c.name, mark(c.ok), c.detail])) + '\n\n');
       process.stdout.write('BPF program types (loaded and attached for real)\n' + table(['TYPE', 'OK', 'DETAIL'], r.programTypes.map((c) => [c.name, mark(c.ok), c.detail])) + '\n\n');
+      process.stdout.write('Perf events (opened for real; profile -e EVENT)\n' + table(['EVENT', 'OK', 'DETAIL'], r.perfEvents.map((c) => [c.name, mark(c.ok), c.detail])) + '\n\n');
       process.stdout.write('Tools\n' + table(['TOOL', 'WORKS', 'NEEDS', 'MISSING'], r.tools.map((t) => [t.tool, mark(t.ok), t.needs.join(','), t.missing.join(',') || '-'])) + '\n');
       const lacks = r.tools.flatMap((t) => t.lacks.map((l) => [t.tool, l.feature, l.instead]));
       process.stdout.write('\nWhat this kernel lacks, per tool\n' + (lacks.length ? table(['TOOL', 'LACKS', 'INSTEAD'], lacks) : 'nothing: every tool has every tracepoint it names') + '\n');

@@ -9,7 +9,7 @@
 //  3. removal leaves nothing of the package behind.
 // The apt tests install and remove packages: they run under CI=true or BPF_RECIPES_SYSTEM_TESTS=1.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +126,9 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       expect(installed).not.toContain('prom-client');
       expect(installed).not.toContain('@opentelemetry');
       expect(readdirSync(join(one, 'node_modules', '@bpf-recipes')).sort()).toEqual(['cli', 'core', 'format', 'opensnoop']);
-      expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf', 'opensnoop.bpf.o'))).toBe(true);
+      // one object per architecture the package's "cpu" names
+      expect(readdirSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf')).filter((f) => f.endsWith('.o')).sort()).toEqual(['opensnoop.arm64.bpf.o', 'opensnoop.x86.bpf.o']);
+      expect(JSON.parse(readFileSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'package.json'), 'utf8')).cpu).toEqual(['x64', 'arm64']);
       expect(existsSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'src'))).toBe(false);
       const { events, pid, exe } = await traceWith(join(one, 'node_modules', '.bin', 'opensnoop'));
       expect(exe).toBe(join(node18, 'node'));
@@ -203,6 +205,19 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     });
   });
 
+  it('npm run package:deb -- --arch arm64: an arm64 .deb with arm64 koffi and every tool\'s arm64 object (the arm64 VM lane installs and runs it)', () => {
+    sh('node', [join(repoRoot, 'scripts', 'package-deb.mjs'), '--arch', 'arm64'], { cwd: repoRoot });
+    const deb = join(repoRoot, 'dist-packages', 'bpf-recipes_0.1.0_arm64.deb');
+    expect(sh('dpkg-deb', ['-f', deb, 'Architecture']).trim()).toBe('arm64');
+    const files = sh('dpkg-deb', ['--contents', deb]).split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/ -> .*/, ''));
+    expect(files.filter((f) => f.endsWith('/koffi.node')).map((f) => f.replace(/.*node_modules\//, ''))).toEqual(['@koromix/koffi-linux-arm64/linux_arm64/koffi.node', '@koromix/koffi-linux-arm64/musl_arm64/koffi.node']);
+    const objects = files.filter((f) => f.endsWith('.bpf.o')).map((f) => f.split('/').pop()!);
+    expect(objects.filter((f) => f.endsWith('.arm64.bpf.o'))).toHaveLength(13);
+    expect(objects.filter((f) => f.endsWith('.x86.bpf.o'))).toHaveLength(13);
+    const r = spawnSync('node', [join(repoRoot, 'scripts', 'package-deb.mjs'), '--arch', 'mips'], { encoding: 'utf8' });
+    expect([r.status, r.stderr.trim()]).toEqual([2, 'package-deb: --arch mips: not one of amd64, arm64 (usage: npm run package:deb [-- --arch amd64|arm64])']);
+  }, 300000);
+
   describe.skipIf(!system)('the .deb bundle (changes the system: CI or BPF_RECIPES_SYSTEM_TESTS=1)', () => {
     let deb: string;
     let repo: string;
@@ -214,7 +229,8 @@ describe.skipIf(skipPrivileged())('shipping', () => {
     const theirs = ['opensnoop', 'syscount', 'killsnoop', 'gethostlatency', 'biosnoop', 'offcputime'];
     beforeAll(() => {
       sh('node', [join(repoRoot, 'scripts', 'package-deb.mjs')], { cwd: repoRoot });
-      deb = join(repoRoot, 'dist-packages', readdirSync(join(repoRoot, 'dist-packages')).find((f) => f.endsWith('.deb'))!);
+      const arch = sh('dpkg', ['--print-architecture']).trim();
+      deb = join(repoRoot, 'dist-packages', readdirSync(join(repoRoot, 'dist-packages')).find((f) => f.endsWith(`_${arch}.deb`))!);
       // Debian's libbpf-tools (scripts/packages.txt): commands of the same names in /usr/sbin
       if (!peerInstalled()) sh('apt-get', ['install', '-y', 'libbpf-tools']);
     }, 300000);

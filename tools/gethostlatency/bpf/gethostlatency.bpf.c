@@ -277,9 +277,9 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 		__u32 slot = recipes_log2_slot(lat / 1000);
 
 		if (m) {
-			m->count++;
-			m->lat_ns += lat;
-			m->slots[(slot >= GHL_HIST_SLOTS ? GHL_HIST_SLOTS - 1 : slot) & (GHL_HIST_SLOTS - 1)]++;
+			__sync_fetch_and_add(&m->count, 1);
+			__sync_fetch_and_add(&m->lat_ns, lat);
+			__sync_fetch_and_add(&m->slots[(slot >= GHL_HIST_SLOTS ? GHL_HIST_SLOTS - 1 : slot) & (GHL_HIST_SLOTS - 1)], 1);
 		}
 	}
 	if (!cfg_events)

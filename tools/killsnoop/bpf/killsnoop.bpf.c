@@ -60,24 +60,16 @@ static __always_inline bool sig_wanted(int sig)
 	return sig >= 0 && sig < 64 && (cfg_sig_mask & (1ULL << sig));
 }
 
-/* this CPU's count for (signal, result): no atomics; user space sums the CPUs at scrape */
+/* this CPU's count for (signal, result), added atomically (recipes.h); user space sums the CPUs at scrape */
 static __always_inline void count_metric(__s32 sig, __s32 ret, __u32 generated)
 {
 	struct sig_metric_key k = { .sig = sig, .ret = ret, .generated = generated };
 	__u64 *n;
 
 	recipes_metrics_by(k.by);
-	n = bpf_map_lookup_elem(&sig_metrics, &k);
-
-	if (!n) {
-		__u64 zero = 0;
-
-		bpf_map_update_elem(&sig_metrics, &k, &zero, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&sig_metrics, &k);
-		if (!n)
-			return;
-	}
-	*n += 1;
+	n = RECIPES_LOOKUP_OR_ZERO(&sig_metrics, &k, __u64);
+	if (n)
+		__sync_fetch_and_add(n, 1);
 }
 
 static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source, __s32 pidfd)

@@ -13,9 +13,7 @@
 #include "vmlinux.h"
 #include "recipes.h"
 #include "offcputime.h"
-
-#define EFAULT 14
-#define EEXIST 17
+#include "recipes_stacks.h"
 
 /* the kernel's task states (include/linux/sched.h) */
 #define TASK_INTERRUPTIBLE 0x0001
@@ -52,12 +50,7 @@ struct {
 	__type(value, struct offcpu_start);
 } starts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, OFFCPU_MISSED_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+RECIPES_MISSED(OFFCPU_MISSED_NR); /* indexed by enum offcputime_missed */
 
 RECIPES_EXPORT(offcpu_key);
 RECIPES_EXPORT(offcpu_val);
@@ -91,14 +84,6 @@ static __always_inline __u32 state_class(__u32 st)
 	return OFFCPU_STATE_OTHER;
 }
 
-static __always_inline void count_missed(__u32 which)
-{
-	__u64 *n = bpf_map_lookup_elem(&missed, &which);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
-
 /* prev (the current task) leaves the CPU: note when, and its stacks */
 static __always_inline void switched_out(void *ctx, bool preempt, struct task_struct *prev)
 {
@@ -123,33 +108,25 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 	s.key.kstack = OFFCPU_NO_STACK;
 	s.key.ustack = OFFCPU_NO_STACK;
 	if (cfg_kernel) {
-		r = bpf_get_stackid(ctx, &stacks, 0);
-		if (r >= 0) {
-			s.key.kstack = r;
-		} else if (r != -EFAULT) {
-			s.key.kstack = OFFCPU_MISSED_STACK; /* shown as a missed stack, never dropped */
-			count_missed(OFFCPU_MISSED_KERNEL);
-		}
+		s.key.kstack = recipes_stack_id(ctx, &stacks, 0, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
+		if (s.key.kstack == OFFCPU_MISSED_STACK)
+			recipes_count_missed(OFFCPU_MISSED_KERNEL);
 	}
 	if (cfg_user) {
-		r = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-		if (r >= 0) {
-			s.key.ustack = r;
-		} else if (r != -EFAULT) { /* -EFAULT: no user stack (a kernel thread) */
-			s.key.ustack = OFFCPU_MISSED_STACK;
-			count_missed(OFFCPU_MISSED_USER);
-		}
+		s.key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
+		if (s.key.ustack == OFFCPU_MISSED_STACK)
+			recipes_count_missed(OFFCPU_MISSED_USER);
 	}
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();
 	r = bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST);
 	if (r == -EEXIST) {
 		/* the end of this thread's last block was never seen: say so, then time this one */
-		count_missed(OFFCPU_MISSED_ENDS);
+		recipes_count_missed(OFFCPU_MISSED_ENDS);
 		r = bpf_map_update_elem(&starts, &tid, &s, BPF_ANY);
 	}
 	if (r)
-		count_missed(OFFCPU_MISSED_STARTS);
+		recipes_count_missed(OFFCPU_MISSED_STARTS);
 }
 
 /* next comes back on a CPU: add the time it was away */
@@ -159,7 +136,6 @@ static __always_inline void switched_in(struct task_struct *next)
 	struct offcpu_start *s;
 	struct offcpu_val *v, init = {};
 	__u64 delta;
-	long r;
 
 	s = bpf_map_lookup_elem(&starts, &tid);
 	if (!s)
@@ -167,25 +143,13 @@ static __always_inline void switched_in(struct task_struct *next)
 	delta = bpf_ktime_get_ns() - s->ts_ns;
 	if (delta < cfg_min_ns || delta > cfg_max_ns)
 		goto done;
-	v = bpf_map_lookup_elem(&counts, &s->key);
+	__builtin_memcpy(init.comm, s->comm, sizeof(init.comm));
+	v = recipes_lookup_or_init(&counts, &s->key, &init);
 	if (v) {
 		__sync_fetch_and_add(&v->total_ns, delta);
 		__sync_fetch_and_add(&v->blocks, 1);
-		goto done;
-	}
-	init.total_ns = delta;
-	init.blocks = 1;
-	__builtin_memcpy(init.comm, s->comm, sizeof(init.comm));
-	r = bpf_map_update_elem(&counts, &s->key, &init, BPF_NOEXIST);
-	if (r == -EEXIST) {
-		/* another CPU inserted it meanwhile */
-		v = bpf_map_lookup_elem(&counts, &s->key);
-		if (v) {
-			__sync_fetch_and_add(&v->total_ns, delta);
-			__sync_fetch_and_add(&v->blocks, 1);
-		}
-	} else if (r) {
-		count_missed(OFFCPU_MISSED_COUNTS);
+	} else {
+		recipes_count_missed(OFFCPU_MISSED_COUNTS);
 	}
 done:
 	bpf_map_delete_elem(&starts, &tid);

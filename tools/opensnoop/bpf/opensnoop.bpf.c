@@ -84,17 +84,12 @@ static __always_inline int on_exit(long ret)
 		goto cleanup;
 	if (cfg_metrics) {
 		struct open_result_key k = { .err = ret < 0 ? -ret : 0 };
-		__u64 zero64 = 0, *n;
+		__u64 *n;
 
 		recipes_metrics_by(k.by);
-		n = bpf_map_lookup_elem(&open_results, &k);
-		if (!n) {
-			/* another CPU may create it at the same time: then ours is that one */
-			bpf_map_update_elem(&open_results, &k, &zero64, BPF_NOEXIST);
-			n = bpf_map_lookup_elem(&open_results, &k);
-		}
+		n = RECIPES_LOOKUP_OR_ZERO(&open_results, &k, __u64);
 		if (n)
-			*n += 1;
+			__sync_fetch_and_add(n, 1);
 	}
 	if (!cfg_events)
 		goto cleanup;

@@ -7,7 +7,7 @@ import { flagNames, hasMode } from './flags.js';
 import { spec, type OpensnoopArgs } from './spec.js';
 import { register } from './metrics.js';
 import { tableColumns } from './table.js';
-import { callName, latencyUs, setup } from './trace.js';
+import { attachedCalls, callList, callName, latencyUs, setup } from './trace.js';
 
 void runTool<OpensnoopArgs>(spec, (ctx) => {
   const a = ctx.args;
@@ -38,5 +38,5 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
   if (!a.json) ctx.out.line(table.header());
   const format = a.json ? json : row;
   ctx.follow(skel.maps.events, (b, off) => ctx.out.line(format(decodeEvent(b, off))));
-  ctx.ready('Tracing open(2), openat(2) and openat2(2)... Hit Ctrl-C to end.');
+  ctx.ready(`Tracing ${callList(attachedCalls(skel))}... Hit Ctrl-C to end.`);
 });

@@ -55,6 +55,17 @@ export interface OpensnoopRecord {
 
 /** The call's name; a number the decoder does not know yet stays a number. */
 export const callName = (e: Event): string => CALLS[e.call] ?? String(e.call);
+
+/**
+ * The calls a loaded object traces: those whose syscall tracepoints this kernel has (arm64 and
+ * the other architectures of the generic syscall table have no open(2): its programs are skipped).
+ */
+export const attachedCalls = (skel: OpensnoopSkel): (typeof CALLS)[number][] =>
+  CALLS.filter((c) => !skel.obj.skipped.some((s) => s.program === `opensnoop_enter_${c}`));
+
+/** "open(2), openat(2) and openat2(2)" */
+export const callList = (calls: readonly string[]): string =>
+  calls.map((c) => `${c}(2)`).join(', ').replace(/, ([^,]*)$/, ' and $1');
 /** time in the call in µs, to the ns: the unit every tool's JSON uses for latencies */
 export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
 

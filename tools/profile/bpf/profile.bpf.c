@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * profile: which stacks are on the CPUs, sampled at a fixed frequency.
+ * profile: which stacks are on the CPUs, sampled at a fixed frequency, or which stacks make an event
+ * (page faults, context switches, cache misses...), sampled every N of them.
  *
- * One perf_event program; user space opens a software cpu-clock event per online CPU at -F HZ
- * (perf_event_open, frequency mode) and attaches it to each. Each sample stores the kernel and/or
+ * One perf_event program; user space opens one perf event per online CPU (cpu-clock at -F HZ by
+ * default, frequency mode; another software or hardware event of -e, every -c N) and attaches it
+ * to each. With --by comm|pid no stack is walked: the sample is counted under its comm or process. Each sample stores the kernel and/or
  * user stack of the interrupted task in a stack-trace map (ids) and counts (tgid, kernel id, user
  * id) in a hash: nothing crosses into user space until it reads the maps. The idle task (pid 0) is
  * left out unless cfg_idle. Stacks that could not be stored are counted.
@@ -16,6 +18,7 @@
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
 const volatile bool cfg_idle = false;  /* count samples of the idle task (pid 0) */
+const volatile __u32 cfg_by = PROFILE_BY_STACK; /* enum profile_by */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -31,24 +34,21 @@ struct {
 	__type(value, struct sample_val);
 } counts SEC(".maps");
 
+/* --by comm|pid (user space sizes the map that is not used to 1) */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROFILE_MISSED_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PROFILE_COUNTS_MIN);
+	__type(key, struct total_key);
+	__type(value, struct sample_val);
+} totals SEC(".maps");
+
+RECIPES_MISSED(PROFILE_MISSED_NR); /* indexed by enum profile_missed */
 
 RECIPES_EXPORT(sample_key);
 RECIPES_EXPORT(sample_val);
+RECIPES_EXPORT(total_key);
 RECIPES_EXPORT_ENUM(profile_missed);
-
-static __always_inline void count_missed(__u32 which)
-{
-	__u64 *n = bpf_map_lookup_elem(&missed, &which);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
+RECIPES_EXPORT_ENUM(profile_by);
 
 SEC("perf_event")
 int profile_sample(struct bpf_perf_event_data *ctx)
@@ -67,18 +67,29 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 			return 0;
 	}
 	key.pid = id >> 32;
+	if (cfg_by != PROFILE_BY_STACK) {
+		struct total_key t = {};
+
+		if (cfg_by == PROFILE_BY_COMM)
+			bpf_get_current_comm(t.comm, sizeof(t.comm));
+		else
+			t.pid = key.pid;
+		if (!recipes_count_stack(&totals, &t))
+			recipes_count_missed(PROFILE_MISSED_COUNTS);
+		return 0;
+	}
 	if (cfg_kernel) {
 		key.kstack = recipes_stack_id(ctx, &stacks, 0, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
 		if (key.kstack == PROFILE_MISSED_STACK)
-			count_missed(PROFILE_MISSED_KERNEL);
+			recipes_count_missed(PROFILE_MISSED_KERNEL);
 	}
 	if (cfg_user) {
 		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
 		if (key.ustack == PROFILE_MISSED_STACK)
-			count_missed(PROFILE_MISSED_USER);
+			recipes_count_missed(PROFILE_MISSED_USER);
 	}
 	if (!recipes_count_stack(&counts, &key))
-		count_missed(PROFILE_MISSED_COUNTS);
+		recipes_count_missed(PROFILE_MISSED_COUNTS);
 	return 0;
 }
 

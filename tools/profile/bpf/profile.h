@@ -22,11 +22,24 @@ struct sample_val {
 	char comm[16];
 };
 
+/* what a sample is counted under */
+enum profile_by {
+	PROFILE_BY_STACK = 0, /* (process, kernel stack, user stack) in `counts` */
+	PROFILE_BY_COMM = 1,  /* --by comm: the comm at the sample, in `totals` (no stack walked) */
+	PROFILE_BY_PID = 2,   /* --by pid: the process, in `totals` (its comm the first seen) */
+};
+
+/* --by comm: pid 0 and the comm; --by pid: the pid (comm zeros) */
+struct total_key {
+	__u32 pid;
+	char comm[16];
+};
+
 /* indexes of the per-CPU `missed` counters */
 enum profile_missed {
 	PROFILE_MISSED_KERNEL = 0, /* bpf_get_stackid failed for the kernel stack (-EEXIST collision, -ENOMEM) */
 	PROFILE_MISSED_USER = 1,   /* ... for the user stack */
-	PROFILE_MISSED_COUNTS = 2, /* the counts map was full: the sample was not counted */
+	PROFILE_MISSED_COUNTS = 2, /* the counts (or totals) map was full: the sample was not counted */
 	PROFILE_MISSED_NR = 3,
 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '@bpf-recipes/core';
+import { PERF_EVENTS, PerfHwConfig, PerfSwConfig, PerfType, UsageError, perfEventNamed } from '@bpf-recipes/core';
 import { DEFAULT_FREQUENCY, parseCpuList, parseFrequency } from '../src/cpus.js';
 import { profileConfig } from '../src/trace.js';
 
@@ -26,10 +26,35 @@ describe('the CPUs and the frequency', () => {
   });
 
   it('the API options are checked as the command line is', () => {
-    expect(profileConfig({})).toEqual({ frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384, perProcess: false });
-    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1 })).toEqual({ frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1, perProcess: false });
+    const cpuClock = perfEventNamed('cpu-clock');
+    expect(profileConfig({})).toEqual({ event: cpuClock, frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384, perProcess: false });
+    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1 })).toEqual({ event: cpuClock, frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1, perProcess: false });
     expect(() => profileConfig({ kernel: false, user: false })).toThrow(/-K and -U exclude each other/);
     expect(() => profileConfig({ stackStorageSize: 0 })).toThrow(/--stack-storage-size: '0'/);
     expect(() => profileConfig({ frequency: 0 })).toThrow(/--frequency: '0'/);
+  });
+
+  it('-e: the software and hardware events by perf\'s and bpftrace\'s names; -c a period; -F for the clocks only; --by comm|pid', () => {
+    expect(PERF_EVENTS.map((e) => e.name)).toEqual([
+      'cpu-clock', 'task-clock', 'page-faults', 'major-faults', 'minor-faults', 'context-switches', 'cpu-migrations', 'alignment-faults', 'emulation-faults',
+      'cycles', 'instructions', 'ref-cycles', 'cache-references', 'cache-misses', 'branch-instructions', 'branch-misses',
+    ]);
+    expect(perfEventNamed('faults')).toMatchObject({ name: 'page-faults', type: PerfType.SOFTWARE, config: PerfSwConfig.PAGE_FAULTS, clock: false });
+    expect(perfEventNamed('cs')).toMatchObject({ name: 'context-switches', config: PerfSwConfig.CONTEXT_SWITCHES });
+    expect(perfEventNamed('Cache-Misses')).toMatchObject({ type: PerfType.HARDWARE, config: PerfHwConfig.CACHE_MISSES });
+    expect(perfEventNamed('ref-cycles')).toMatchObject({ config: PerfHwConfig.REF_CPU_CYCLES });
+    expect(perfEventNamed('nosuch')).toBeUndefined();
+    // every event but the clocks samples every N: each software one by default, every millionth hardware one
+    expect(profileConfig({ event: 'page-faults' })).toMatchObject({ event: { name: 'page-faults' }, period: 1, frequency: 0 });
+    expect(profileConfig({ event: 'cache-misses' })).toMatchObject({ period: 1_000_000 });
+    expect(profileConfig({ event: 'context-switches', period: '10', by: 'comm' })).toMatchObject({ period: 10, by: 'comm' });
+    expect(profileConfig({ event: 'task-clock', period: 1_000_000 })).toMatchObject({ event: { clock: true }, period: 1_000_000 });
+    expect(profileConfig({ event: 'task-clock' })).toMatchObject({ frequency: 49 });
+    expect(profileConfig({ event: 'cpu-clock' }).period).toBeUndefined();
+    expect(() => profileConfig({ event: 'nosuch' })).toThrow(/^--event: 'nosuch' is not an event profile samples: one of cpu-clock, task-clock, page-faults/);
+    expect(() => profileConfig({ event: 'page-faults', frequency: 99 })).toThrow(/^-F samples the clock events .*: sample page-faults every N events with -c N/);
+    expect(() => profileConfig({ period: 5, frequency: 99 })).toThrow(/-c\/--period and -F\/--frequency exclude each other/);
+    for (const bad of ['0', '-1', 'x', '1.5']) expect(() => profileConfig({ event: 'page-faults', period: bad }), bad).toThrow(/^--period: /);
+    expect(() => profileConfig({ by: 'tid' })).toThrow(/^--by: 'tid' is not one of comm, pid/);
   });
 });

@@ -105,7 +105,7 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 		__u64 *n = bpf_map_lookup_elem(&execs, &zero);
 
 		if (n)
-			*n += 1;
+			__sync_fetch_and_add(n, 1);
 		one |= PYEXEC_COUNTED;
 	}
 	if (!cfg_events) {

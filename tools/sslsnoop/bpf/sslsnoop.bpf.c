@@ -128,7 +128,7 @@ int sslsnoop_return(struct pt_regs *ctx)
 		__u64 *bytes = bpf_map_lookup_elem(&tls_bytes, &f);
 
 		if (bytes)
-			*bytes += len;
+			__sync_fetch_and_add(bytes, len);
 	}
 	if (!cfg_events)
 		goto out;

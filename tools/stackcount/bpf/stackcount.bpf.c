@@ -29,24 +29,11 @@ struct {
 	__type(value, struct stack_val);
 } counts SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MISSED_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+RECIPES_MISSED(MISSED_NR); /* indexed by enum stackcount_missed */
 
 RECIPES_EXPORT(stack_key);
 RECIPES_EXPORT(stack_val);
 RECIPES_EXPORT_ENUM(stackcount_missed);
-
-static __always_inline void count_missed(__u32 which)
-{
-	__u64 *n = bpf_map_lookup_elem(&missed, &which);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
 
 SEC("tracepoint")
 int stackcount_tp(void *ctx)
@@ -59,15 +46,15 @@ int stackcount_tp(void *ctx)
 	if (cfg_kernel) {
 		key.kstack = recipes_stack_id(ctx, &stacks, 0, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
 		if (key.kstack == STACKCOUNT_MISSED_STACK)
-			count_missed(MISSED_KERNEL);
+			recipes_count_missed(MISSED_KERNEL);
 	}
 	if (cfg_user) {
 		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
 		if (key.ustack == STACKCOUNT_MISSED_STACK)
-			count_missed(MISSED_USER);
+			recipes_count_missed(MISSED_USER);
 	}
 	if (!recipes_count_stack(&counts, &key))
-		count_missed(MISSED_COUNTS);
+		recipes_count_missed(MISSED_COUNTS);
 	return 0;
 }
 

@@ -9,7 +9,8 @@
  * (recipes_exit_nr()); the programs, the syscall filter and the start times are recipes_syscalls.h's.
  * The hot path does: filters from read-only config (pruned by the verifier when unused), one
  * per-CPU array slot indexed by syscall number, one LRU per-CPU hash slot per process (unless
- * --no-processes), and only with -L/--hist a start time in task-local storage.
+ * --no-processes), and only with -L/--hist a start time in task-local storage. Every add is atomic,
+ * per-CPU slots included (recipes.h, "Counting in maps").
  */
 #include "vmlinux.h"
 #include "recipes.h"
@@ -18,6 +19,8 @@
 #include "syscount.h"
 
 _Static_assert(SYSCOUNT_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
+_Static_assert(__builtin_offsetof(struct proc_stat, total_ns) == __builtin_offsetof(struct sc_stat, total_ns),
+	       "a proc_stat starts as an sc_stat: add_call() adds to either");
 
 const volatile bool cfg_latency = false;      /* -L, --hist */
 const volatile bool cfg_hist = false;         /* --hist */
@@ -73,6 +76,17 @@ static __always_inline bool wanted(long nr)
 	return recipes_syscall_wanted(nr) && recipes_task_allowed();
 }
 
+/* one call in counts that start with a struct sc_stat (no atomic add of a 0: most calls do not fail,
+ * and without -L there is no time) */
+static __always_inline void add_call(struct sc_stat *s, bool failed, __u64 lat)
+{
+	__sync_fetch_and_add(&s->count, 1);
+	if (failed)
+		__sync_fetch_and_add(&s->errors, 1);
+	if (lat)
+		__sync_fetch_and_add(&s->total_ns, lat);
+}
+
 /*
  * Per-process counts. Most consecutive syscalls on a CPU come from one process, so they are
  * added to a per-CPU slot; the slot is spilled into the per-process hash only when another
@@ -88,15 +102,13 @@ static __always_inline void account_process(long nr, bool failed, __u64 lat)
 		return;
 	if (c->pid != pid) {
 		if (c->pid && c->stat.count) {
-			p = bpf_map_lookup_elem(&processes, &c->pid);
+			p = RECIPES_LOOKUP_OR_ZERO(&processes, &c->pid, struct proc_stat);
 			if (p) {
-				p->count += c->stat.count;
-				p->errors += c->stat.errors;
-				p->total_ns += c->stat.total_ns;
+				__sync_fetch_and_add(&p->count, c->stat.count);
+				__sync_fetch_and_add(&p->errors, c->stat.errors);
+				__sync_fetch_and_add(&p->total_ns, c->stat.total_ns);
 				p->comm_ns = c->stat.comm_ns;
 				__builtin_memcpy(p->comm, c->stat.comm, sizeof(p->comm));
-			} else {
-				bpf_map_update_elem(&processes, &c->pid, &c->stat, BPF_ANY);
 			}
 		}
 		c->pid = pid;
@@ -111,9 +123,7 @@ static __always_inline void account_process(long nr, bool failed, __u64 lat)
 		c->stat.comm_ns = bpf_ktime_get_ns();
 		bpf_get_current_comm(c->stat.comm, sizeof(c->stat.comm));
 	}
-	c->stat.count++;
-	c->stat.errors += failed;
-	c->stat.total_ns += lat;
+	add_call((struct sc_stat *)&c->stat, failed, lat);
 }
 
 static __always_inline void account(long nr, long ret, __u64 *start)
@@ -134,41 +144,27 @@ static __always_inline void account(long nr, long ret, __u64 *start)
 		*start = 0;
 	}
 	s = bpf_map_lookup_elem(&syscalls, &key);
-	if (s) {
-		s->count++;
-		s->errors += failed;
-		s->total_ns += lat;
-	}
+	if (s)
+		add_call(s, failed, lat);
 	if (cfg_metrics_by) {
 		struct sc_by_key bk = { .nr = key };
-		struct sc_stat zero_stat = {};
 
 		recipes_metrics_by(bk.by);
-		s = bpf_map_lookup_elem(&syscalls_by, &bk);
-		if (!s) {
-			/* another CPU may create it at the same time: then ours is that one */
-			bpf_map_update_elem(&syscalls_by, &bk, &zero_stat, BPF_NOEXIST);
-			s = bpf_map_lookup_elem(&syscalls_by, &bk);
-		}
-		if (s) {
-			s->count++;
-			s->errors += failed;
-			s->total_ns += lat;
-		}
+		s = RECIPES_LOOKUP_OR_ZERO(&syscalls_by, &bk, struct sc_stat);
+		if (s)
+			add_call(s, failed, lat);
 	}
 	if (cfg_processes)
 		account_process(nr, failed, lat);
 	if (cfg_hist) {
 		struct hist_key hk = { .nr = key, .slot = recipes_log2_slot(lat / 1000) };
-		__u64 one = 1, *n;
+		__u64 *n;
 
 		if (hk.slot >= SYSCOUNT_HIST_SLOTS)
 			hk.slot = SYSCOUNT_HIST_SLOTS - 1;
-		n = bpf_map_lookup_elem(&hists, &hk);
+		n = RECIPES_LOOKUP_OR_ZERO(&hists, &hk, __u64);
 		if (n)
-			*n += 1;
-		else
-			bpf_map_update_elem(&hists, &hk, &one, BPF_NOEXIST);
+			__sync_fetch_and_add(n, 1);
 	}
 }
 

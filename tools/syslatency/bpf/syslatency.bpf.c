@@ -5,7 +5,7 @@
  *
  * sys_enter stores the time in task-local storage (tp_btf; an LRU hash by TID on the classic
  * tracepoints, see recipes_syscalls.h), sys_exit adds one to the slot of the elapsed time in a
- * per-CPU hash (atomically: a faultable tracepoint may be preempted mid-program). A call counts
+ * per-CPU hash (atomically: see recipes.h, "Counting in maps"). A call counts
  * once (a fork-like call's second return and rt_sigreturn: recipes_exit_nr()); a call entered
  * before attach, or by a task the filters leave out at entry, has no start time and is not counted.
  * No ring buffer: user space reads the histograms.
@@ -51,27 +51,13 @@ struct {
 	__uint(value_size, SYSLATENCY_MAX_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
-/* what could not be recorded, per CPU (enum syslatency_missed) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SYSLATENCY_MISSED_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} missed SEC(".maps");
+RECIPES_MISSED(SYSLATENCY_MISSED_NR); /* what could not be recorded (enum syslatency_missed) */
 
 RECIPES_EXPORT(hist_key);
 RECIPES_EXPORT(stack_key);
 RECIPES_EXPORT(hist);
 RECIPES_EXPORT_ENUM(syslatency_by);
 RECIPES_EXPORT_ENUM(syslatency_missed);
-
-static __always_inline void count_missed(__u32 which)
-{
-	__u64 *n = bpf_map_lookup_elem(&missed, &which);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-}
 
 static __always_inline bool by_stack(void)
 {
@@ -81,17 +67,10 @@ static __always_inline bool by_stack(void)
 /* The histogram of `key` in `map` (a per-CPU hash of struct hist), inserted zeroed when new. */
 static __always_inline struct hist *hist_of(void *map, const void *key)
 {
-	struct hist *h = bpf_map_lookup_elem(map, key);
+	struct hist *h = RECIPES_LOOKUP_OR_ZERO(map, key, struct hist);
 
-	if (!h) {
-		struct hist zeroed = {};
-
-		/* another CPU, or a task preempting this one, may insert it first: then it exists */
-		bpf_map_update_elem(map, key, &zeroed, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(map, key);
-		if (!h)
-			count_missed(SYSLATENCY_MISSED_COUNTS);
-	}
+	if (!h)
+		recipes_count_missed(SYSLATENCY_MISSED_COUNTS);
 	return h;
 }
 
@@ -105,12 +84,12 @@ static __always_inline struct hist *stack_hist(void *ctx, long nr)
 	if (cfg_by != SYSLATENCY_BY_USTACK) {
 		key.kstack = recipes_stack_id(ctx, &stacks, 0, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
 		if (key.kstack == SYSLATENCY_MISSED_STACK)
-			count_missed(SYSLATENCY_MISSED_KERNEL);
+			recipes_count_missed(SYSLATENCY_MISSED_KERNEL);
 	}
 	if (cfg_by != SYSLATENCY_BY_KSTACK) {
 		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
 		if (key.ustack == SYSLATENCY_MISSED_STACK)
-			count_missed(SYSLATENCY_MISSED_USER);
+			recipes_count_missed(SYSLATENCY_MISSED_USER);
 	}
 	return hist_of(&stack_hists, &key);
 }

@@ -9,8 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { interrupt, runToolSync, skipPrivileged, startTool, watch } from '@bpf-recipes/testing';
+import { start } from '@bpf-recipes/syslatency';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const N = 10; // slow reads per run
@@ -86,6 +87,7 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
   }
   const slowfast = async (): Promise<SlowFast> => {
     const w = watch(bin, [String(N)], { stdin: 'pipe' });
+    onTestFinished(() => void (w.proc.exitCode === null && w.proc.kill('SIGKILL')));
     await w.waitFor(/^ready\n/m);
     return {
       proc: w.proc,
@@ -125,6 +127,7 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
       'BEGIN { printf("attached\\n"); } ' +
       `tracepoint:syscalls:sys_enter_read /pid == ${w.pid}/ { @start[tid] = nsecs; } ` +
       'tracepoint:syscalls:sys_exit_read /@start[tid]/ { $l = (nsecs - @start[tid]) / 1000000; if ($l >= 100) { @times[ustack] = hist($l); } delete(@start[tid]); }']);
+    onTestFinished(() => void (bt.proc.exitCode === null && bt.proc.kill('SIGKILL'))); // a failed assertion leaves nothing running
     await bt.waitFor(/^attached$/m);
     const lat = await w.go();
     expect(lat).toHaveLength(N);
@@ -233,6 +236,32 @@ describe.skipIf(skipPrivileged())('syslatency --by ustack|kstack|stack --min on 
     expect(names.indexOf('read(2)')).toBeGreaterThan(0);
     expect(names.indexOf('slow_path')).toBeGreaterThan(names.indexOf('read(2)'));
     expect(names.at(-1)).toBe('slowfast');
+  });
+
+  it('-i --json: one object per stack per interval; they add up to the run; the typed API start() sees the same', async () => {
+    const w = await slowfast();
+    const tool = await startTool('syslatency', ['read', '--by', 'ustack', '--min', '100ms', '--json', '-i', '0.4', '-p', String(w.pid)]);
+    const api = start({ syscalls: ['read'], by: 'ustack', min: '100ms', pid: [w.pid] });
+    try {
+      const lat = await w.go();
+      const snap = api.snapshot(); // while the program lives: its stacks are named
+      await tool.stop('SIGINT');
+      const e = expected(lat);
+      const lines = tool.stdout().trim().split('\n').map((l) => JSON.parse(l) as { interval_s: number; user: string[]; count: number; total_ns: number });
+      const slow = lines.filter((l) => l.user.includes('slow_path'));
+      expect(slow.length, tool.stdout()).toBeGreaterThanOrEqual(2); // N × 120 ms over 0.4 s intervals
+      expect(slow.every((l) => typeof l.interval_s === 'number')).toBe(true);
+      expect(Math.abs(slow.reduce((n, l) => n + l.count, 0) - e.count)).toBeLessThanOrEqual(e.loose);
+      const h = snap.histograms.find((x) => x.user?.includes('slow_path'))!;
+      expect(snap).toMatchObject({ by: 'ustack', unit: 'us', missed: 0, missed_stacks: { kernel_stacks: 0, user_stacks: 0 } });
+      expect(h).toMatchObject({ comm: 'slowfast', syscall: 'read', id: 0 });
+      expect(h.kernel).toBeUndefined();
+      expect(h.user).toEqual(slow[0].user);
+      expect(Math.abs(h.count - e.count)).toBeLessThanOrEqual(e.loose);
+    } finally {
+      await api.close();
+      await w.end();
+    }
   });
 
   it('usage errors: exit 2, one line, nothing traced', () => {

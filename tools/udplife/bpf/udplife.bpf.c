@@ -371,7 +371,7 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *list, __u3
 	return false;
 }
 
-/* this CPU's totals for the socket's family: no atomics; user space sums the CPUs at scrape */
+/* this CPU's totals for the socket's family, added atomically (recipes.h); user space sums the CPUs at scrape */
 static __always_inline void count_metric(struct life *l, __u64 now)
 {
 	__u32 k = l->family == AF_INET6;
@@ -383,11 +383,11 @@ static __always_inline void count_metric(struct life *l, __u64 now)
 		return;
 	if (slot >= UDPLIFE_HIST_SLOTS)
 		slot = UDPLIFE_HIST_SLOTS - 1;
-	m->count++;
-	m->lifetime_ns += lifetime;
-	m->tx_bytes += l->tx_bytes;
-	m->rx_bytes += l->rx_bytes;
-	m->slots[slot & (UDPLIFE_HIST_SLOTS - 1)]++;
+	__sync_fetch_and_add(&m->count, 1);
+	__sync_fetch_and_add(&m->lifetime_ns, lifetime);
+	__sync_fetch_and_add(&m->tx_bytes, l->tx_bytes);
+	__sync_fetch_and_add(&m->rx_bytes, l->rx_bytes);
+	__sync_fetch_and_add(&m->slots[slot & (UDPLIFE_HIST_SLOTS - 1)], 1);
 }
 
 SEC("cgroup/sock_release")
