@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: 'privileged',
-          include: ['libs/*/test/**/*.priv.test.ts', 'tools/*/test/**/*.priv.test.ts'],
+          include: ['libs/*/test/**/*.priv.test.ts', 'tools/*/test/**/*.priv.test.ts', 'scripts/test/**/*.priv.test.ts'],
           testTimeout: 60000,
           hookTimeout: 60000,
           // tools share one kernel: keep files from crowding the 2 CPUs too much

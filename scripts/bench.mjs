@@ -3,7 +3,8 @@
 // one run: overhead on a traced program, capture under an open(2) storm, startup, memory, and where
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
-// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks, BENCH_STACKS_CASES=REGEX (part 9's cases).
+// BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks,unwind, BENCH_STACKS_CASES=REGEX (part 9's cases),
+// BENCH_UNWIND_SECS (4: each tracer of part 10).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { benchSymbolize } from './bench-symbolize.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const STORM = Number(process.env.BENCH_STORM_OPENS ?? 1_000_000);
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks').split(','));
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks,unwind').split(','));
 const work = join(tmpdir(), `bpf-recipes-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
@@ -100,7 +101,7 @@ function timeDd() {
 }
 
 const report = [];
-const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [], exporter: [], stacks: [] };
+const raw = { machine: {}, overhead: [], storm: [], startup: [], memory: [], profile: null, install: [], exporter: [], stacks: [], unwind: [] };
 const line = (s = '') => {
   report.push(s);
   console.log(s);
@@ -552,8 +553,10 @@ if (ONLY.has('stacks')) {
   // [name, command, args, why absent, workload]
   const cases = [
     ['ours: profile -F 49', ours('profile'), ['-F', '49'], 'not built', dd],
+    ['ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '--frame-pointers'], 'not built', dd],
     ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }', bt('profile:hz:49 { @[kstack, ustack] = count(); }'), [], noBpftrace, dd],
     ['ours: offcputime', ours('offcputime'), [], 'not built', dd],
+    ['ours: offcputime --frame-pointers', ours('offcputime'), ['--frame-pointers'], 'not built', dd],
     ['libbpf-tools: offcputime', peer('/usr/sbin/offcputime'), [], 'not available (apt-get install libbpf-tools)', dd],
     // the talk's "I/O latency correlated with stack": dd's calls are all fast, so --min spares them the stack walk
     ['ours: syslatency (by comm, no stacks)', ours('syslatency'), [], 'not built', dd],
@@ -597,6 +600,107 @@ if (ONLY.has('stacks')) {
     const m = { tracer: name, args, untraced: before, traced, cpuRatio: traced.cpu / before.cpu, wallRatio: traced.wall / before.wall, toolCpu, wholeCpu, exited, exitSecs };
     raw.stacks.push(m);
     line(`| ${name} | ${fmt(before.cpu, 3)} | ${fmt(traced.cpu, 3)} | ${fmt(m.cpuRatio)}× | ${fmt(m.wallRatio)}× | ${fmt(toolCpu)} | ${whole} |`);
+  }
+  line();
+}
+
+// ---------- 10. complete user stacks ----------
+if (ONLY.has('unwind')) {
+  line('## 10. Complete user stacks');
+  line();
+  line('Programs whose call chain is known, each traced by -p for a few seconds: `unwind-chain` (libs/testing/fixtures,');
+  line('built `-O2 -fomit-frame-pointer`, PIE) burning CPU in main → outer → middle → inner, the same sleeping in');
+  line("nanosleep() (off-CPU tools), and Debian's `/usr/bin/python3` running a loop. Share = samples (or blocks) whose");
+  line('user stack holds the whole chain (python3: `Py_RunMain`). Tables: the `-v` line of profile (files, rows, MiB).');
+  line();
+  const SECS = Number(process.env.BENCH_UNWIND_SECS ?? 4);
+  const chainBin = join(work, 'unwind-chain');
+  execFileSync('cc', ['-O2', '-fomit-frame-pointer', '-fPIE', '-pie', '-pthread', '-o', chainBin, join(root, 'libs', 'testing', 'fixtures', 'unwind-chain.c')]);
+  const held = (cmd, args) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    return { p, stop: () => p.stdin.end() };
+  };
+  /** the share of the weighted stacks (frame names, root first) that hold `chain` in order */
+  const shareOf = (stacks, chain) => {
+    let all = 0;
+    let hit = 0;
+    for (const { frames, n } of stacks) {
+      all += n;
+      let at = 0;
+      for (const f of frames) if (f === chain[at]) at++;
+      if (at === chain.length) hit += n;
+    }
+    return { all, share: all ? hit / all : NaN };
+  };
+  const foldedStacks = (text) =>
+    text.split('\n').filter((l) => / \d+$/.test(l)).map((l) => ({ frames: l.slice(0, l.lastIndexOf(' ')).split(';'), n: Number(l.slice(l.lastIndexOf(' ') + 1)) }));
+  // bpftrace: `@[\n  frame+off\n  ...\n]: N`, leaf first
+  const bpftraceStacks = (text) =>
+    [...text.matchAll(/@\[\n([\s\S]*?)\]: (\d+)/g)].map((m) => ({ frames: m[1].split('\n').map((x) => x.trim().replace(/\+\d+$/, '')).filter(Boolean).reverse(), n: Number(m[2]) }));
+  // libbpf-tools offcputime: frames leaf first (kernel, then user), `-  comm (pid)`, then the microseconds
+  const libbpfStacks = (text) =>
+    text.split(/\n\s*\n/).map((b) => {
+      const ls = b.split('\n').map((x) => x.trim()).filter(Boolean);
+      const at = ls.findIndex((x) => x.startsWith('-'));
+      return at < 0 ? null : { frames: ls.slice(0, at).reverse(), n: Number(ls[at + 1]) };
+    }).filter((x) => x && Number.isFinite(x.n));
+  const run = async (cmd, args, secs) => {
+    const out = join(work, 'unwind.out');
+    const t = await startTracer(cmd, args, { stdoutFile: out, ready: /Tracing|Attaching/ });
+    await sleep(secs * 1000);
+    await t.stop();
+    const text = readFileSync(out, 'utf8');
+    rmSync(out, { force: true });
+    return { text, err: t.text() };
+  };
+  const waitReady = (p) => new Promise((res) => { let o = ''; p.stdout.on('data', (d) => { o += d; if (/ready/.test(o)) res(); }); });
+  raw.unwind = [];
+  line('| program | tracer | samples/blocks | complete stacks |');
+  line('|---|---|---:|---:|');
+  const CHAIN = ['main', 'outer', 'middle', 'inner'];
+  const spin = held(chainBin, ['spin']);
+  const sleeper = held(chainBin, ['sleep']);
+  const py = held('/usr/bin/python3', ['-c', 'import sys\nprint("ready", flush=True)\ndef f(n):\n    s = 0\n    for i in range(n): s += i * i\n    return s\nwhile True: f(100000)\n']);
+  await Promise.all([waitReady(spin.p), waitReady(sleeper.p), waitReady(py.p)]);
+  const cases = [
+    ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'ours: profile -F 49', ours('profile'), ['-F', '49', '-U', '--format', 'folded'], foldedStacks],
+    ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '-U', '--format', 'folded', '--frame-pointers'], foldedStacks],
+    ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'bpftrace: @[ustack]', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', `profile:hz:49 /pid == ${spin.p.pid}/ { @[ustack] = count(); }`] : null, [], bpftraceStacks],
+    ['unwind-chain (nanosleep)', sleeper.p.pid, CHAIN, 'ours: offcputime', ours('offcputime'), ['-U', '--format', 'folded'], foldedStacks],
+    ['unwind-chain (nanosleep)', sleeper.p.pid, CHAIN, 'ours: offcputime --frame-pointers', ours('offcputime'), ['-U', '--format', 'folded', '--frame-pointers'], foldedStacks],
+    ['unwind-chain (nanosleep)', sleeper.p.pid, CHAIN, 'libbpf-tools: offcputime', peer('/usr/sbin/offcputime'), [], libbpfStacks],
+    ['python3 loop', py.p.pid, ['Py_RunMain'], 'ours: profile -F 49', ours('profile'), ['-F', '49', '-U', '--format', 'folded'], foldedStacks],
+    ['python3 loop', py.p.pid, ['Py_RunMain'], 'ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '-U', '--format', 'folded', '--frame-pointers'], foldedStacks],
+    ['python3 loop', py.p.pid, ['Py_RunMain'], 'bpftrace: @[ustack]', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', `profile:hz:49 /pid == ${py.p.pid}/ { @[ustack] = count(); }`] : null, [], bpftraceStacks],
+  ];
+  try {
+    for (const [prog, pid, chain, name, cmd, args, parse] of cases) {
+      if (!cmd) {
+        line(`| ${prog} | ${name} | not available | |`);
+        continue;
+      }
+      const isOurs = cmd[0].startsWith(root);
+      const r = await run(cmd, isOurs ? ['-p', String(pid), ...args] : name.startsWith('libbpf') ? ['-p', String(pid), ...args] : args, SECS);
+      const { all, share } = shareOf(parse(r.text), chain);
+      raw.unwind.push({ program: prog, tracer: name, samples: all, share });
+      line(`| ${prog} | ${name} | ${all} | ${fmt(100 * share, 1)} % |`);
+    }
+    line();
+    line('| process | tables (profile -p PID -v) |');
+    line('|---|---|');
+    const node = held(process.execPath, ['-e', 'console.log("ready"); setInterval(() => {}, 1000)']);
+    await waitReady(node.p);
+    for (const [label, pid] of [['python3', py.p.pid], ['node', node.p.pid]]) {
+      const r = await run(ours('profile'), ['-p', String(pid), '-U', '-v', '-d', '1'], 1.5);
+      const m = /unwind: (\d+ files, \d+ of \d+ rows \([\d.]+ of [\d.]+ MiB\)).*\(loaded in (\d+) ms\)/.exec(r.err);
+      raw.unwind.push({ process: label, tables: m?.[1], loadMs: Number(m?.[2]) });
+      line(`| ${label} | ${m ? `${m[1]}, built in ${m[2]} ms` : 'n/a'} |`);
+    }
+    node.stop();
+  } finally {
+    spin.stop();
+    sleeper.stop();
+    py.p.kill();
   }
   line();
 }

@@ -63,7 +63,7 @@ const cjs = {
 };
 
 // libs/cli: yargs goes to a file of its own, dist/yargs.cjs, loaded with V8's code cache
-// (dist/yargs.cjs.cache, made here by a run of the parser under the launchers' flags): see
+// (dist/yargs.cjs.<arch>.cache, made here by a run of the parser under the launchers' flags): see
 // scripts/vendor-shims/code-cache.cjs. The ES module build imports yargs from node_modules as usual.
 const yargsViaCache = {
   name: 'recipes-yargs-code-cache',
@@ -94,7 +94,7 @@ async function bundleYargs() {
     cli.parseCommandLine(table, ['-p', '1,2', '-T', '--json', '-F', 'a', '-Fb', '--duration=1', '-n', 'x']);
     try { cli.parseCommandLine(table, ['--no-such-option']); } catch {}
     const { script } = process[Symbol.for('bpf-recipes.code-cache')].get(require('node:path').resolve('dist/yargs.cjs'));
-    require('node:fs').writeFileSync('dist/yargs.cjs.cache', script.createCachedData());`;
+    require('node:fs').writeFileSync('dist/yargs.cjs.' + process.arch + '.cache', script.createCachedData());`;
   execFileSync(process.execPath, ['--max-semi-space-size=2', '-e', run], { stdio: 'inherit' });
 }
 

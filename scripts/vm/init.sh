@@ -36,9 +36,20 @@ mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 hostroo
 # would otherwise be hidden by them
 mount -t tmpfs rw /rw
 mkdir -p /rw/upper /rw/work /checkout
-mount -t overlay overlay -o "lowerdir=$H$VM_WORKDIR,upperdir=/rw/upper,workdir=/rw/work" /checkout \
-  || { say "no overlay on $VM_WORKDIR: the checkout stays read-only"; mount -o bind "$H$VM_WORKDIR" /checkout; } \
+# a root of another architecture than the host's does not hold the checkout: it is its own 9p share
+LOWER=$H$VM_WORKDIR
+if [ -n "$VM_CHECKOUT_TAG" ]; then
+  mkdir -p /ro-checkout
+  mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 "$VM_CHECKOUT_TAG" /ro-checkout || die "cannot mount the checkout over 9p"
+  LOWER=/ro-checkout
+fi
+mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=/rw/upper,workdir=/rw/work" /checkout \
+  || { say "no overlay on $VM_WORKDIR: the checkout stays read-only"; mount -o bind "$LOWER" /checkout; } \
   || die "cannot reach the checkout $VM_WORKDIR over 9p"
+# the native npm modules of the guest's CPU (in the root's /opt/bpf-recipes), where npm would have put them
+for n in $VM_NATIVES; do
+  mkdir -p "/checkout/${n%/*}" && ln -sfn "/opt/bpf-recipes/$n" "/checkout/$n" || say "cannot link $n"
+done
 mount -t proc proc $H/proc
 mount -t sysfs sys $H/sys
 mount -t devtmpfs dev $H/dev

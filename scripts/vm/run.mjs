@@ -2,15 +2,22 @@
 // npm run test:vm [KERNEL_VERSION] [-- options] — run the privileged tests under another kernel.
 //
 // Boots a Debian kernel (default: the one Debian's linux-image-<arch> metapackage points at, i.e.
-// Debian 12's current 6.1) in QEMU with a busybox initramfs (scripts/vm/init.sh) that mounts this
-// machine's root read-only over 9p and runs the tests from this checkout, with node and everything
-// else from this machine's root. Output comes over the serial console; the guest's exit status comes
-// back over a virtio serial port and becomes ours (125: the VM could not run the command, 124: timeout).
+// Debian 12's current 6.1) in QEMU with a busybox initramfs (scripts/vm/init.sh) that mounts a root
+// read-only over 9p and runs the tests from this checkout in it. For this machine's architecture the
+// root is this machine's own (node and everything else from here); for another (--arch arm64) it is
+// a Debian root of that architecture made once with mmdebstrap (through qemu-user-static's binfmt
+// handlers), with the packages the tests use, the same Node.js as here from the npm registry
+// (node-linux-<cpu>) and the native npm modules of that CPU; the checkout is then shared on its own.
+// Output comes over the serial console; the guest's exit status comes back over a virtio serial port
+// and becomes ours (125: the VM could not run the command, 124: timeout, or a guest that printed
+// nothing but kernel messages for --stall seconds: its last console lines are printed).
 //
 // The kernel package is fetched with `apt-get download` and unpacked under the cache directory
-// (~/.cache/bpf-recipes/vm, or $BPF_RECIPES_VM_CACHE): nothing is installed into /boot.
+// (~/.cache/bpf-recipes/vm, or $BPF_RECIPES_VM_CACHE): nothing is installed into /boot. The foreign
+// root is kept there too.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,15 +33,25 @@ const USAGE = `usage: npm run test:vm [KERNEL] [-- [options] [-- COMMAND...]]
   --accel A         auto (default: KVM when /dev/kvm works for this arch, else TCG), kvm, tcg
   --cpus N          guest CPUs (default 2)      --mem MB   guest memory (default 3072)
   --timeout SEC     kill the VM after SEC seconds (default 3600): exit 124
+  --stall SEC       kill the VM when it printed nothing but kernel messages for SEC seconds
+                    (default 300; a hung or soft-locked guest): exit 124 with its last lines
   --list FILE       test files to run, one per line (default scripts/vm/tests.txt)
-  --fetch           only download and unpack the kernel, then exit
+  --fetch           only download and unpack the kernel (and make the root of a foreign --arch), then exit
   COMMAND           run this in the checkout instead of the tests (e.g. -- sh -c 'uname -r')`;
 
-// what differs per architecture; everything else is the same
-const ARCHES = {
-  amd64: { qemu: 'qemu-system-x86_64', machine: ['-M', 'pc'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyS0', flavour: 'amd64', hostArch: 'x64' },
-  arm64: { qemu: 'qemu-system-aarch64', machine: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyAMA0', flavour: 'arm64', hostArch: 'arm64' },
+// what differs per architecture; everything else is the same (the names of each architecture:
+// libs/core's ARCHES). TCG's arm64 'max' CPU with QEMU's own pointer-authentication algorithm:
+// the architected one (QARMA) costs a lot of emulated time on every function return
+const VM_ARCHES = {
+  amd64: { qemu: 'qemu-system-x86_64', board: ['-M', 'pc'], cpu: { kvm: 'host', tcg: 'max' }, console: 'ttyS0', flavour: 'amd64' },
+  arm64: { qemu: 'qemu-system-aarch64', board: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'cortex-a72' }, console: 'ttyAMA0', flavour: 'arm64' },
 };
+// a root of another architecture: Debian's packages the tests run (the test VM's counterpart of
+// scripts/packages.txt), busybox-static for the initramfs, nodejs for the .deb's dependency
+const ROOT_PACKAGES = [
+  'nodejs', 'libbpf1', 'bpftool', 'busybox-static', 'e2fsprogs', 'procps', 'iproute2', 'util-linux', 'strace',
+  'gcc', 'libc6-dev', 'make', 'python3', 'openssl', 'libssl-dev', 'curl', 'ca-certificates',
+];
 // modules the guest needs before it can see the host root, and the ones the tests use
 const MODULES = ['virtio_pci', 'virtio_blk', 'virtio_console', 'virtio_rng', '9pnet_virtio', '9p', 'overlay', 'ext4', 'crc32c_generic'];
 
@@ -55,7 +72,7 @@ try {
     allowPositionals: true,
     options: {
       arch: { type: 'string' }, accel: { type: 'string', default: 'auto' }, cpus: { type: 'string', default: '2' },
-      mem: { type: 'string', default: '3072' }, timeout: { type: 'string', default: '3600' }, list: { type: 'string' },
+      mem: { type: 'string', default: '3072' }, timeout: { type: 'string', default: '3600' }, stall: { type: 'string', default: '300' }, list: { type: 'string' },
       fetch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,11 +89,13 @@ if (opt.help) {
 let kernelArg;
 let command = positionals;
 if (positionals.length && /^(linux-image-)?\d+\.\d+/.test(positionals[0])) [kernelArg, ...command] = positionals;
+const { ARCHES } = await import(join(repo, 'libs', 'core', 'dist', 'arch.js'));
 const hostDebArch = sh('dpkg', ['--print-architecture']).trim();
 const arch = opt.arch ?? hostDebArch;
-const A = ARCHES[arch];
-if (!A) fail(`--arch ${arch}: not one of ${Object.keys(ARCHES).join(', ')}`);
-for (const k of ['cpus', 'mem', 'timeout']) if (!/^\d+$/.test(opt[k]) || +opt[k] < 1) fail(`--${k} ${opt[k]}: give a positive whole number`);
+const A = VM_ARCHES[arch] && { ...VM_ARCHES[arch], ...ARCHES.find((a) => a.debian === arch) };
+if (!A) fail(`--arch ${arch}: not one of ${Object.keys(VM_ARCHES).join(', ')}`);
+const foreign = A.node !== process.arch;
+for (const k of ['cpus', 'mem', 'timeout', 'stall']) if (!/^\d+$/.test(opt[k]) || +opt[k] < 1) fail(`--${k} ${opt[k]}: give a positive whole number`);
 if (!['auto', 'kvm', 'tcg'].includes(opt.accel)) fail(`--accel ${opt.accel}: give auto, kvm or tcg`);
 
 // ---- the kernel: resolve the package, fetch and unpack it (once) ----
@@ -112,8 +131,75 @@ const kroot = join(kdir, 'root');
 const kver = readdirSync(join(kroot, 'lib', 'modules'))[0];
 const vmlinuz = join(kroot, 'boot', `vmlinuz-${kver}`);
 if (!existsSync(vmlinuz)) fail(`${pkg} has no boot/vmlinuz-${kver}`, 1);
+
+// ---- the guest's root: this machine's, or a Debian root of the guest's architecture ----
+const guestRoot = foreign ? foreignRoot() : '/';
+/** qemu-user-static's handler for the guest's ELF machine, registered in binfmt_misc (mmdebstrap runs the root's programs through it). */
+function ensureBinfmt() {
+  const name = `qemu-${A.machine}`;
+  const misc = '/proc/sys/fs/binfmt_misc';
+  if (!existsSync(join(misc, 'register'))) sh('mount', ['-t', 'binfmt_misc', 'binfmt_misc', misc]);
+  if (existsSync(join(misc, name))) return;
+  const conf = `/usr/lib/binfmt.d/${name}.conf`;
+  if (!existsSync(conf)) fail(`${conf} is missing: run scripts/setup.sh (package qemu-user-static)`, 1);
+  writeFileSync(join(misc, 'register'), readFileSync(conf, 'utf8').split('\n').find((l) => l.startsWith(':')));
+}
+/**
+ * ~/.cache/bpf-recipes/vm/root-<suite>-<arch>: mmdebstrap's root with ROOT_PACKAGES (made again when
+ * the list changes), and under /opt/bpf-recipes what the checkout needs of that CPU: Node.js of
+ * this machine's version (node-linux-<cpu> from the npm registry: vitest needs a newer one than
+ * Debian 12's) and the native npm modules package-lock.json names for it (koffi, rollup, esbuild),
+ * at their paths in node_modules (made again when the lock file changes).
+ */
+function foreignRoot() {
+  const suite = readFileSync('/etc/os-release', 'utf8').match(/^VERSION_CODENAME=(\w+)/m)?.[1];
+  if (!suite) fail('cannot tell the Debian suite from /etc/os-release (VERSION_CODENAME)', 1);
+  const dir = join(cacheRoot, `root-${suite}-${arch}`);
+  const want = `${suite} ${arch} ${ROOT_PACKAGES.join(',')}\n`;
+  const stamp = join(dir, '.bpf-recipes-root');
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) {
+    ensureBinfmt();
+    rmSync(dir, { recursive: true, force: true });
+    const t = Date.now();
+    process.stderr.write(`test:vm: making a Debian ${suite} ${arch} root in ${dir} (mmdebstrap, a few minutes)\n`);
+    const mirrors = [`${suite} main`, `${suite}-updates main`].map((x) => `deb http://deb.debian.org/debian ${x}`);
+    mirrors.push(`deb http://deb.debian.org/debian-security ${suite}-security main`);
+    const r = spawnSync('mmdebstrap', [`--arch=${arch}`, '--variant=apt', '--quiet', `--include=${ROOT_PACKAGES.join(',')}`, suite, dir, ...mirrors], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (r.error?.code === 'ENOENT') fail('mmdebstrap is missing: run scripts/setup.sh', 1);
+    if (r.status !== 0) fail(`mmdebstrap of the ${arch} root failed (exit ${r.status})`, 1);
+    writeFileSync(stamp, want);
+    process.stderr.write(`test:vm: ${arch} root made in ${((Date.now() - t) / 1000).toFixed(0)} s\n`);
+  }
+  // mmdebstrap writes no /etc/hosts: without it nothing resolves localhost (vitest's server, the resolver tests)
+  if (!existsSync(join(dir, 'etc', 'hosts'))) writeFileSync(join(dir, 'etc', 'hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  // the npm side: Node.js and native modules of the guest's CPU, by the lock file's versions
+  const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')).packages;
+  const natives = Object.entries(lock).filter(([k, v]) => k.startsWith('node_modules/') && v.cpu?.includes(A.node) && (!v.os || v.os.includes('linux')) && (!v.libc || v.libc.includes('glibc')) && !/\/@nx\//.test(k));
+  const npmWant = `node-linux-${A.node}@${process.versions.node}\n${natives.map(([k, v]) => `${k}@${v.version}`).join('\n')}\n`;
+  const optDir = join(dir, 'opt', 'bpf-recipes');
+  const npmStamp = join(optDir, '.modules');
+  if (!existsSync(npmStamp) || readFileSync(npmStamp, 'utf8') !== npmWant) {
+    rmSync(optDir, { recursive: true, force: true });
+    mkdirSync(optDir, { recursive: true });
+    const tmp = mkdtempSync(join(tmpdir(), 'bpf-recipes-vm-npm-'));
+    const unpack = (spec, to) => {
+      const file = sh('npm', ['pack', '--silent', '--pack-destination', tmp, spec], { cwd: tmp }).trim().split('\n').pop();
+      mkdirSync(to, { recursive: true });
+      sh('tar', ['-xzf', join(tmp, file), '-C', to, '--strip-components=1']);
+    };
+    process.stderr.write(`test:vm: node-linux-${A.node}@${process.versions.node} and ${natives.length} native modules for the ${arch} root\n`);
+    unpack(`node-linux-${A.node}@${process.versions.node}`, join(optDir, 'node'));
+    for (const [k, v] of natives) unpack(`${k.replace(/^.*node_modules\//, '')}@${v.version}`, join(optDir, k));
+    rmSync(tmp, { recursive: true, force: true });
+    writeFileSync(join(optDir, 'natives'), `${natives.map(([k]) => k).join('\n')}\n`);
+    writeFileSync(npmStamp, npmWant);
+  }
+  return dir;
+}
+// the checkout is bound at its own path: in a foreign root (read-only in the guest) that directory is made here
+if (foreign) mkdirSync(join(guestRoot, repo), { recursive: true });
 if (opt.fetch) {
-  process.stdout.write(`${kver} ${vmlinuz}\n`);
+  process.stdout.write(`${kver} ${vmlinuz}${foreign ? ` ${guestRoot}` : ''}\n`);
   process.exit(0);
 }
 
@@ -154,14 +240,23 @@ let argv;
 if (command.length) {
   argv = command;
 } else {
-  const listFile = opt.list ?? join(here, 'tests.txt');
-  const tests = readFileSync(listFile, 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  // a line is a test file, or `FILE :: NAME` for the tests of FILE whose name contains NAME
+  // (scripts/vm/tests-arm64.txt: the emulated arm64 guest runs a subset)
+  const listFile = opt.list ?? join(here, foreign ? `tests-${arch}.txt` : 'tests.txt');
+  const lines = readFileSync(listFile, 'utf8').split('\n').map((l) => l.replace(/(^|\s)#.*/, '').trim()).filter(Boolean).map((l) => l.split(/\s+::\s+/));
+  const tests = [...new Set(lines.map(([f]) => f))];
+  const names = lines.filter(([, n]) => n).map(([, n]) => n);
   for (const t of tests) if (!existsSync(join(repo, t))) fail(`${relative(repo, listFile)} names ${t}, which does not exist`);
+  const whole = lines.filter(([, n]) => !n).map(([f]) => f);
+  if (names.length && whole.length) fail(`${relative(repo, listFile)}: give every line a test name (FILE :: NAME) or none (${whole[0]} has none)`);
   for (const t of ['libs/core/dist', 'tools/udplife/dist']) if (!existsSync(join(repo, t))) fail('the checkout is not built: run npm run build first');
-  argv = ['node_modules/.bin/vitest', 'run', '--project', 'privileged', '--reporter=verbose', '--reporter=./scripts/summary-reporter.ts', ...tests];
+  const pattern = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  // an emulated CPU of another architecture runs several times slower than TCG on its own: tests get more time
+  const slow = foreign ? ['--testTimeout=240000', '--hookTimeout=240000'] : [];
+  argv = ['node_modules/.bin/vitest', 'run', '--project', 'privileged', '--reporter=verbose', '--reporter=./scripts/summary-reporter.ts', ...slow, ...(pattern ? ['-t', pattern] : []), ...tests];
 }
 const guestEnv = {
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb',
+  PATH: `${foreign ? '/opt/bpf-recipes/node/bin:' : ''}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb',
   BPF_RECIPES_VM: `${kver} ${arch}`,
   ...Object.fromEntries(['CI', 'FORCE_COLOR', 'NO_COLOR'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
 };
@@ -181,7 +276,7 @@ function cpio(entries) {
   add('TRAILER!!!', 0);
   return Buffer.concat(parts);
 }
-const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
+const busybox = ['/bin/busybox', '/usr/bin/busybox'].map((p) => join(guestRoot, p)).find((p) => existsSync(p));
 if (!busybox) fail('busybox is missing: run scripts/setup.sh (package busybox-static)', 1);
 // it runs before any library is reachable: it must be static (no PT_INTERP program header)
 function hasInterp(elf) {
@@ -192,7 +287,9 @@ function hasInterp(elf) {
 }
 const busyboxBytes = readFileSync(busybox);
 if (hasInterp(busyboxBytes)) fail(`${busybox} is dynamically linked: install busybox-static`, 1);
-const vmEnv = [`VM_MODULES=${q(order.join(' '))}`, `VM_WORKDIR=${q(repo)}`, `VM_COMMAND=${q(argv.join(' '))}`, ''].join('\n');
+const natives = foreign ? readFileSync(join(guestRoot, 'opt', 'bpf-recipes', 'natives'), 'utf8').split('\n').filter(Boolean) : [];
+const vmEnv = [`VM_MODULES=${q(order.join(' '))}`, `VM_WORKDIR=${q(repo)}`, `VM_COMMAND=${q(argv.join(' '))}`,
+  `VM_CHECKOUT_TAG=${foreign ? 'checkout' : ''}`, `VM_NATIVES=${q(natives.join(' '))}`, ''].join('\n');
 const dirs = ['bin', 'dev', 'proc', 'sys', 'modules', 'tmp'];
 const initrd = cpio([
   ...dirs.map((d) => ({ name: d, mode: 0o40755 })),
@@ -206,7 +303,7 @@ const initrd = cpio([
 
 // ---- accelerator ----
 function kvmUsable() {
-  if (A.hostArch !== process.arch) return false;
+  if (foreign) return false;
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -214,7 +311,7 @@ function kvmUsable() {
   }
   // /dev/kvm can exist and still fail to run a guest (nested virtualisation: seen here aborting on
   // an MSR at the first instruction): boot the kernel with no root; it panics and the VM ends
-  const r = spawnSync(A.qemu, ['-accel', 'kvm', '-cpu', A.cpu.kvm, ...A.machine, '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
+  const r = spawnSync(A.qemu, ['-accel', 'kvm', '-cpu', A.cpu.kvm, ...A.board, '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
     '-kernel', vmlinuz, '-append', 'panic=-1 quiet'], { stdio: 'ignore', timeout: 30000 });
   return r.status === 0 && r.signal === null;
 }
@@ -230,12 +327,14 @@ spawnSync('truncate', ['-s', '512M', disk]);
 const resultPath = join(work, 'result');
 writeFileSync(resultPath, '');
 const qargs = [
-  ...A.machine, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
+  ...A.board, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
   '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
   '-kernel', vmlinuz, '-initrd', initrdPath,
   '-append', `console=${A.console} quiet panic=-1 rdinit=/init`,
-  '-fsdev', `local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap`,
+  '-fsdev', `local,id=hostroot,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
   '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+  // a foreign root does not hold the checkout: it comes on its own
+  ...(foreign ? ['-fsdev', `local,id=checkout,path=${repo},security_model=none,readonly=on,multidevs=remap`, '-device', 'virtio-9p-pci,fsdev=checkout,mount_tag=checkout'] : []),
   '-drive', `file=${disk},format=raw,if=none,id=scratch,cache=unsafe`, '-device', 'virtio-blk-pci,drive=scratch',
   '-device', 'virtio-rng-pci',
   '-device', 'virtio-serial-pci', '-chardev', `file,id=result,path=${resultPath}`, '-device', 'virtserialport,chardev=result,name=result',
@@ -243,22 +342,45 @@ const qargs = [
 const t0 = Date.now();
 process.stderr.write(`test:vm: ${kver} (${arch}, ${accel.toUpperCase()}, ${opt.cpus} CPUs, ${opt.mem} MB): ${argv.join(' ')}\n`);
 const vm = spawn(A.qemu, qargs, { stdio: ['ignore', 'pipe', 'inherit'] });
-vm.stdout.on('data', (d) => process.stdout.write(d.toString('latin1').replace(/\r\n/g, '\n'), 'latin1'));
-let timedOut = false;
-const timer = setTimeout(() => {
-  timedOut = true;
+// the last console lines, and when the guest last printed something of its own: a kernel message
+// ("[  123.456] watchdog: BUG: soft lockup", an RCU stall) is no sign of progress
+const tail = [];
+let partial = '';
+let lastProgress = Date.now();
+vm.stdout.on('data', (d) => {
+  const text = d.toString('latin1').replace(/\r\n/g, '\n');
+  process.stdout.write(text, 'latin1');
+  const lines = (partial + text).split('\n');
+  partial = lines.pop();
+  for (const l of lines) {
+    tail.push(l);
+    if (tail.length > 40) tail.shift();
+    if (!/^\s*\[\s*\d+\.\d+\]/.test(l) && l.trim()) lastProgress = Date.now();
+  }
+});
+let timedOut;
+const stop = (why) => {
+  if (timedOut) return;
+  timedOut = why;
   vm.kill('SIGTERM');
-}, +opt.timeout * 1000);
+  setTimeout(() => vm.kill('SIGKILL'), 10000).unref();
+};
+const timer = setTimeout(() => stop(`timed out after ${opt.timeout} s`), +opt.timeout * 1000);
+const stallTimer = setInterval(() => {
+  if (Date.now() - lastProgress > +opt.stall * 1000) stop(`the guest printed nothing but kernel messages for ${opt.stall} s: stopped (--stall)`);
+}, 5000);
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => vm.kill('SIGTERM'));
 vm.on('error', (e) => fail(`${A.qemu}: ${e.message}${e.code === 'ENOENT' ? ' (run scripts/setup.sh: package qemu-system-x86 / qemu-system-arm)' : ''}`, 1));
 vm.on('close', (code, signal) => {
   clearTimeout(timer);
+  clearInterval(stallTimer);
   const result = readFileSync(resultPath, 'utf8').trim();
   rmSync(work, { recursive: true, force: true });
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   let status;
   if (timedOut) {
-    process.stderr.write(`test:vm: timed out after ${opt.timeout} s\n`);
+    if (partial) tail.push(partial);
+    process.stderr.write(`test:vm: ${timedOut}; its last console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`);
     status = 124;
   } else if (/^\d+$/.test(result)) {
     status = Number(result);

@@ -77,6 +77,7 @@ function bind() {
     bpf_map_update_elem: lib.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     bpf_map_delete_elem: lib.func('int bpf_map_delete_elem(int fd, const void *key)'),
     bpf_map_get_next_key: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+    bpf_map_update_batch: lib.func('int bpf_map_update_batch(int fd, const void *keys, const void *values, _Inout_ uint32_t *count, const void *opts)'),
 
     vsnprintf: libc.func('int vsnprintf(_Out_ uint8_t *buf, size_t size, const char *fmt, void *ap)'),
     vasprintf: libc.func('int vasprintf(_Out_ void **strp, const char *fmt, void *ap)'),

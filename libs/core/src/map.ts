@@ -72,6 +72,20 @@ export class BpfMap {
     if (rc !== 0) throw new BpfError(`update of map ${this.name}`, -rc || errno());
   }
 
+  /**
+   * Many entries in one system call: `keys` and `values` hold `count` keys and values back to back
+   * (an array map's rows, a table loaded at once).
+   */
+  updateBatch(keys: Buffer, values: Buffer, count: number, flags = 0): void {
+    if (count === 0) return;
+    const n = [count];
+    const opts = Buffer.alloc(24); // struct bpf_map_batch_opts { size_t sz; __u64 elem_flags; __u64 flags; }
+    opts.writeBigUInt64LE(24n, 0);
+    opts.writeBigUInt64LE(BigInt(flags), 8);
+    const rc = libbpf().bpf_map_update_batch(this.fd, keys, values, n, opts);
+    if (rc !== 0) throw new BpfError(`batch update of map ${this.name} (${n[0]} of ${count} written)`, -rc || errno());
+  }
+
   delete(key: Buffer): boolean {
     const rc = libbpf().bpf_map_delete_elem(this.fd, key);
     if (rc === 0) return true;

@@ -6,6 +6,7 @@
 import { type BpfMap } from '@bpf-recipes/core';
 import { type FlameFrame } from '@bpf-recipes/flame';
 import { Symbolizer, frameLabel, type Frame } from '@bpf-recipes/symbols';
+import { INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC } from './unwind.js';
 
 /** The frames shown for a stack the kernel could not store (stack map full, hash collision). */
 export const MISSED_KERNEL_FRAME = '[missed kernel stack]';
@@ -14,6 +15,8 @@ export const MISSED_USER_FRAME = '[missed user stack]';
 export interface StackNamerOptions {
   /** the BPF_MAP_TYPE_STACK_TRACE map the ids point into */
   stacks: BpfMap;
+  /** the map user stack ids point into when they were walked by call-frame information (recipes_unwind.h's unwind_stacks) */
+  userStacks?: BpfMap;
   /** kernel and user stacks were captured (-K/-U) */
   kernel: boolean;
   user: boolean;
@@ -44,9 +47,9 @@ export class StackNamer {
   }
 
   /** The addresses of stack `id`, leaf first (empty when the map no longer holds it). */
-  addresses(id: number): bigint[] {
+  addresses(id: number, map: BpfMap = this.o.stacks): bigint[] {
     this.key.writeUInt32LE(id);
-    const v = this.o.stacks.lookup(this.key);
+    const v = map.lookup(this.key);
     if (!v) return [];
     const out: bigint[] = [];
     for (let at = 0; at + 8 <= v.length; at += 8) {
@@ -83,7 +86,11 @@ export class StackNamer {
     const cacheKey = `${pid}:${id}`;
     let names = this.userCache.get(cacheKey);
     if (!names) {
-      names = this.symbolizer.userStack(pid, this.addresses(id)).map(flameFrame);
+      const ips = this.addresses(id, this.o.userStacks ?? this.o.stacks);
+      // a stack the unwinder could not complete ends in a mark, shown as a frame of its own
+      const cut = ips.length > 0 && ips[ips.length - 1] === UNWIND_INCOMPLETE_PC && this.o.userStacks !== undefined;
+      names = this.symbolizer.userStack(pid, cut ? ips.slice(0, -1) : ips).map(flameFrame);
+      if (cut) names.push({ name: INCOMPLETE_USER_FRAME });
       this.userCache.set(cacheKey, names);
     }
     return names;

@@ -12,6 +12,17 @@ export type StackFormat = (typeof STACK_FORMATS)[number];
 /** formats that are one file for the whole run, written at the end */
 export const FILE_FORMATS: readonly StackFormat[] = ['speedscope', 'pprof', 'svg'];
 
+/** What the stack tools' notes (--help, man page) say of how user stacks are walked. */
+export const USER_STACKS_NOTE =
+  "User stacks are walked in the kernel from the mapped files' call-frame information (.eh_frame, .debug_frame), so code " +
+  "built without frame pointers (distributions' binaries, libc's syscall wrappers) gives whole stacks; by frame pointers " +
+  'where there is none (JIT code) and with --frame-pointers (the kernel\'s cheaper walk). A stack that could not be walked ' +
+  'to its first frame ends in [incomplete user stack], and how many is reported on stderr. ';
+
+/** the default and bound of --unwind-memory (MiB) */
+export const DEFAULT_UNWIND_MEMORY_MB = 16;
+export const MAX_UNWIND_MEMORY_MB = 1024;
+
 /** the default and bounds of --stack-storage-size */
 export const DEFAULT_STACK_STORAGE = 16384;
 export const MAX_STACK_STORAGE = 262144;
@@ -25,6 +36,8 @@ export interface StackArgs {
   format?: string;
   output?: string;
   json?: boolean;
+  'frame-pointers'?: boolean;
+  'unwind-memory'?: string;
 }
 
 /**
@@ -38,6 +51,8 @@ export function stackOptionSpecs(weight = 'count'): {
   'stack-storage-size': OptionSpec;
   format: OptionSpec;
   output: OptionSpec;
+  'frame-pointers': OptionSpec;
+  'unwind-memory': OptionSpec;
 } {
   return {
     kernel: { alias: 'K', type: 'boolean', describe: 'kernel stacks only' },
@@ -57,6 +72,16 @@ export function stackOptionSpecs(weight = 'count'): {
         'svg: an interactive flame graph in one file (hover, click to zoom, search). The last three are one profile written at the end',
     },
     output: { alias: 'o', type: 'string', arg: 'FILE', describe: 'write the stacks to FILE instead of stdout' },
+    'frame-pointers': {
+      type: 'boolean',
+      describe:
+        "walk user stacks by frame pointers only (the kernel's walk: cheaper, but code built without them, such as most distributions' binaries and libc's syscall wrappers, gives short stacks); default: call-frame information (.eh_frame), frame pointers where there is none (JIT code)",
+    },
+    'unwind-memory': {
+      type: 'string',
+      arg: 'MB',
+      describe: `memory for the call-frame tables of the mapped files (default ${DEFAULT_UNWIND_MEMORY_MB} MiB; -v reports the use); files that do not fit are walked by frame pointers`,
+    },
   };
 }
 
@@ -74,6 +99,10 @@ export interface StackOptions {
   fileFormat: boolean;
   output?: string;
   json: boolean;
+  /** walk user stacks by frame pointers (the kernel's walk) instead of call-frame information */
+  framePointers: boolean;
+  /** MiB for the call-frame tables */
+  unwindMemoryMb: number;
 }
 
 export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdout.isTTY)): StackOptions {
@@ -96,6 +125,20 @@ export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdou
     fileFormat: FILE_FORMATS.includes(format),
     ...(a.output !== undefined ? { output: a.output } : {}),
     json: Boolean(a.json),
+    framePointers: Boolean(a['frame-pointers']),
+    unwindMemoryMb:
+      a['unwind-memory'] === undefined ? DEFAULT_UNWIND_MEMORY_MB : parseIntArg('unwind-memory', a['unwind-memory'], `a number of MiB from 1 to ${MAX_UNWIND_MEMORY_MB}`, 1, MAX_UNWIND_MEMORY_MB),
+  };
+}
+
+/** The typed API's stack options (camelCase) as the command line's, for parseStackArgs. */
+export function stackArgsOf(o: { kernel?: boolean; user?: boolean; stackStorageSize?: number | string; framePointers?: boolean; unwindMemoryMb?: number | string }): StackArgs {
+  return {
+    kernel: o.kernel,
+    user: o.user,
+    ...(o.stackStorageSize !== undefined ? { 'stack-storage-size': String(o.stackStorageSize) } : {}),
+    ...(o.framePointers !== undefined ? { 'frame-pointers': o.framePointers } : {}),
+    ...(o.unwindMemoryMb !== undefined ? { 'unwind-memory': String(o.unwindMemoryMb) } : {}),
   };
 }
 

@@ -12,9 +12,11 @@ const f = (...names: string[]) => names.map((name) => ({ name }));
 
 describe('parseStackArgs', () => {
   it('turns -K/-U/-P/--stack-storage-size/--format/-o into options', () => {
-    expect(parseStackArgs({}, false)).toEqual({ kernel: true, user: true, perProcess: false, storage: 16384, format: 'text', fileFormat: false, json: false });
+    expect(parseStackArgs({}, false)).toEqual({ kernel: true, user: true, perProcess: false, storage: 16384, format: 'text', fileFormat: false, json: false, framePointers: false, unwindMemoryMb: 16 });
+    expect(parseStackArgs({ 'frame-pointers': true, 'unwind-memory': '64' }, false)).toMatchObject({ framePointers: true, unwindMemoryMb: 64 });
+    expect(() => parseStackArgs({ 'unwind-memory': '0' }, false)).toThrow(/--unwind-memory/);
     expect(parseStackArgs({ kernel: true, 'per-process': true, 'stack-storage-size': '99', format: 'svg', output: 'x.svg' }, true)).toEqual({
-      kernel: true, user: false, perProcess: true, storage: 99, format: 'svg', fileFormat: true, output: 'x.svg', json: false,
+      kernel: true, user: false, perProcess: true, storage: 99, format: 'svg', fileFormat: true, output: 'x.svg', json: false, framePointers: false, unwindMemoryMb: 16,
     });
     expect(parseStackArgs({ user: true, json: true }, false)).toMatchObject({ kernel: false, user: true, json: true });
   });

@@ -14,6 +14,7 @@
 #include "recipes.h"
 #include "offcputime.h"
 #include "recipes_stacks.h"
+#include "recipes_unwind.h"
 
 /* the kernel's task states (include/linux/sched.h) */
 #define TASK_INTERRUPTIBLE 0x0001
@@ -113,9 +114,10 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 			recipes_count_missed(OFFCPU_MISSED_KERNEL);
 	}
 	if (cfg_user) {
-		s.key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
+		/* from the user registers saved when it entered the kernel (no user stack: a kernel thread) */
+		s.key.ustack = recipes_user_stack_id(ctx, &stacks, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
 		if (s.key.ustack == OFFCPU_MISSED_STACK)
-			recipes_count_missed(OFFCPU_MISSED_USER);
+			recipes_count_missed(OFFCPU_MISSED_USER); /* shown as a missed stack, never dropped */
 	}
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();

@@ -6,7 +6,7 @@
  */
 import { note, runTool } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { checkInterval, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { StackWriter } from '@bpf-recipes/stacks/writer';
 import { parseBlockRange, parseState, stateLetters } from './args.js';
 import { setup } from './trace.js';
@@ -22,7 +22,7 @@ void runTool<OffcputimeArgs>(spec, (ctx) => {
   const range = parseBlockRange(a['min-block'], a['max-block']);
   const writer = new StackWriter({ tool: spec.name, options: so, stdout: ctx.out, countName: 'us', sampleType: 'off_cpu', unit: 'microseconds', textCount: (n) => `${n} us` });
   writer.open();
-  const t = setup(ctx.session, { kernel: so.kernel, user: so.user, state, ...range, storage: so.storage, perProcess: so.perProcess });
+  const t = setup(ctx.session, { kernel: so.kernel, user: so.user, state, ...range, storage: so.storage, perProcess: so.perProcess, framePointers: so.framePointers, unwindMemoryMb: so.unwindMemoryMb });
   const startedAt = Date.now();
   let lastPrint = startedAt;
   let blocksSeen = { starts: 0, ends: 0 };
@@ -52,9 +52,15 @@ void runTool<OffcputimeArgs>(spec, (ctx) => {
   };
 
   // name new stacks every second: a process that exits before the print keeps its names
-  ctx.every(1000, () => t.table.nameNew());
+  ctx.every(1000, () => {
+    t.unwinder?.refresh(); // processes new to the unwinder (exec, dlopen, started since): their tables
+    t.table.nameNew();
+  });
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
-  ctx.onStop(print);
+  ctx.onStop(() => {
+    print();
+    finishUnwind(t.unwinder, spec.name, note, (m) => ctx.session.verbose(m));
+  });
   const bounds = `${a['min-block'] !== undefined ? `, blocks >= ${a['min-block']}` : ''}${a['max-block'] !== undefined ? `, blocks <= ${a['max-block']}` : ''}`;
   ctx.ready(`Tracing off-CPU time (us) by ${whichStacks(so)} stacks, ${stateLetters(state)}${bounds}${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

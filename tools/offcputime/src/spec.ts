@@ -1,7 +1,7 @@
 /** offcputime's command line: the one table behind --help and the man page. */
 import type { ToolSpec } from '@bpf-recipes/cli';
 import { packageVersion } from '@bpf-recipes/runtime';
-import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 const stack = stackOptionSpecs('microseconds off CPU');
 
@@ -39,6 +39,8 @@ export const spec: ToolSpec = {
     'stack-storage-size': stack['stack-storage-size'],
     format: stack.format,
     output: stack.output,
+    'frame-pointers': stack['frame-pointers'],
+    'unwind-memory': stack['unwind-memory'],
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
@@ -47,8 +49,9 @@ export const spec: ToolSpec = {
     'Filters (-p, -t, -u, --name, --cgroup) and --state apply to the task that blocks. A task still off CPU when tracing ' +
     'ends is not counted (its block has not ended). Stacks are named as stackcount names them: kernel frames from ' +
     '/proc/kallsyms (the frames of the BPF program and its tracepoint at the top left out), user frames through the ' +
-    "process's maps, ELF symbols, debug files and JIT perf maps, walked by frame pointers (code built without them gives " +
-    'short stacks). A process must still run when its stacks are named (once a second while tracing). A frame that cannot be ' +
+    "process's maps, ELF symbols, debug files and JIT perf maps. " +
+    USER_STACKS_NOTE +
+    'A process must still run when its stacks are named (once a second while tracing). A frame that cannot be ' +
     'named is printed as [unknown] (module+0xADDR). Stacks that could not be stored in the kernel are counted under ' +
     '[missed kernel stack] / [missed user stack] and reported on stderr. ' +
     "C++ names are demangled by the system's libstdc++ (mangled where it is missing: -v says so).",

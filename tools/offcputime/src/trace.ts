@@ -3,7 +3,7 @@
  * skeleton, set its typed config, size its maps, attach to sched_switch, and read the counts.
  */
 import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
-import { MissedStacks, StackNamer, StackTable, parseStackArgs, type Missed, type StackEntry } from '@bpf-recipes/stacks';
+import { MissedStacks, StackNamer, StackTable, parseStackArgs, stackArgsOf, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type UserUnwinder } from '@bpf-recipes/stacks';
 import { OFFCPU_COUNTS_MIN, OFFCPU_MISSED_STACK, OffcputimeMissed, OffcputimeSkel, decodeOffcpuKey, decodeOffcpuVal } from './generated/offcputime.js';
 import { parseBlockRange, parseState, type StateFilter } from './args.js';
 
@@ -18,6 +18,10 @@ export interface OffcpuConfig {
   storage: number;
   /** merge per process in StackTable's rows (-P) */
   perProcess?: boolean;
+  /** walk user stacks by frame pointers only (--frame-pointers) */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (--unwind-memory) */
+  unwindMemoryMb?: number;
 }
 
 /** One distinct (process, kernel stack, user stack) and its time off CPU. */
@@ -55,6 +59,8 @@ export interface Offcpu {
   /** the counts map named and merged for printing (values in µs) */
   table: StackTable;
   missed: MissedStacks;
+  /** the call-frame unwinder's tables (undefined with --frame-pointers or -K): refresh() every second */
+  unwinder: UserUnwinder | undefined;
   /** blocks that could not be timed or whose end was not seen, since start */
   missedBlocks(): BlockMisses;
   countsMax: number;
@@ -63,6 +69,7 @@ export interface Offcpu {
 
 /** Open, configure and attach on `session`; returns the readers of its maps. */
 export function setup(session: Session, c: OffcpuConfig): Offcpu {
+  const unwind = unwindChoice(c);
   const skel = session.open(OffcputimeSkel, new URL('../bpf/offcputime.bpf.o', import.meta.url), {
     cfg_kernel: c.kernel,
     cfg_user: c.user,
@@ -70,15 +77,20 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
     cfg_state_raw: c.state.raw,
     cfg_min_ns: c.minNs,
     cfg_max_ns: c.maxNs,
+    cfg_unwind: unwind.unwind,
   });
   const { maps, progs } = skel;
   const countsMax = Math.max(OFFCPU_COUNTS_MIN, c.storage);
   skel.obj.setMaxEntries(maps.stacks, c.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
-  session.loadAndAttach(skel);
+  sizeUnwindMaps(skel.obj, maps, unwind);
+  session.loadAndAttach(skel, { attach: false });
+  // the tables before the first switch: its stacks are whole
+  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+  skel.obj.attachAll();
   session.verbose(`attached ${progs.offcputime_switch.name} (${progs.offcputime_switch.section})`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: OFFCPU_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
   const read = function* (): Generator<StackEntry & { totalNs: number; blocks: number }> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);
@@ -104,6 +116,7 @@ export function setup(session: Session, c: OffcpuConfig): Offcpu {
     namer,
     table,
     missed,
+    unwinder,
     missedBlocks,
     countsMax,
     snapshot() {
@@ -134,13 +147,26 @@ export interface OffcputimeOptions extends CommonTraceOptions {
   maxBlock?: number | string;
   /** --stack-storage-size */
   stackStorageSize?: number;
+  /** walk user stacks by frame pointers only (--frame-pointers); default: call-frame information */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (--unwind-memory, default 16) */
+  unwindMemoryMb?: number;
 }
 
 /** The command's options as OffcpuConfig (UsageError on bad input). */
 export function offcpuConfig(o: OffcputimeOptions & { perProcess?: boolean }): OffcpuConfig {
-  const so = parseStackArgs({ kernel: o.kernel, user: o.user, ...(o.stackStorageSize !== undefined ? { 'stack-storage-size': String(o.stackStorageSize) } : {}) }, false);
+  const so = parseStackArgs(stackArgsOf(o), false);
   const range = parseBlockRange(o.minBlock, o.maxBlock);
-  return { kernel: so.kernel, user: so.user, state: parseState(o.state === undefined ? undefined : String(o.state)), ...range, storage: so.storage, perProcess: o.perProcess };
+  return {
+    kernel: so.kernel,
+    user: so.user,
+    state: parseState(o.state === undefined ? undefined : String(o.state)),
+    ...range,
+    storage: so.storage,
+    perProcess: o.perProcess,
+    framePointers: so.framePointers,
+    unwindMemoryMb: so.unwindMemoryMb,
+  };
 }
 
 /**

@@ -14,6 +14,7 @@
 #include "recipes.h"
 #include "profile.h"
 #include "recipes_stacks.h"
+#include "recipes_unwind.h"
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
@@ -84,7 +85,7 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 			recipes_count_missed(PROFILE_MISSED_KERNEL);
 	}
 	if (cfg_user) {
-		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
+		key.ustack = recipes_user_stack_id(ctx, &stacks, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
 		if (key.ustack == PROFILE_MISSED_STACK)
 			recipes_count_missed(PROFILE_MISSED_USER);
 	}

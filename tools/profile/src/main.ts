@@ -7,7 +7,7 @@
 import { runTool, note } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
-import { checkInterval, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { StackWriter } from '@bpf-recipes/stacks/writer';
 import { profileConfig, setup } from './trace.js';
 import { spec, type ProfileArgs } from './spec.js';
@@ -27,6 +27,8 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     includeIdle: a['include-idle'],
     stackStorageSize: so.storage,
     perProcess: so.perProcess,
+    framePointers: so.framePointers,
+    unwindMemoryMb: so.unwindMemoryMb,
   });
   if (config.by) {
     for (const [o, v] of [['format', a.format], ['output', a.output], ['kernel', a.kernel], ['user', a.user], ['per-process', a['per-process']]] as const) {
@@ -104,11 +106,20 @@ void runTool<ProfileArgs>(spec, (ctx) => {
     for (const line of missedNotes(spec.name, m, sampler.countsMax, 'samples')) note(line);
     lastPrint = now;
   };
+  const u = sampler.unwinder;
 
   // name new stacks every second: a process that exits before the end keeps its names
-  if (!config.by) ctx.every(1000, () => sampler.table.nameNew());
+  if (!config.by) {
+    ctx.every(1000, () => {
+      u?.refresh(); // processes new to the unwinder (exec, dlopen, started since): their tables
+      sampler.table.nameNew();
+    });
+  }
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
-  ctx.onStop(print);
+  ctx.onStop(() => {
+    print();
+    finishUnwind(u, spec.name, note, (m) => ctx.session.verbose(m));
+  });
   const n = sampler.cpus.length;
   const rate = period === undefined ? `at ${config.frequency} Hz` : `every ${period}${clock ? ' ns of' : ''} ${event.name}${clock ? '' : period === 1 ? ' event' : ' events'}`;
   const subject = config.by ? `${event.name} by ${config.by}` : `${whichStacks(so)} stacks`;

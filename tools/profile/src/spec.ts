@@ -1,7 +1,7 @@
 /** profile's command line: the one table behind --help and the man page. */
 import type { ToolSpec } from '@bpf-recipes/cli';
 import { packageVersion } from '@bpf-recipes/runtime';
-import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 import { PERF_EVENTS, PerfType } from '@bpf-recipes/core';
 import { DEFAULT_FREQUENCY, MAX_FREQUENCY } from './cpus.js';
 
@@ -49,14 +49,15 @@ export const spec: ToolSpec = {
   notes:
     'One perf event per online CPU, for every process: cpu-clock in frequency mode (-F) by default, or the event of -e ' +
     'every -c N events; each sample runs a BPF program that stores the ' +
-    'interrupted stacks (bpf_get_stackid) and counts them in a hash map; nothing crosses into user space until the end. ' +
+    'interrupted stacks and counts them in a hash map; nothing crosses into user space until the end. ' +
     'With -c (and for every event but the clocks) each stack\'s number is its samples times N: events (nanoseconds for a ' +
     'clock); the file formats name the event and that unit. A hardware event this machine has no counter for fails with ' +
     'exit 1 before anything is loaded; it is never replaced by another event. --by comm|pid counts without walking stacks. ' +
     'Stacks are named at the end and once a second while sampling: kernel frames from /proc/kallsyms, user frames ' +
     "through the process's /proc/PID/maps and its files' ELF symbols, separate debug files (build-id, .gnu_debuglink) " +
-    'and JIT perf maps (/tmp/perf-PID.map: node --perf-basic-prof, python -X perf). User stacks are walked by frame ' +
-    'pointers: code built without them gives short stacks. A frame that cannot be named is printed as [unknown] ' +
+    'and JIT perf maps (/tmp/perf-PID.map: node --perf-basic-prof, python -X perf). ' +
+    USER_STACKS_NOTE +
+    'A frame that cannot be named is printed as [unknown] ' +
     '(module+0xADDR). Stacks that could not be stored in the kernel (stack map full, hash collision) are counted under ' +
     '[missed kernel stack] / [missed user stack] and reported on stderr. A sample in user mode has no kernel stack; ' +
     "a kernel thread's has no user stack. The tool's own process is never sampled.",

@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { BpfError, PERF_EVENTS, PerfType, PreflightError, UsageError, openPerfEvent, perfEventNamed, type PerfEventKind } from '@bpf-recipes/core';
-import { DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, MissedStacks, StackNamer, StackTable, mergeRows, type Missed, type StackEntry, type StackRow } from '@bpf-recipes/stacks';
+import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileBy, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal, decodeTotalKey } from './generated/profile.js';
 import { onlineCpus, parseFrequency } from './cpus.js';
 
@@ -39,6 +39,10 @@ export interface ProfileConfig {
   storage: number;
   /** one row per PID instead of per comm (-P) */
   perProcess: boolean;
+  /** walk user stacks by frame pointers only (--frame-pointers) */
+  framePointers: boolean;
+  /** MiB for the call-frame tables (--unwind-memory) */
+  unwindMemoryMb: number;
 }
 
 /** The running sampler: what the kernel counted, named. */
@@ -52,6 +56,8 @@ export interface Sampler {
   /** the counts map, named (nameNew() every second; take()/all() to print) */
   readonly table: StackTable;
   readonly missed: MissedStacks;
+  /** the call-frame unwinder's tables (undefined with --frame-pointers or -K): refresh() every second */
+  readonly unwinder: UserUnwinder | undefined;
 }
 
 /** The one-line failure of an event this machine cannot open, naming a software event to use instead. */
@@ -81,15 +87,19 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   const cpus = onlineCpus();
   // the events first: one this machine does not have fails before anything is loaded
   const fds = openEvents(c, cpus);
+  // --by counts without stacks: no user stacks to walk
+  const unwind = unwindChoice({ ...c, user: c.user && !c.by });
   let attached = 0;
   let skel: ProfileSkel;
   let countsMax: number;
+  let unwinder: UserUnwinder | undefined;
   try {
     skel = session.open(ProfileSkel, new URL('../bpf/profile.bpf.o', import.meta.url), {
       cfg_kernel: c.kernel,
       cfg_user: c.user,
       cfg_idle: c.includeIdle,
       cfg_by: c.by === 'comm' ? ProfileBy.PROFILE_BY_COMM : c.by === 'pid' ? ProfileBy.PROFILE_BY_PID : ProfileBy.PROFILE_BY_STACK,
+      cfg_unwind: unwind.unwind,
     });
     const { maps, progs } = skel;
     countsMax = Math.max(PROFILE_COUNTS_MIN, c.storage);
@@ -97,7 +107,10 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
     skel.obj.setMaxEntries(maps.stacks, c.by ? 1 : c.storage);
     skel.obj.setMaxEntries(maps.counts, c.by ? 1 : countsMax);
     skel.obj.setMaxEntries(maps.totals, c.by ? countsMax : 1);
+    sizeUnwindMaps(skel.obj, maps, unwind);
     session.loadAndAttach(skel, { attach: false });
+    // the tables before the first sample: its stacks are whole
+    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
     for (const fd of fds) {
       skel.obj.attachPerfEvent(progs.profile_sample.name, fd); // the link owns the fd from here
       attached++;
@@ -109,7 +122,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
   session.verbose(`${progs.profile_sample.name} attached to the ${c.event.name} event of CPUs ${cpus.join(',')} ${c.period !== undefined ? `every ${c.period}` : `at ${c.frequency} Hz`}`);
   const weight = c.period ?? 1;
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: PROFILE_MISSED_STACK, tool: 'profile', note });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);
@@ -152,6 +165,7 @@ export function setup(session: Session, c: ProfileConfig, note?: (message: strin
       user: ProfileMissed.PROFILE_MISSED_USER,
       counts: ProfileMissed.PROFILE_MISSED_COUNTS,
     }),
+    unwinder,
   };
 }
 
@@ -171,6 +185,10 @@ export interface ProfileOptions extends CommonTraceOptions {
   includeIdle?: boolean;
   /** entries of the kernel's stack map (`--stack-storage-size`, default 16384) */
   stackStorageSize?: number;
+  /** walk user stacks by frame pointers only (`--frame-pointers`); default: call-frame information */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (`--unwind-memory`, default 16) */
+  unwindMemoryMb?: number;
 }
 
 /** One distinct stack of one process in a snapshot: frame names, leaf first. */
@@ -213,6 +231,8 @@ export function profileConfig(o: {
   includeIdle?: boolean;
   stackStorageSize?: number | string;
   perProcess?: boolean;
+  framePointers?: boolean;
+  unwindMemoryMb?: number;
 }): ProfileConfig {
   const kernel = o.kernel ?? true;
   const user = o.user ?? true;
@@ -224,6 +244,10 @@ export function profileConfig(o: {
     if (!/^\d+$/.test(s) || storage < 1 || storage > MAX_STACK_STORAGE) {
       throw new UsageError(`--stack-storage-size: '${s}' is not a number of stacks from 1 to ${MAX_STACK_STORAGE}`);
     }
+  }
+  const unwindMemoryMb = o.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB;
+  if (!Number.isInteger(unwindMemoryMb) || unwindMemoryMb < 1 || unwindMemoryMb > MAX_UNWIND_MEMORY_MB) {
+    throw new UsageError(`--unwind-memory: '${unwindMemoryMb}' is not a number of MiB from 1 to ${MAX_UNWIND_MEMORY_MB}`);
   }
   const event = perfEventNamed(o.event ?? 'cpu-clock');
   if (!event) throw new UsageError(`--event: '${o.event}' is not an event profile samples: one of ${PERF_EVENTS.map((e) => e.name).join(', ')}`);
@@ -247,6 +271,8 @@ export function profileConfig(o: {
     includeIdle: Boolean(o.includeIdle),
     storage,
     perProcess: Boolean(o.perProcess),
+    framePointers: Boolean(o.framePointers),
+    unwindMemoryMb,
   };
 }
 

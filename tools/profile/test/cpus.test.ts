@@ -27,8 +27,9 @@ describe('the CPUs and the frequency', () => {
 
   it('the API options are checked as the command line is', () => {
     const cpuClock = perfEventNamed('cpu-clock');
-    expect(profileConfig({})).toEqual({ event: cpuClock, frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384, perProcess: false });
-    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1 })).toEqual({ event: cpuClock, frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1, perProcess: false });
+    expect(profileConfig({})).toEqual({ event: cpuClock, frequency: 49, kernel: true, user: true, includeIdle: false, storage: 16384, perProcess: false, framePointers: false, unwindMemoryMb: 16 });
+    expect(profileConfig({ frequency: 99, user: false, includeIdle: true, stackStorageSize: 1, framePointers: true, unwindMemoryMb: 4 })).toEqual({ event: cpuClock, frequency: 99, kernel: true, user: false, includeIdle: true, storage: 1, perProcess: false, framePointers: true, unwindMemoryMb: 4 });
+    expect(() => profileConfig({ unwindMemoryMb: 0 })).toThrow(/--unwind-memory: '0'/);
     expect(() => profileConfig({ kernel: false, user: false })).toThrow(/-K and -U exclude each other/);
     expect(() => profileConfig({ stackStorageSize: 0 })).toThrow(/--stack-storage-size: '0'/);
     expect(() => profileConfig({ frequency: 0 })).toThrow(/--frequency: '0'/);

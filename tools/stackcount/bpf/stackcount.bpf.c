@@ -11,6 +11,7 @@
 #include "recipes.h"
 #include "stackcount.h"
 #include "recipes_stacks.h"
+#include "recipes_unwind.h"
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
@@ -49,7 +50,7 @@ int stackcount_tp(void *ctx)
 			recipes_count_missed(MISSED_KERNEL);
 	}
 	if (cfg_user) {
-		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
+		key.ustack = recipes_user_stack_id(ctx, &stacks, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
 		if (key.ustack == STACKCOUNT_MISSED_STACK)
 			recipes_count_missed(MISSED_USER);
 	}

@@ -6,7 +6,7 @@
  */
 import { runTool, note } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { checkInterval, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
 import { StackWriter } from '@bpf-recipes/stacks/writer';
 import { parseInterval, parseTracepoint } from './args.js';
 import { setup } from './trace.js';
@@ -19,7 +19,11 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
   checkInterval(so, intervalS);
   const writer = new StackWriter({ tool: spec.name, options: so, stdout: ctx.out, countName: 'counts' });
-  const { table, missed, countsMax } = setup(ctx.session, { tracepoint: tp, kernel: so.kernel, user: so.user, perProcess: so.perProcess, storage: so.storage }, () => writer.open());
+  const { table, missed, countsMax, unwinder } = setup(
+    ctx.session,
+    { tracepoint: tp, kernel: so.kernel, user: so.user, perProcess: so.perProcess, storage: so.storage, framePointers: so.framePointers, unwindMemoryMb: so.unwindMemoryMb },
+    () => writer.open(),
+  );
   const startedAt = Date.now();
   let lastPrint = startedAt;
 
@@ -45,8 +49,14 @@ void runTool<StackcountArgs>(spec, (ctx) => {
   };
 
   // name new stacks every second: a process that exits before the print keeps its names
-  ctx.every(1000, () => table.nameNew());
+  ctx.every(1000, () => {
+    unwinder?.refresh(); // processes new to the unwinder (exec, dlopen, started since): their tables
+    table.nameNew();
+  });
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
-  ctx.onStop(print);
+  ctx.onStop(() => {
+    print();
+    finishUnwind(unwinder, spec.name, note, (m) => ctx.session.verbose(m));
+  });
   ctx.ready(`Tracing ${whichStacks(so)} stacks at ${tp.category}:${tp.event}${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

@@ -1,7 +1,7 @@
 /** stackcount's command line: the one table behind --help and the man page. */
 import type { ToolSpec } from '@bpf-recipes/cli';
 import { packageVersion } from '@bpf-recipes/runtime';
-import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
   return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
@@ -27,14 +27,15 @@ export const spec: ToolSpec = {
   options: {
     ...pick(stackOptionSpecs('count'), 'kernel', 'user', 'per-process'),
     interval: { alias: 'i', type: 'string', arg: 'SEC', describe: 'print every SEC seconds (counts since the last print); default: only at the end' },
-    ...pick(stackOptionSpecs('count'), 'stack-storage-size', 'format', 'output'),
+    ...pick(stackOptionSpecs('count'), 'stack-storage-size', 'format', 'output', 'frame-pointers', 'unwind-memory'),
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
-    'Stacks are taken in the kernel (bpf_get_stackid) and named at each print: kernel frames from /proc/kallsyms ' +
+    'Stacks are taken in the kernel and named at each print: kernel frames from /proc/kallsyms ' +
     '(the frames of the BPF program and the tracepoint glue at the top are left out), user frames through the ' +
     "process's /proc/PID/maps and its files' ELF symbols, separate debug files (build-id, .gnu_debuglink) and JIT perf " +
-    'maps (/tmp/perf-PID.map). User stacks are walked by frame pointers: code built without them gives short stacks. ' +
+    'maps (/tmp/perf-PID.map). ' +
+    USER_STACKS_NOTE +
     'A process must still run when its stacks are named (they are named once a second while tracing). A frame that ' +
     'cannot be named is printed as [unknown] (module+0xADDR). Stacks that could not be stored in the kernel ' +
     '(stack map full, hash collision) are counted under [missed kernel stack] / [missed user stack] and reported on stderr. ' +

@@ -5,7 +5,7 @@
  */
 import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError, tracefsRoot, tracepointExists } from '@bpf-recipes/core';
-import { MissedStacks, StackNamer, StackTable, parseStackArgs, type Missed, type StackEntry, type StackRow } from '@bpf-recipes/stacks';
+import { MissedStacks, StackNamer, StackTable, parseStackArgs, sizeUnwindMaps, stackArgsOf, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { STACKCOUNT_COUNTS_MIN, STACKCOUNT_MISSED_STACK, StackcountMissed, StackcountSkel, decodeStackKey, decodeStackVal } from './generated/stackcount.js';
 import { parseTracepoint, type Tracepoint } from './args.js';
 
@@ -20,6 +20,10 @@ export interface StackcountConfig {
   perProcess: boolean;
   /** entries of the stack map */
   storage: number;
+  /** walk user stacks by frame pointers only (--frame-pointers) */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (--unwind-memory) */
+  unwindMemoryMb?: number;
 }
 
 /** What the command reads after setup(). */
@@ -31,6 +35,8 @@ export interface Counter {
   readonly missed: MissedStacks;
   /** entries of the counts map */
   readonly countsMax: number;
+  /** the call-frame unwinder's tables (undefined with --frame-pointers or -K): refresh() every second */
+  readonly unwinder: UserUnwinder | undefined;
 }
 
 /**
@@ -39,7 +45,8 @@ export interface Counter {
  */
 export function setup(session: Session, c: StackcountConfig, checked?: () => void): Counter {
   const { category, event } = c.tracepoint;
-  const skel = session.open(StackcountSkel, new URL('../bpf/stackcount.bpf.o', import.meta.url), { cfg_kernel: c.kernel, cfg_user: c.user });
+  const unwind = unwindChoice(c);
+  const skel = session.open(StackcountSkel, new URL('../bpf/stackcount.bpf.o', import.meta.url), { cfg_kernel: c.kernel, cfg_user: c.user, cfg_unwind: unwind.unwind });
   const { maps, progs } = skel;
   // checked after open(): its preflight says first when tracefs cannot be read at all
   if (!tracepointExists(category, event)) {
@@ -49,11 +56,14 @@ export function setup(session: Session, c: StackcountConfig, checked?: () => voi
   const countsMax = Math.max(STACKCOUNT_COUNTS_MIN, c.storage);
   skel.obj.setMaxEntries(maps.stacks, c.storage);
   skel.obj.setMaxEntries(maps.counts, countsMax);
+  sizeUnwindMaps(skel.obj, maps, unwind);
   session.loadAndAttach(skel, { attach: false });
+  // the tables before the first sample: its stacks are whole
+  const unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
   skel.obj.attachTracepoint(progs.stackcount_tp.name, category, event);
   session.verbose(`attached ${progs.stackcount_tp.name} to ${category}:${event}`);
 
-  const namer = new StackNamer({ stacks: maps.stacks, kernel: c.kernel, user: c.user, missedId: STACKCOUNT_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
+  const namer = new StackNamer({ stacks: maps.stacks, ...(unwinder ? { userStacks: maps.unwind_stacks } : {}), kernel: c.kernel, user: c.user, missedId: STACKCOUNT_MISSED_STACK, tool: session.options.tool, note: (m) => session.note(m), verbose: (m) => session.verbose(m) });
   const entries = function* (): Generator<StackEntry> {
     for (const k of maps.counts.keys()) {
       const v = maps.counts.lookup(k);
@@ -69,6 +79,7 @@ export function setup(session: Session, c: StackcountConfig, checked?: () => voi
     table: new StackTable(namer, entries, c.perProcess),
     missed: new MissedStacks(maps.missed, { kernel: StackcountMissed.MISSED_KERNEL, user: StackcountMissed.MISSED_USER, counts: StackcountMissed.MISSED_COUNTS }),
     countsMax,
+    unwinder,
   };
 }
 
@@ -84,6 +95,10 @@ export interface StackcountOptions extends CommonTraceOptions {
   perProcess?: boolean;
   /** entries of the kernel's stack map (--stack-storage-size, default 16384) */
   stackStorageSize?: number;
+  /** walk user stacks by frame pointers only (--frame-pointers); default: call-frame information */
+  framePointers?: boolean;
+  /** MiB for the call-frame tables (--unwind-memory, default 16) */
+  unwindMemoryMb?: number;
 }
 
 /** One distinct stack in a snapshot, as a --json line names it. */
@@ -115,8 +130,8 @@ export interface Snapshot {
 export function stackcountConfig(o: Omit<StackcountOptions, keyof CommonTraceOptions>): StackcountConfig {
   if (typeof o.tracepoint !== 'string') throw new UsageError('name the tracepoint to count stacks at, as CATEGORY:EVENT (e.g. sched:sched_switch)');
   const tracepoint = parseTracepoint([o.tracepoint]);
-  const so = parseStackArgs({ kernel: o.kernel, user: o.user, ...(o.stackStorageSize !== undefined ? { 'stack-storage-size': String(o.stackStorageSize) } : {}) }, false);
-  return { tracepoint, kernel: so.kernel, user: so.user, perProcess: Boolean(o.perProcess), storage: so.storage };
+  const so = parseStackArgs(stackArgsOf(o), false);
+  return { tracepoint, kernel: so.kernel, user: so.user, perProcess: Boolean(o.perProcess), storage: so.storage, framePointers: so.framePointers, unwindMemoryMb: so.unwindMemoryMb };
 }
 
 const names = (fs: { name: string }[] | undefined) => fs?.map((f) => f.name);

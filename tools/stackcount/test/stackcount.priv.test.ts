@@ -195,10 +195,11 @@ describe.skipIf(skipPrivileged())('stackcount on the real kernel', () => {
   });
 
   it('missed stacks are counted, shown and reported, never dropped (a stack map of one stack)', async () => {
-    // the kernel stack takes the only bucket; every user stack then fails with -EEXIST
+    // --frame-pointers: both stacks in the one stack-trace map (the call-frame walk keeps user stacks
+    // in a map of their own); the kernel stack takes the only bucket, every user stack then fails with -EEXIST
     const c = await chain(23);
-    const folded = await startTool('stackcount', ['--stack-storage-size', '1', '-p', String(c.pid), '--format', 'folded', TP]);
-    const json = await startTool('stackcount', ['--stack-storage-size', '1', '--json', '-p', String(c.pid), TP]);
+    const folded = await startTool('stackcount', ['--frame-pointers', '--stack-storage-size', '1', '-p', String(c.pid), '--format', 'folded', TP]);
+    const json = await startTool('stackcount', ['--frame-pointers', '--stack-storage-size', '1', '--json', '-p', String(c.pid), TP]);
     await c.go();
     await folded.stop('SIGINT');
     await json.stop('SIGINT');

@@ -14,11 +14,14 @@
  * key is (process, syscall, kernel stack id, user stack id); the stacks are walked at sys_exit,
  * and only for a call that passed --min, so fast calls cost no walk. At sys_exit the task is still
  * in the call: its user registers are those it entered with, so the user stack is the caller's.
+ * User stacks are walked from call-frame information (recipes_unwind.h, cfg_unwind), or by frame
+ * pointers with --frame-pointers.
  */
 #include "vmlinux.h"
 #include "recipes.h"
 #include "recipes_syscalls.h"
 #include "recipes_stacks.h"
+#include "recipes_unwind.h"
 #include "syslatency.h"
 
 _Static_assert(SYSLATENCY_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
@@ -87,7 +90,7 @@ static __always_inline struct hist *stack_hist(void *ctx, long nr)
 			recipes_count_missed(SYSLATENCY_MISSED_KERNEL);
 	}
 	if (cfg_by != SYSLATENCY_BY_KSTACK) {
-		key.ustack = recipes_stack_id(ctx, &stacks, BPF_F_USER_STACK, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
+		key.ustack = recipes_user_stack_id(ctx, &stacks, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
 		if (key.ustack == SYSLATENCY_MISSED_STACK)
 			recipes_count_missed(SYSLATENCY_MISSED_USER);
 	}

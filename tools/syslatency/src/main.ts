@@ -3,7 +3,7 @@
 import { note, runTool } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, log2Hist, syscallTable, tableText } from '@bpf-recipes/format';
-import { checkInterval, missedNotes, parseStackArgs, type StackRow } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, missedNotes, parseStackArgs, type StackRow } from '@bpf-recipes/stacks';
 import { StackWriter, stackTextLines } from '@bpf-recipes/stacks/writer';
 import { spec, type SyslatencyArgs } from './spec.js';
 import { BY, STACK_BY, histogramKey, setup, type By, type Histogram, type StackHistogram } from './trace.js';
@@ -50,6 +50,8 @@ void runTool<SyslatencyArgs>(spec, (ctx) => {
   const t = setup(ctx.session, {
     syscalls: ctx.positionals, by, milliseconds: a.milliseconds, min: a.min, perProcess: a['per-process'],
     ...(a['stack-storage-size'] !== undefined ? { stackStorageSize: so.storage } : {}),
+    ...(a['frame-pointers'] !== undefined ? { framePointers: so.framePointers } : {}),
+    ...(a['unwind-memory'] !== undefined ? { unwindMemoryMb: so.unwindMemoryMb } : {}),
   });
   const out = writer?.lines ?? ctx.out;
   const startedAt = Date.now();
@@ -160,7 +162,10 @@ void runTool<SyslatencyArgs>(spec, (ctx) => {
   // with stacks, name new ones every second: a process that exits before the print keeps its names
   if (byStack) ctx.every(1000, () => t.nameNew());
   if (intervalS !== undefined) ctx.every(intervalS * 1000, print);
-  ctx.onStop(print);
+  ctx.onStop(() => {
+    print();
+    finishUnwind(t.unwinder, spec.name, note, (m) => ctx.session.verbose(m));
+  });
   const what = ctx.positionals.length ? ctx.positionals.join(', ') : 'syscall';
   const min = a.min !== undefined ? `, calls >= ${a.min}` : '';
   ctx.ready(`Tracing ${what} latency by ${by}${min}${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);

@@ -1,7 +1,7 @@
 /** syslatency's command line: the one table behind --help and the man page. */
 import type { ToolSpec } from '@bpf-recipes/cli';
 import { packageVersion } from '@bpf-recipes/runtime';
-import { stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
+import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 const stack = stackOptionSpecs('total latency in microseconds');
 
@@ -41,6 +41,8 @@ export const spec: ToolSpec = {
         'weighted by the total latency in microseconds (flamegraph.pl); speedscope, pprof (two sample types: latency in microseconds, calls) or svg: one profile written at the end',
     },
     output: stack.output,
+    'frame-pointers': stack['frame-pointers'],
+    'unwind-memory': stack['unwind-memory'],
   },
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'timestamp', 'json', 'verbose'],
   notes:
@@ -59,8 +61,7 @@ export const spec: ToolSpec = {
     '--min. The user stack is the one that made the call (the task is still in it); the kernel stack at the return is ' +
     'the return path of the syscall, the same for most calls. Stacks are named as the stack tools name them (stackcount, ' +
     'profile): kernel frames from /proc/kallsyms, user frames through the process\'s maps, ELF symbols, debug files and ' +
-    'JIT perf maps, walked by frame pointers (code built without them gives short stacks; a libc syscall wrapper ' +
-    'hides its caller). Stacks that could not be stored are counted under [missed ... stack] and reported on stderr.',
+    'JIT perf maps. ' + USER_STACKS_NOTE + 'Stacks that could not be stored are counted under [missed ... stack] and reported on stderr.',
 };
 
 export interface SyslatencyArgs extends Omit<StackArgs, 'kernel' | 'user'> {

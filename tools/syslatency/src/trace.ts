@@ -6,7 +6,7 @@
 import { loadPreferringBtf, parseTimeNs, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 import { parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from '@bpf-recipes/format';
-import { DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, MissedStacks, StackNamer, type FlameFrame, type Missed } from '@bpf-recipes/stacks';
+import { MissedStacks, StackNamer, parseStackArgs, sizeUnwindMaps, stackArgsOf, startUnwinder, unwindChoice, type FlameFrame, type Missed, type UserUnwinder } from '@bpf-recipes/stacks';
 import {
   HIST_SIZE, SYSLATENCY_HIST_SLOTS, SYSLATENCY_MAX_KEYS, SYSLATENCY_MAX_NR, SYSLATENCY_MISSED_STACK, SYSLATENCY_STACK_KEYS_MIN, SyslatencyBy, SyslatencyMissed, SyslatencySkel,
   decodeHist, decodeHistKey, decodeStackKey,
@@ -40,6 +40,10 @@ export interface SyslatencyOptions extends CommonTraceOptions {
   perProcess?: boolean;
   /** --by ustack/kstack/stack: how many distinct stacks the kernel keeps (`--stack-storage-size`, default 16384) */
   stackStorageSize?: number;
+  /** --by ustack/stack: walk user stacks by frame pointers only (`--frame-pointers`); default: call-frame information */
+  framePointers?: boolean;
+  /** --by ustack/stack: MiB for the call-frame tables (`--unwind-memory`, default 16) */
+  unwindMemoryMb?: number;
 }
 
 /** One key's histogram. */
@@ -83,7 +87,7 @@ export interface StackHistogram extends Histogram {
 }
 
 /** Validated options (UsageError on bad input). */
-export function checkOptions(o: SyslatencyOptions): { by: By; nrs: number[] | undefined; minNs: bigint; storage: number; stacks: boolean } {
+export function checkOptions(o: SyslatencyOptions): { by: By; nrs: number[] | undefined; minNs: bigint; storage: number; stacks: boolean; unwindMemoryMb: number } {
   const by = o.by ?? 'comm';
   if (!BY.includes(by)) throw new UsageError(`--by: '${String(by)}' is not one of ${BY.join(', ')}`);
   const nrs = o.syscalls?.length
@@ -91,16 +95,13 @@ export function checkOptions(o: SyslatencyOptions): { by: By; nrs: number[] | un
     : undefined;
   const minNs = o.min === undefined ? 0n : parseTimeNs('--min', o.min);
   const stacks = STACK_BY.includes(by);
-  let storage = DEFAULT_STACK_STORAGE;
-  if (o.stackStorageSize !== undefined) {
-    storage = Number(o.stackStorageSize);
-    if (!Number.isInteger(storage) || storage < 1 || storage > MAX_STACK_STORAGE) {
-      throw new UsageError(`--stack-storage-size: '${o.stackStorageSize}' is not a number of stacks from 1 to ${MAX_STACK_STORAGE}`);
-    }
-  }
+  // the stack options, checked as the stack tools check them
+  const so = parseStackArgs(stackArgsOf(o), false);
   if (!stacks && o.perProcess) throw new UsageError(`-P/--per-process splits the stacks of --by ${STACK_BY.join('|')}: with --by ${by} use --by pid`);
-  if (!stacks && o.stackStorageSize !== undefined) throw new UsageError(`--stack-storage-size sizes the stacks of --by ${STACK_BY.join('|')}: give one of those`);
-  return { by, nrs, minNs, storage, stacks };
+  for (const [given, opt] of [[o.stackStorageSize, '--stack-storage-size'], [o.framePointers, '--frame-pointers'], [o.unwindMemoryMb, '--unwind-memory']] as const) {
+    if (!stacks && given !== undefined) throw new UsageError(`${opt} is about the stacks of --by ${STACK_BY.join('|')}: give one of those`);
+  }
+  return { by, nrs, minNs, storage: so.storage, stacks, unwindMemoryMb: so.unwindMemoryMb };
 }
 
 /** A stable key of a histogram (the same comm, pid, tid, syscall or stack in two snapshots). */
@@ -122,6 +123,8 @@ export interface Syslatency {
   /** name the stacks not named yet (call it every second: a process that exits keeps its names) */
   nameNew(): void;
   missedStacks?: MissedStacks;
+  /** the call-frame unwinder's tables (--by ustack/stack without --frame-pointers) */
+  unwinder?: UserUnwinder;
 }
 
 /**
@@ -129,13 +132,16 @@ export interface Syslatency {
  * session's common filters apply at syscall entry.
  */
 export function setup(session: Session, o: SyslatencyOptions): Syslatency {
-  const { by, nrs, minNs, storage, stacks } = checkOptions(o);
+  const { by, nrs, minNs, storage, stacks, unwindMemoryMb } = checkOptions(o);
+  const unwind = unwindChoice({ user: stacks && by !== 'kstack', storage, framePointers: o.framePointers, unwindMemoryMb });
+  let unwinder: UserUnwinder | undefined;
   const names = syscallTable();
   const unit = o.milliseconds ? 'ms' : 'us';
   const config = {
     cfg_by: BY_CONFIG[by],
     cfg_unit_ns: o.milliseconds ? 1_000_000 : 1000,
     cfg_min_ns: minNs,
+    cfg_unwind: unwind.unwind,
     cfg_filter_syscalls: nrs !== undefined,
     cfg_syscalls: syscallBitmap(nrs ?? [], SYSLATENCY_MAX_NR / 8),
     ...syscallExitConfig(names),
@@ -152,7 +158,11 @@ export function setup(session: Session, o: SyslatencyOptions): Syslatency {
     s.obj.setMaxEntries(maps.hists, stacks ? 1 : SYSLATENCY_MAX_KEYS);
     s.obj.setMaxEntries(maps.stack_hists, stacks ? keysMax : 1);
     s.obj.setMaxEntries(maps.stacks, stacks ? storage : 1);
-    session.loadAndAttach(s);
+    sizeUnwindMaps(s.obj, maps, unwind);
+    session.loadAndAttach(s, { attach: false });
+    // the tables of -p's processes before the first call: their stacks are whole
+    unwinder = startUnwinder(maps, unwind, session.options.filters?.pids, (m) => session.verbose(m));
+    session.verbose(`attached ${s.obj.attachAll().join(', ')}`);
     return s;
   });
   const { hists, stack_hists, missed } = skel.maps;
@@ -209,13 +219,14 @@ export function setup(session: Session, o: SyslatencyOptions): Syslatency {
   const withKernel = by !== 'ustack';
   const withUser = by !== 'kstack';
   const namer = new StackNamer({
-    stacks: skel.maps.stacks, kernel: withKernel, user: withUser, missedId: SYSLATENCY_MISSED_STACK, tool: session.options.tool,
+    stacks: skel.maps.stacks, ...(unwinder ? { userStacks: skel.maps.unwind_stacks } : {}), kernel: withKernel, user: withUser, missedId: SYSLATENCY_MISSED_STACK, tool: session.options.tool,
     note: (m) => session.note(m), verbose: (m) => session.verbose(m),
   });
   const missedStacks = new MissedStacks(missed, { kernel: SyslatencyMissed.SYSLATENCY_MISSED_KERNEL, user: SyslatencyMissed.SYSLATENCY_MISSED_USER, counts: SyslatencyMissed.SYSLATENCY_MISSED_COUNTS });
   const named = new Set<string>();
   const frameNames = (fs: FlameFrame[] | undefined) => fs?.map((f) => f.name);
   const nameNew = () => {
+    unwinder?.refresh(); // processes new to the unwinder (started, exec'd, dlopen'd since): their tables
     for (const k of stack_hists.keys()) {
       const id = k.toString('hex');
       if (named.has(id)) continue;
@@ -267,6 +278,7 @@ export function setup(session: Session, o: SyslatencyOptions): Syslatency {
     stackHistograms,
     nameNew,
     missedStacks,
+    ...(unwinder ? { unwinder } : {}),
     snapshot: () => {
       const histograms = stackHistograms().map(({ kernelFrames: _k, userFrames: _u, ...h }): Histogram => h);
       const t = missedStacks.total();
