@@ -3,7 +3,8 @@
  * entries in a tool's option table (so --help and the man page say the same everywhere) and their
  * checks (UsageError, exit 2).
  */
-import { parseIntArg, type OptionSpec } from '@bpf-recipes/cli';
+import type { OptionSpec } from '@bpf-recipes/cli';
+import { parseIntArg } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 
 export const STACK_FORMATS = ['text', 'folded', 'speedscope', 'pprof', 'svg'] as const;

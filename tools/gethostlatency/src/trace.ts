@@ -3,7 +3,7 @@
  * this same code. The kernel side is bpf/gethostlatency.bpf.c; Event, GhlFunc and the skeleton are
  * generated from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
+import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, addrText, isoTime, jsonFields } from '@bpf-recipes/format';
 import { EVENT_LENGTHS, EVENT_OFFSETS, GethostlatencySkel, GhlFunc, decodeEvent, type Event } from './generated/gethostlatency.js';

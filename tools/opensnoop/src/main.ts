@@ -2,7 +2,7 @@
 /** opensnoop: user space. The kernel side is bpf/opensnoop.bpf.c; the decoder is generated from its BTF. */
 import { runTool } from '@bpf-recipes/cli';
 import { Columns, clockTime, errnoName, isoTime, jsonText, tableText } from '@bpf-recipes/format';
-import { decodeEvent, type Event } from './generated/opensnoop.js';
+import { OpenCall, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode } from './flags.js';
 import { spec, type OpensnoopArgs } from './spec.js';
 import { register } from './metrics.js';
@@ -30,7 +30,7 @@ void runTool<OpensnoopArgs>(spec, (ctx) => {
       `${jsonText('comm', e.comm)},"fd":${ok ? e.ret : -1},"err":${ok ? 0 : -e.ret},` +
       `"errno":${ok ? 'null' : `"${errnoName(-e.ret)}"`},"flags":${e.flags},"flags_str":"${flagNames(e.flags)}",` +
       `"mode":${hasMode(e.flags) ? e.mode : 'null'},"call":"${callName(e)}",` +
-      `"dirfd":${e.call === 0 ? 'null' : e.dirfd},"latency_us":${latencyUs(e)},${jsonText('path', e.path)}}`;
+      `"dirfd":${e.call === OpenCall.CALL_OPEN ? 'null' : e.dirfd},"latency_us":${latencyUs(e)},${jsonText('path', e.path)}}`;
   };
 
   const skel = setup(ctx.session, { failed: a.failed, flagFilter: a['flag-filter'] }, { metrics: Boolean(ctx.metrics), by: ctx.metricsBy });

@@ -3,9 +3,9 @@
  * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
-import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
-import { OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
+import { OpenCall, OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';
 
 /** The command's options (`--failed`, `--flag-filter`, and the common filters), typed. */
@@ -16,7 +16,14 @@ export interface OpensnoopOptions extends CommonTraceOptions {
   flagFilter?: string[];
 }
 
-export const CALLS = ['open', 'openat', 'openat2'] as const;
+type CallOf<K> = K extends `CALL_${infer N}` ? Lowercase<N> : never;
+/** A call's name: its enumerator of `enum open_call` (bpf/opensnoop.h, generated) without CALL_, in lower case. */
+export type CallName = CallOf<keyof typeof OpenCall>;
+/** The calls by their number in `enum open_call`: ['open', 'openat', 'openat2'] */
+export const CALLS: readonly CallName[] = Object.entries(OpenCall)
+  .filter((kv): kv is [string, number] => typeof kv[1] === 'number')
+  .sort((a, b) => a[1] - b[1])
+  .map(([k]) => k.slice('CALL_'.length).toLowerCase() as CallName);
 
 /** One open, as `opensnoop --json` prints it (comm_b64/path_b64 only when not UTF-8). */
 export interface OpensnoopRecord {
@@ -37,7 +44,7 @@ export interface OpensnoopRecord {
   flags_str: string;
   /** mode when the flags take one (O_CREAT, O_TMPFILE), else null */
   mode: number | null;
-  call: (typeof CALLS)[number];
+  call: CallName;
   /** the directory descriptor of openat/openat2 (-100 = AT_FDCWD), null for open */
   dirfd: number | null;
   /** time in the call, µs */
@@ -77,7 +84,7 @@ export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
     flags_str: flagNames(e.flags),
     mode: hasMode(e.flags) ? e.mode : null,
     call: callName(e) as OpensnoopRecord['call'],
-    dirfd: e.call === 0 ? null : e.dirfd,
+    dirfd: e.call === OpenCall.CALL_OPEN ? null : e.dirfd,
     latency_us: latencyUs(e),
     ...(jsonFields('path', e.path) as { path: string }),
   };

@@ -3,7 +3,7 @@
  * same code. The kernel side is bpf/sslsnoop.bpf.c; Event, SslFunc and the skeleton are generated
  * from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
+import { attachUprobes, eventStream, findUprobeFiles, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields } from '@bpf-recipes/format';
 import { EVENT_SIZE, SSLSNOOP_MAX_DATA, SslFunc, SslsnoopSkel, decodeEvent, type Event } from './generated/sslsnoop.js';
