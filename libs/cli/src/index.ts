@@ -9,7 +9,7 @@ export {
 export {
   MAX_PIDS, packageVersion, commonConfig, commonFilters, parseCgroup, parseIntArg, parseMetricsBy, METRICS_BY_TOOLS, parsePids, parseSize, cgroup2Mount,
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
-  Session, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, parseMinLatency, parseTimeNs, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
+  Session, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, parseInterval, parseMinLatency, parseTimeNs, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
   TracedCommand, CommandError, commandOptions, resolveCommand, userIds, signalNumber, inForegroundGroup, notReachedByTerminal,
   type SessionOptions, type CommonTraceOptions, type EventStream, type Aggregation, type CommandRun, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan,
   type CommandExit, type CommandOptions,

@@ -12,7 +12,7 @@ export {
 } from './command.js';
 export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan } from './uprobes.js';
 export { loadPreferringBtf } from './syscalls.js';
-export { parseMinLatency, parseTimeNs } from './latency.js';
+export { parseInterval, parseMinLatency, parseTimeNs } from './latency.js';
 export {
   MAX_PIDS, commonConfig, commonFilters, parseIntArg, parsePids, parseSize, parseCgroup, parseMetricsBy, METRICS_BY_TOOLS,
   cgroup2Mount, cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,

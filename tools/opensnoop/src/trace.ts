@@ -4,7 +4,7 @@
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
 import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
-import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
+import { Clock, errnoName, isoTime, recordFormat, usFromNs } from '@bpf-recipes/format';
 import { OpenCall, OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';
 
@@ -66,29 +66,24 @@ export const attachedCalls = (skel: OpensnoopSkel): (typeof CALLS)[number][] =>
 /** "open(2), openat(2) and openat2(2)" */
 export const callList = (calls: readonly string[]): string =>
   calls.map((c) => `${c}(2)`).join(', ').replace(/, ([^,]*)$/, ' and $1');
-/** time in the call in µs, to the ns: the unit every tool's JSON uses for latencies */
-export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
+/** The record's fields, in order: toRecord() and `opensnoop --json` are both made from them. */
+type Values = [time: string, pid: number, tid: number, uid: number, comm: string, fd: number, err: number, errno: string | null, flags: number, flags_str: string, mode: number | null, call: string, dirfd: number | null, latency_us: number, path: string];
+export const RECORD = recordFormat<Values, OpensnoopRecord>([
+  ['time', 'plain'], ['pid', 'num'], ['tid', 'num'], ['uid', 'num'], ['comm', 'text'], ['fd', 'num'], ['err', 'num'], ['errno', 'plain'],
+  ['flags', 'num'], ['flags_str', 'plain'], ['mode', 'num'], ['call', 'plain'], ['dirfd', 'num'], ['latency_us', 'num'], ['path', 'text'],
+]);
 
-export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
+/** An event's values in RECORD's order (latency in µs, to the ns: the unit every tool's JSON uses). */
+export function recordValues(e: Event, clock: Clock): Values {
   const ok = e.ret >= 0;
-  return {
-    time: isoTime(clock.wallMs(e.ts_ns)),
-    pid: e.pid,
-    tid: e.tid,
-    uid: e.uid,
-    ...(jsonFields('comm', e.comm) as { comm: string }),
-    fd: ok ? e.ret : -1,
-    err: ok ? 0 : -e.ret,
-    errno: ok ? null : errnoName(-e.ret),
-    flags: e.flags,
-    flags_str: flagNames(e.flags),
-    mode: hasMode(e.flags) ? e.mode : null,
-    call: callName(e) as OpensnoopRecord['call'],
-    dirfd: e.call === OpenCall.CALL_OPEN ? null : e.dirfd,
-    latency_us: latencyUs(e),
-    ...(jsonFields('path', e.path) as { path: string }),
-  };
+  return [
+    isoTime(clock.wallMs(e.ts_ns)), e.pid, e.tid, e.uid, e.comm, ok ? e.ret : -1, ok ? 0 : -e.ret, ok ? null : errnoName(-e.ret),
+    e.flags, flagNames(e.flags), hasMode(e.flags) ? e.mode : null, callName(e), e.call === OpenCall.CALL_OPEN ? null : e.dirfd, usFromNs(e.lat_ns), e.path,
+  ];
 }
+
+/** One event as the typed API yields it (the object of `opensnoop --json`'s line). */
+export const toRecord = (e: Event, clock: Clock): OpensnoopRecord => RECORD.record(recordValues(e, clock));
 
 /** Open, configure, load and attach opensnoop's object on a session: events wait in skel.maps.events. */
 export function setup(

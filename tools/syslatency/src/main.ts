@@ -3,17 +3,11 @@
 import { note, runTool } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, log2Hist, syscallTable, tableText } from '@bpf-recipes/format';
-import { checkInterval, finishUnwind, missedNotes, parseStackArgs, type StackRow } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, missedNotes, parseInterval, parseStackArgs, type StackRow } from '@bpf-recipes/stacks';
 import { StackWriter, stackTextLines } from '@bpf-recipes/stacks/writer';
 import { spec, type SyslatencyArgs } from './spec.js';
 import { BY, STACK_BY, histogramKey, setup, type By, type Histogram, type StackHistogram } from './trace.js';
 
-
-export function parseInterval(v: string): number {
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--interval: '${v}' is not a number of seconds (e.g. 30 or 0.5)`);
-  return n;
-}
 
 /** A slot's bounds in the histogram's unit: [low, high); the last slot has no upper bound. */
 function bucket(slot: number, last: boolean): { low: number; high: number | null } {
