@@ -364,3 +364,4 @@ export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNam
 export * from './prometheus.js';
 export { makeCertificates, startTlsServer, type Certificates, type TlsServer } from './tls.js';
 export { chainShare, countOf, foldedStacks, holdsChain, type FoldedStack } from './stacks.js';
+export { makeMiniDebugInfo, startDebuginfod, type DebuginfodServer } from './debuginfo.js';
