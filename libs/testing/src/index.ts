@@ -363,3 +363,4 @@ export { inNamespaces, jsonLines, type NamespaceRun } from './namespaces.js';
 export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNamed, watch, type StraceCall, type Watched } from './oracle.js';
 export * from './prometheus.js';
 export { makeCertificates, startTlsServer, type Certificates, type TlsServer } from './tls.js';
+export { makeMiniDebugInfo, startDebuginfod, type DebuginfodServer } from './debuginfo.js';
