@@ -407,14 +407,14 @@ function category(fn, where) {
 if (ONLY.has('install')) {
   line('## 6. What `npx <tool>` downloads and installs');
   line();
-  line('Each tool\'s npm tarball with the libraries it needs (cli, core, format), from `npm run pack:all`, installed');
+  line('Each tool\'s npm tarball with the libraries it needs (cli, runtime, core, format), from `npm run pack:all`, installed');
   line('into an empty directory with an empty npm cache, so every third-party package comes from the registry:');
   line('wall time of `npm install`, what was downloaded (the cache afterwards), and `du` of node_modules.');
   line();
   execFileSync('node', [join(root, 'scripts', 'pack.mjs')], { stdio: 'ignore' });
   const dist = join(root, 'dist-packages');
   const tgz = readdirSync(dist).filter((f) => f.endsWith('.tgz'));
-  const libs = tgz.filter((f) => /^bpf-recipes-(cli|core|format)-/.test(f));
+  const libs = tgz.filter((f) => /^bpf-recipes-(cli|core|format|runtime)-/.test(f));
   const du = (p) => Number(execFileSync('du', ['-sk', p], { encoding: 'utf8' }).split('\t')[0]) / 1024;
   const reps = Math.max(1, Math.min(REPS, 3));
   line(`| tool | cold install s (median of ${reps}) | downloaded MB | node_modules MB | packages |`);

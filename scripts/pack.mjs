@@ -26,7 +26,7 @@ if (engines !== `>=${NODE18.split('.').slice(0, 2).join('.')}`) {
 }
 
 const dirs = [
-  ...['core', 'format', 'metrics', 'cli', 'symbols', 'flame', 'stacks'].map((l) => `libs/${l}`),
+  ...['core', 'format', 'runtime', 'metrics', 'cli', 'symbols', 'flame', 'stacks'].map((l) => `libs/${l}`),
   ...readdirSync(join(root, 'tools')).sort().map((t) => `tools/${t}`),
 ];
 for (const d of dirs) {

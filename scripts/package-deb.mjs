@@ -44,7 +44,7 @@ execFileSync('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', '--no-p
 // commands: /usr/lib/bpf-recipes/bin/<name> -> the package's launcher, for every command;
 // /usr/sbin/bpf-recipes -> that; /usr/sbin/<tool> is an alternative (maintainer scripts below)
 const bins = JSON.parse(readFileSync(join(lib, 'node_modules', '@bpf-recipes', 'umbrella', 'package.json'), 'utf8'));
-const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format|metrics)$/.test(d)).map((d) => d.split('/')[1]);
+const tools = Object.keys(bins.dependencies).filter((d) => d.startsWith('@bpf-recipes/') && !/\/(cli|core|format|metrics|runtime)$/.test(d)).map((d) => d.split('/')[1]);
 const libBin = join(lib, 'bin');
 const sbin = join(stage, 'usr', 'sbin');
 const man8 = join(stage, 'usr', 'share', 'man', 'man8');

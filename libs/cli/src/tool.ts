@@ -11,11 +11,11 @@ import {
 import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
 import type { Metrics, MetricsBy, MetricsRegistry } from '@bpf-recipes/metrics';
-import { COMMON_OPTIONS, EVERY_TOOL_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, parseMetricsBy, type CommonArgs, type CommonOption } from './options.js';
+import { COMMON_OPTIONS, EVERY_TOOL_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
 import { Output, note } from './output.js';
-import { TracedCommand, signalNumber } from './command.js';
-import { Session, sessionOptionsFromArgs } from './session.js';
+import { Session, TracedCommand, parseMetricsBy, sessionOptionsFromArgs, signalNumber } from '@bpf-recipes/runtime';
 import { dropAfterAttach } from './caps.js';
+import { splitPositionals } from './positionals.js';
 
 export interface ToolSpec {
   name: string;
@@ -30,6 +30,8 @@ export interface ToolSpec {
   common: CommonOption[];
   /** text under the examples: caveats, column meanings */
   notes?: string;
+  /** the command takes words that are not options (named in `usage`): taken out before the parser, in ctx.positionals */
+  positionals?: boolean;
 }
 
 /** Every option of a tool, common ones included, in the order --help shows them. */
@@ -68,6 +70,8 @@ export function parseArgs<A>(spec: ToolSpec, argv: string[] = process.argv.slice
 
 export interface ToolContext<A> {
   args: A & CommonArgs;
+  /** the words that are not options (only for a spec with `positionals`) */
+  positionals: string[];
   out: Output;
   /** the objects this run opened; what the typed API (trace(), start()) is built on too */
   session: Session;
@@ -121,8 +125,11 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   let args: A & CommonArgs;
   let session: Session;
   let metricsBy: MetricsBy | undefined;
+  let positionals: string[] = [];
   try {
-    args = parseArgs<A>(spec);
+    let argv = process.argv.slice(2);
+    if (spec.positionals) ({ options: argv, positionals } = splitPositionals(spec, argv));
+    args = parseArgs<A>(spec, argv);
     if (args.duration !== undefined) parseDuration(args.duration);
     if (args.metrics !== undefined) {
       const { host } = parseMetricsAddress(args.metrics);
@@ -211,6 +218,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
 
   const ctx: ToolContext<A> = {
     args,
+    positionals,
     out,
     session,
     clock: new Clock(),

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@bpf-recipes/core';
-import { cgroup2Mount, cgroup2Mounts, commonConfig, kernelDev, parseCgroup, parseDuration, parsePids, parseSize } from '../src/options.js';
+import { parseDuration } from '../src/options.js';
+import { cgroup2Mount, cgroup2Mounts, commonConfig, kernelDev, parseCgroup, parsePids, parseSize } from '@bpf-recipes/runtime';
 import { allOptions, parseArgs, type ToolSpec } from '../src/tool.js';
 import { completeCommandLine, helpText, parseCommandLine } from '../src/args.js';
 

@@ -2,7 +2,7 @@ export { BpfObject, type Program, type UprobeTarget, type Skipped, type OpenOpti
 export { BpfMap, MapType, possibleCpus } from './map.js';
 export { RingBuffer, type RecordHandler, type DrainHooks } from './ringbuf.js';
 export { preflight, hasBpfPrivileges, effectiveCaps, type PreflightOptions } from './preflight.js';
-export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists, setTracefsRoot, Tracefs, defaultTracefs } from './tracefs.js';
+export { ensureTracefs, tracefsRoot, tracepointExists, rawTracepointExists, Tracefs } from './tracefs.js';
 export { RecipesError, PreflightError, UsageError, BpfError, LoadError, AttachError, hintFor } from './errors.js';
 export { errnoName, errnoNumber, errnoMessage } from './errno.js';
 export { libbpf, errno as lastErrno, isNull, type Ptr } from './ffi.js';

@@ -10,7 +10,7 @@ import { LibbpfLog } from './log.js';
 import { objectForArch } from './arch.js';
 import { BpfMap } from './map.js';
 import { RingBuffer, type DrainHooks, type RecordHandler } from './ringbuf.js';
-import { defaultTracefs, type Tracefs } from './tracefs.js';
+import { Tracefs } from './tracefs.js';
 
 export interface Program {
   name: string;
@@ -38,7 +38,7 @@ export interface OpenOptions {
   verbose?: boolean;
   /** the log this object's libbpf calls print to (default: a new one, verbose as above) */
   log?: LibbpfLog;
-  /** where to look for tracepoints (default: the process's tracefs) */
+  /** where to look for tracepoints (default: the system's, found when first asked) */
   tracefs?: Tracefs;
 }
 
@@ -51,7 +51,7 @@ export class BpfObject {
   private ptr: Ptr | null;
   private loaded = false;
 
-  private constructor(readonly path: string, ptr: Ptr, readonly log: LibbpfLog, private readonly tracefs: Tracefs | undefined) {
+  private constructor(readonly path: string, ptr: Ptr, readonly log: LibbpfLog, private readonly tracefs: Tracefs) {
     this.ptr = ptr;
     const l = libbpf();
     for (let p = l.bpf_object__next_program(ptr, null); !isNull(p); p = l.bpf_object__next_program(ptr, p)) {
@@ -66,7 +66,7 @@ export class BpfObject {
     const log = opts.log ?? new LibbpfLog({ verbose: opts.verbose });
     const ptr = log.run(() => libbpf().bpf_object__open_file(path, null) as Ptr | null);
     if (isNull(ptr)) throw new BpfError(`open ${path}`, errno(), hintFor('open', errno()), log.take().join('\n'));
-    return new BpfObject(path, ptr!, log, opts.tracefs);
+    return new BpfObject(path, ptr!, log, opts.tracefs ?? new Tracefs());
   }
 
   private get obj(): Ptr {
@@ -122,7 +122,7 @@ export class BpfObject {
   skipMissingTracepoints(): Skipped[] {
     for (const p of this.programs) {
       if (!this.autoload(p.name)) continue;
-      const missing = missingTracepoint(this.tracefs ?? defaultTracefs, p.section);
+      const missing = missingTracepoint(this.tracefs, p.section);
       if (missing) {
         this.setAutoload(p.name, false);
         this.skipped.push({ program: p.name, reason: `tracepoint ${missing} does not exist on this kernel` });

@@ -1,7 +1,7 @@
 /**
  * Where tracefs is, mounting it when it is not (as root), and which tracepoints exist. What was
- * found is kept in a Tracefs (one per root); a BpfObject takes one as an option, and the functions
- * below use `defaultTracefs`.
+ * found is kept in a Tracefs (one per root); a BpfObject takes one as an option (else it makes its
+ * own), and the functions below ask a new one each time.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { PreflightError } from './errors.js';
@@ -79,26 +79,22 @@ export class Tracefs {
   }
 }
 
-/** The tracefs of the functions below and of objects opened without one. */
-export let defaultTracefs = new Tracefs();
-
+/**
+ * The system's tracefs, looked up afresh for each call (nothing is kept for the process: a caller
+ * asking several questions keeps a Tracefs of its own, as a BpfObject does).
+ */
 export function tracefsRoot(): string | undefined {
-  return defaultTracefs.root();
+  return new Tracefs().root();
 }
 
 export function ensureTracefs(): string {
-  return defaultTracefs.ensure();
+  return new Tracefs().ensure();
 }
 
 export function tracepointExists(category: string, name: string): boolean {
-  return defaultTracefs.tracepointExists(category, name);
+  return new Tracefs().tracepointExists(category, name);
 }
 
 export function rawTracepointExists(name: string): boolean {
-  return defaultTracefs.rawTracepointExists(name);
-}
-
-/** Use another tracefs root (tests), forgetting what was read from the previous one. */
-export function setTracefsRoot(path: string | undefined): void {
-  defaultTracefs = new Tracefs(path);
+  return new Tracefs().rawTracepointExists(name);
 }

@@ -8,3 +8,4 @@ export { tableText, blockText, jsonText, jsonFields, jsonListFields } from './te
 export { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from './syscalls.js';
 export { addrText, AF_INET, AF_INET6 } from './addr.js';
 export { usFromNs } from './units.js';
+export { recordFormat, type FieldKind, type RecordFormat } from './record.js';

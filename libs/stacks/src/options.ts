@@ -3,7 +3,8 @@
  * entries in a tool's option table (so --help and the man page say the same everywhere) and their
  * checks (UsageError, exit 2).
  */
-import { parseIntArg, type OptionSpec } from '@bpf-recipes/cli';
+import type { OptionSpec } from '@bpf-recipes/cli';
+import { parseIntArg } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 
 export const STACK_FORMATS = ['text', 'folded', 'speedscope', 'pprof', 'svg'] as const;
@@ -141,12 +142,8 @@ export function stackArgsOf(o: { kernel?: boolean; user?: boolean; stackStorageS
   };
 }
 
-/** -i/--interval SEC: print every SEC seconds (what grew since the last print). */
-export function parseInterval(v: string): number {
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--interval: '${v}' is not a number of seconds (e.g. 1 or 0.5)`);
-  return n;
-}
+/** -i/--interval SEC: the runtime's one parser (0: only at the end). */
+export { parseInterval } from '@bpf-recipes/runtime';
 
 /** --interval with a file format (one profile for the whole run) is refused. */
 export function checkInterval(o: Pick<StackOptions, 'format' | 'fileFormat'>, intervalS: number | undefined): void {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Output } from '@bpf-recipes/cli';
-import { StackWriter, flameStack, foldedLine, jsonStack, mergeRows, missedNotes, parseStackArgs, stackOptionSpecs, type NamedStack } from '../src/index.js';
+import { flameStack, jsonStack, mergeRows, missedNotes, parseStackArgs, stackOptionSpecs, type NamedStack } from '../src/index.js';
+import { StackWriter, foldedLine } from '../src/writer.js';
 
 const f = (...names: string[]) => names.map((name) => ({ name }));
 

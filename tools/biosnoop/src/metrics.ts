@@ -4,7 +4,7 @@
  * kernel too: the completion program adds each request to this CPU's totals for its (disk, op) in
  * io_metrics, next to the ring buffer's event; a scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import type { Metrics } from '@bpf-recipes/metrics';
 import { BIOSNOOP_HIST_SLOTS, decodeIoMetric, decodeIoMetricKey, type BiosnoopSkel } from './generated/biosnoop.js';
 import { diskDev, diskName } from './disks.js';

@@ -1,5 +1,5 @@
 /** biosnoop's kernel side, opened, configured and attached on a Session: what the command and the exporter share. */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import { PreflightError, rawTracepointExists } from '@bpf-recipes/core';
 import { BiosnoopSkel, type Config } from './generated/biosnoop.js';
 

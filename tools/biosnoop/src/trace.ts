@@ -3,7 +3,7 @@
  * run this same code. The kernel side is bpf/biosnoop.bpf.c; the skeleton, Event, the flag bits,
  * the pattern values and BIOSNOOP_HIST_SLOTS are generated from its BTF and header.
  */
-import { aggregation, eventStream, parseMinLatency, sessionOptions, type Aggregation, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { aggregation, eventStream, parseMinLatency, sessionOptions, type Aggregation, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { Clock, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { BIOSNOOP_HIST_SLOTS, decodeEvent, decodeHistKey, type BiosnoopSkel, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, patternLetter, rwbs } from './disks.js';

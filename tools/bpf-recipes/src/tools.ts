@@ -16,7 +16,7 @@ function ownPackage(): { dependencies: Record<string, string> } {
 const own = ownPackage();
 
 export const TOOLS = Object.keys(own.dependencies)
-  .filter((d) => d.startsWith('@bpf-recipes/') && !['@bpf-recipes/cli', '@bpf-recipes/core', '@bpf-recipes/format', '@bpf-recipes/metrics'].includes(d))
+  .filter((d) => d.startsWith('@bpf-recipes/') && !['@bpf-recipes/cli', '@bpf-recipes/core', '@bpf-recipes/format', '@bpf-recipes/metrics', '@bpf-recipes/runtime'].includes(d))
   .map((d) => d.slice('@bpf-recipes/'.length));
 
 export function toolDir(tool: string): string {

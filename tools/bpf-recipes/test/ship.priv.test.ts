@@ -104,8 +104,8 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       one = mkdtempSync(join(tmpdir(), 'bpf-recipes-npx-'));
       all = mkdtempSync(join(tmpdir(), 'bpf-recipes-npm-'));
       const tgz = tarballs();
-      const mine = tgz.filter((f) => /bpf-recipes-(opensnoop|cli|core|format)-[\d.]+\.tgz$/.test(f));
-      expect(mine).toHaveLength(4);
+      const mine = tgz.filter((f) => /bpf-recipes-(opensnoop|cli|core|format|runtime)-[\d.]+\.tgz$/.test(f));
+      expect(mine).toHaveLength(5);
       for (const [dir, files] of [[one, mine], [all, tgz]] as const) {
         sh('npm', ['init', '-y'], { cwd: dir });
         sh('npm', ['install', '--no-audit', '--no-fund', ...files], { cwd: dir });
@@ -125,7 +125,7 @@ describe.skipIf(skipPrivileged())('shipping', () => {
       // --metrics' packages are an optional peer: not downloaded for one tool
       expect(installed).not.toContain('prom-client');
       expect(installed).not.toContain('@opentelemetry');
-      expect(readdirSync(join(one, 'node_modules', '@bpf-recipes')).sort()).toEqual(['cli', 'core', 'format', 'opensnoop']);
+      expect(readdirSync(join(one, 'node_modules', '@bpf-recipes')).sort()).toEqual(['cli', 'core', 'format', 'opensnoop', 'runtime']);
       // one object per architecture the package's "cpu" names
       expect(readdirSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'dist', 'bpf')).filter((f) => f.endsWith('.o')).sort()).toEqual(['opensnoop.arm64.bpf.o', 'opensnoop.x86.bpf.o']);
       expect(JSON.parse(readFileSync(join(one, 'node_modules', '@bpf-recipes', 'opensnoop', 'package.json'), 'utf8')).cpu).toEqual(['x64', 'arm64']);

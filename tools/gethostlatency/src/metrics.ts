@@ -5,7 +5,7 @@
  * log2 µs slots), after --min-latency and the common filters, next to the ring buffer's event; a
  * scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import type { Metrics } from '@bpf-recipes/metrics';
 import { GHL_HIST_SLOTS, decodeGhlMetric, type GethostlatencySkel } from './generated/gethostlatency.js';
 import { FUNCS } from './names.js';

@@ -3,9 +3,9 @@
  * this same code. The kernel side is bpf/gethostlatency.bpf.c; Event, GhlFunc and the skeleton are
  * generated from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
+import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
-import { Clock, addrText, isoTime, jsonFields } from '@bpf-recipes/format';
+import { Clock, addrText, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_LENGTHS, EVENT_OFFSETS, GethostlatencySkel, GhlFunc, decodeEvent, type Event } from './generated/gethostlatency.js';
 import { FUNCS, isAddrQuery, resultName } from './names.js';
 
@@ -44,7 +44,6 @@ export interface GethostlatencyRecord {
 }
 
 /** time in the call in µs, to 0.01 µs: the unit every tool's JSON uses for latencies */
-export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
 
 /** What HOST shows: gethostbyaddr(_r)'s address from its bytes (zeros included: the decoded string stops at the first). */
 export function hostOf(e: Event, b: Buffer, off: number): string {
@@ -68,7 +67,7 @@ export function toRecord(e: Event, b: Buffer, off: number, clock: Clock, extende
     uid: e.uid,
     ...(jsonFields('comm', e.comm) as { comm: string }),
     func: funcName(e),
-    latency_us: latencyUs(e),
+    latency_us: usFromNs(e.lat_ns),
     ...(jsonFields('host', hostOf(e, b, off)) as { host: string }),
     ret: e.ret,
     ret_name: resultName(e.func, e.ret, e.herrno),

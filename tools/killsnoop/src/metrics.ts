@@ -4,7 +4,7 @@
  * to the ring buffer's event, after the filters, each signal adds one to this CPU's count for its
  * (signal, result) in sig_metrics; a scrape sums the CPUs. Nothing per event in user space.
  */
-import { parseMetricsBy, type Session } from '@bpf-recipes/cli';
+import { parseMetricsBy, type Session } from '@bpf-recipes/runtime';
 import { errnoName, signalName } from '@bpf-recipes/format';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { generateResult } from './codes.js';

@@ -1,5 +1,6 @@
 /** killsnoop's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 
 export const spec: ToolSpec = {
   name: 'killsnoop',

@@ -5,7 +5,7 @@
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
 import { readFileSync } from 'node:fs';
-import { eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { UsageError, decodeText } from '@bpf-recipes/core';
 import { Clock, errnoName, isoTime, jsonFields, signalName, signalNumber } from '@bpf-recipes/format';
 import { codeName, generateResult, sourceName } from './codes.js';

@@ -1,5 +1,5 @@
 /** offcputime's own option values: --state and the -m/-M block times. */
-import { parseTimeNs } from '@bpf-recipes/cli';
+import { parseTimeNs } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 import {
   OFFCPU_STATE_ALL, OFFCPU_STATE_DISK, OFFCPU_STATE_IDLE, OFFCPU_STATE_OTHER, OFFCPU_STATE_RUNNING, OFFCPU_STATE_SLEEPING, OFFCPU_STATE_STOPPED,

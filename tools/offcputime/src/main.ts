@@ -6,7 +6,8 @@
  */
 import { note, runTool } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { StackWriter, checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { StackWriter } from '@bpf-recipes/stacks/writer';
 import { parseBlockRange, parseState, stateLetters } from './args.js';
 import { setup } from './trace.js';
 import { OFFCPU_STARTS } from './generated/offcputime.js';

@@ -1,5 +1,6 @@
 /** offcputime's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 const stack = stackOptionSpecs('microseconds off CPU');

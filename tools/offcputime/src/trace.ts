@@ -2,7 +2,7 @@
  * offcputime's tracing, shared by the command (src/main.ts) and the typed API (start()): open the
  * skeleton, set its typed config, size its maps, attach to sched_switch, and read the counts.
  */
-import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { MissedStacks, StackNamer, StackTable, parseStackArgs, stackArgsOf, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type UserUnwinder } from '@bpf-recipes/stacks';
 import { OFFCPU_COUNTS_MIN, OFFCPU_MISSED_STACK, OffcputimeMissed, OffcputimeSkel, decodeOffcpuKey, decodeOffcpuVal } from './generated/offcputime.js';
 import { parseBlockRange, parseState, type StateFilter } from './args.js';

@@ -47,6 +47,7 @@ struct {
 } scratch SEC(".maps");
 
 RECIPES_EXPORT(event);
+RECIPES_EXPORT_ENUM(open_call);
 
 static __always_inline int on_enter(const char *path, __u32 flags, __u32 mode, __s32 dirfd, __u32 call)
 {

@@ -4,9 +4,9 @@
  * open to this CPU's count for its result in open_results (after -x, -F and the common filters),
  * next to the ring buffer's record; a scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import { errnoName } from '@bpf-recipes/format';
-import { parseMetricsBy } from '@bpf-recipes/cli';
+import { parseMetricsBy } from '@bpf-recipes/runtime';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { type OpensnoopSkel } from './generated/opensnoop.js';
 import { setup } from './trace.js';

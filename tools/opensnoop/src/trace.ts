@@ -3,9 +3,9 @@
  * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
-import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
-import { Clock, errnoName, isoTime, jsonFields } from '@bpf-recipes/format';
-import { OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
+import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { Clock, errnoName, isoTime, recordFormat, usFromNs } from '@bpf-recipes/format';
+import { OpenCall, OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';
 
 /** The command's options (`--failed`, `--flag-filter`, and the common filters), typed. */
@@ -16,7 +16,14 @@ export interface OpensnoopOptions extends CommonTraceOptions {
   flagFilter?: string[];
 }
 
-export const CALLS = ['open', 'openat', 'openat2'] as const;
+type CallOf<K> = K extends `CALL_${infer N}` ? Lowercase<N> : never;
+/** A call's name: its enumerator of `enum open_call` (bpf/opensnoop.h, generated) without CALL_, in lower case. */
+export type CallName = CallOf<keyof typeof OpenCall>;
+/** The calls by their number in `enum open_call`: ['open', 'openat', 'openat2'] */
+export const CALLS: readonly CallName[] = Object.entries(OpenCall)
+  .filter((kv): kv is [string, number] => typeof kv[1] === 'number')
+  .sort((a, b) => a[1] - b[1])
+  .map(([k]) => k.slice('CALL_'.length).toLowerCase() as CallName);
 
 /** One open, as `opensnoop --json` prints it (comm_b64/path_b64 only when not UTF-8). */
 export interface OpensnoopRecord {
@@ -37,7 +44,7 @@ export interface OpensnoopRecord {
   flags_str: string;
   /** mode when the flags take one (O_CREAT, O_TMPFILE), else null */
   mode: number | null;
-  call: (typeof CALLS)[number];
+  call: CallName;
   /** the directory descriptor of openat/openat2 (-100 = AT_FDCWD), null for open */
   dirfd: number | null;
   /** time in the call, µs */
@@ -59,29 +66,24 @@ export const attachedCalls = (skel: OpensnoopSkel): (typeof CALLS)[number][] =>
 /** "open(2), openat(2) and openat2(2)" */
 export const callList = (calls: readonly string[]): string =>
   calls.map((c) => `${c}(2)`).join(', ').replace(/, ([^,]*)$/, ' and $1');
-/** time in the call in µs, to the ns: the unit every tool's JSON uses for latencies */
-export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
+/** The record's fields, in order: toRecord() and `opensnoop --json` are both made from them. */
+type Values = [time: string, pid: number, tid: number, uid: number, comm: string, fd: number, err: number, errno: string | null, flags: number, flags_str: string, mode: number | null, call: string, dirfd: number | null, latency_us: number, path: string];
+export const RECORD = recordFormat<Values, OpensnoopRecord>([
+  ['time', 'plain'], ['pid', 'num'], ['tid', 'num'], ['uid', 'num'], ['comm', 'text'], ['fd', 'num'], ['err', 'num'], ['errno', 'plain'],
+  ['flags', 'num'], ['flags_str', 'plain'], ['mode', 'num'], ['call', 'plain'], ['dirfd', 'num'], ['latency_us', 'num'], ['path', 'text'],
+]);
 
-export function toRecord(e: Event, clock: Clock): OpensnoopRecord {
+/** An event's values in RECORD's order (latency in µs, to the ns: the unit every tool's JSON uses). */
+export function recordValues(e: Event, clock: Clock): Values {
   const ok = e.ret >= 0;
-  return {
-    time: isoTime(clock.wallMs(e.ts_ns)),
-    pid: e.pid,
-    tid: e.tid,
-    uid: e.uid,
-    ...(jsonFields('comm', e.comm) as { comm: string }),
-    fd: ok ? e.ret : -1,
-    err: ok ? 0 : -e.ret,
-    errno: ok ? null : errnoName(-e.ret),
-    flags: e.flags,
-    flags_str: flagNames(e.flags),
-    mode: hasMode(e.flags) ? e.mode : null,
-    call: callName(e) as OpensnoopRecord['call'],
-    dirfd: e.call === 0 ? null : e.dirfd,
-    latency_us: latencyUs(e),
-    ...(jsonFields('path', e.path) as { path: string }),
-  };
+  return [
+    isoTime(clock.wallMs(e.ts_ns)), e.pid, e.tid, e.uid, e.comm, ok ? e.ret : -1, ok ? 0 : -e.ret, ok ? null : errnoName(-e.ret),
+    e.flags, flagNames(e.flags), hasMode(e.flags) ? e.mode : null, callName(e), e.call === OpenCall.CALL_OPEN ? null : e.dirfd, usFromNs(e.lat_ns), e.path,
+  ];
 }
+
+/** One event as the typed API yields it (the object of `opensnoop --json`'s line). */
+export const toRecord = (e: Event, clock: Clock): OpensnoopRecord => RECORD.record(recordValues(e, clock));
 
 /** Open, configure, load and attach opensnoop's object on a session: events wait in skel.maps.events. */
 export function setup(

@@ -1,6 +1,6 @@
 // Privileged: opensnoop as a library (trace()), against the real kernel: the records the command
 // prints, typed errors, break detaching, two traces at once.
-import { writeFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { AttachError, LoadError, PreflightError, UsageError, trace, type OpensnoopRecord } from '@bpf-recipes/opensnoop';
 import { fixture, heldPrograms, run, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
@@ -108,5 +108,42 @@ describe.skipIf(skipPrivileged())('opensnoop as a library', () => {
     expect(() => trace({ bufferSize: 3000 })).toThrow(/power of two/);
     expect(() => trace({ flagFilter: ['O_NOPE'] })).toThrow(UsageError);
     expect(heldPrograms(process.pid).length).toBe(before);
+  });
+
+  it('traces its own process when asked: pid naming the caller, or traceSelf; not by default', async () => {
+    const own = uniquePath('api-self');
+    const other = uniquePath('api-other');
+    writeFileSync(own, 'x');
+    writeFileSync(other, 'x');
+    const openOwn = (n: number) => {
+      for (let i = 0; i < n; i++) closeSync(openSync(own, 'r'));
+    };
+    try {
+      // pid: [process.pid] → this process's own 3 opens, with its PID
+      const byPid = trace({ pid: [process.pid] });
+      openOwn(3);
+      const mine = await collect(byPid, own, 3);
+      expect(mine.map((r) => [r.pid, r.path, r.errno])).toEqual([1, 2, 3].map(() => [process.pid, own, null]));
+      // traceSelf without a pid filter: this process's opens among everyone's
+      const self = trace({ traceSelf: true });
+      openOwn(2);
+      expect((await collect(self, own, 2)).map((r) => r.pid)).toEqual([process.pid, process.pid]);
+      // by default this process is left out: its opens before a workload's are never seen
+      const plain = trace();
+      openOwn(4);
+      const w = run(fixture('workload'), ['open', other, '1']);
+      const seen: OpensnoopRecord[] = [];
+      const deadline = setTimeout(() => void plain.close(), 10000);
+      for await (const r of plain) {
+        if (r.path === own || r.path === other) seen.push(r);
+        if (r.path === other) break;
+      }
+      clearTimeout(deadline);
+      expect((await w).code).toBe(0);
+      expect(seen.map((r) => r.path)).toEqual([other]);
+    } finally {
+      rmSync(own, { force: true });
+      rmSync(other, { force: true });
+    }
   });
 });

@@ -7,7 +7,8 @@
 import { runTool, note } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, tableText } from '@bpf-recipes/format';
-import { StackWriter, checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseInterval, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { StackWriter } from '@bpf-recipes/stacks/writer';
 import { profileConfig, setup } from './trace.js';
 import { spec, type ProfileArgs } from './spec.js';
 

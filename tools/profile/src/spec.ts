@@ -1,5 +1,6 @@
 /** profile's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 import { PERF_EVENTS, PerfType } from '@bpf-recipes/core';
 import { DEFAULT_FREQUENCY, MAX_FREQUENCY } from './cpus.js';

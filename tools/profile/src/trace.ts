@@ -5,7 +5,7 @@
  * kernel until they are read and named (libs/stacks).
  */
 import { closeSync } from 'node:fs';
-import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { BpfError, PERF_EVENTS, PerfType, PreflightError, UsageError, openPerfEvent, perfEventNamed, type PerfEventKind } from '@bpf-recipes/core';
 import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileBy, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal, decodeTotalKey } from './generated/profile.js';

@@ -5,7 +5,7 @@
  * --match itself (^NAME, ^NAME$ or ^NAME[0-9.]*$, the default), after the filters, next to the ring
  * buffer's record; a scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import type { Metrics } from '@bpf-recipes/metrics';
 import { type PythonExecHookSkel } from './generated/python-exec-hook.js';
 import { setup } from './trace.js';

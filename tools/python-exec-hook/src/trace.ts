@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { cgroup2Mount, eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { cgroup2Mount, eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { UsageError, decodeText } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields, jsonListFields } from '@bpf-recipes/format';
 import { PyexecKind, PyexecTail, PythonExecHookSkel, decodeEvent, type Event } from './generated/python-exec-hook.js';

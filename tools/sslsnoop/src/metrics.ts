@@ -5,7 +5,7 @@
  * filters, next to the ring buffer's record; a scrape sums the CPUs and groups the functions by
  * library and direction. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import type { Metrics } from '@bpf-recipes/metrics';
 import { type SslsnoopSkel } from './generated/sslsnoop.js';
 import { FUNC_IDS, HANDSHAKE, LIBRARIES, isWrite, libraryOf } from './probes.js';

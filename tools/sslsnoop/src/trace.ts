@@ -3,9 +3,9 @@
  * same code. The kernel side is bpf/sslsnoop.bpf.c; Event, SslFunc and the skeleton are generated
  * from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/cli';
+import { attachUprobes, eventStream, findUprobeFiles, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
-import { Clock, isoTime, jsonFields } from '@bpf-recipes/format';
+import { Clock, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_SIZE, SSLSNOOP_MAX_DATA, SslFunc, SslsnoopSkel, decodeEvent, type Event } from './generated/sslsnoop.js';
 import { FUNC_NAMES, HANDSHAKE, LIBRARIES, direction, type LibraryName } from './probes.js';
 
@@ -54,7 +54,6 @@ export interface SslsnoopRecord {
 }
 
 /** time in the call in µs, to 0.01 µs: the unit every tool's JSON uses for latencies */
-export const latencyUs = (e: Event): number => Math.round(e.lat_ns / 10) / 100;
 export const funcName = (e: Event): string => FUNC_NAMES[e.func] ?? String(e.func);
 /** the data a record carries after its header */
 export const dataOf = (e: Event, b: Buffer, off: number): Buffer => Buffer.from(b.subarray(off + EVENT_SIZE, off + EVENT_SIZE + e.copied));
@@ -71,7 +70,7 @@ export function toRecord(e: Event, data: Buffer, clock: Clock): SslsnoopRecord {
     len: e.len,
     data: data.toString('base64'),
     truncated: e.copied < e.len,
-    latency_us: latencyUs(e),
+    latency_us: usFromNs(e.lat_ns),
     ...(e.func === HANDSHAKE ? { ret: e.ret } : {}),
   };
 }

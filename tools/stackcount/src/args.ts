@@ -6,9 +6,6 @@ export interface Tracepoint {
   event: string;
 }
 
-// shared with syslatency (SYSCALL...)
-export { splitPositionals } from '@bpf-recipes/cli';
-
 export function parseTracepoint(positionals: readonly string[]): Tracepoint {
   if (positionals.length === 0) throw new UsageError('name the tracepoint to count stacks at, as CATEGORY:EVENT (e.g. sched:sched_switch)');
   if (positionals.length > 1) throw new UsageError(`one tracepoint only, got ${positionals.length}: ${positionals.join(' ')}`);

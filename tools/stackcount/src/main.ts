@@ -6,18 +6,15 @@
  */
 import { runTool, note } from '@bpf-recipes/cli';
 import { intervalHeader, isoTime } from '@bpf-recipes/format';
-import { checkInterval, StackWriter, finishUnwind, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
-import { parseInterval, parseTracepoint, splitPositionals } from './args.js';
+import { checkInterval, finishUnwind, jsonStack, missedNotes, parseStackArgs, whichStacks } from '@bpf-recipes/stacks';
+import { StackWriter } from '@bpf-recipes/stacks/writer';
+import { parseInterval, parseTracepoint } from './args.js';
 import { setup } from './trace.js';
 import { spec, type StackcountArgs } from './spec.js';
 
-// the parser takes no positionals: CATEGORY:EVENT is taken out first
-const split = splitPositionals(spec, process.argv.slice(2));
-process.argv = [...process.argv.slice(0, 2), ...split.options];
-
 void runTool<StackcountArgs>(spec, (ctx) => {
   const a = ctx.args;
-  const tp = parseTracepoint(split.positionals);
+  const tp = parseTracepoint(ctx.positionals);
   const so = parseStackArgs(a);
   const intervalS = a.interval === undefined ? undefined : parseInterval(a.interval);
   checkInterval(so, intervalS);

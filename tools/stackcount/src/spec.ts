@@ -1,5 +1,6 @@
 /** stackcount's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
@@ -10,6 +11,7 @@ export const spec: ToolSpec = {
   name: 'stackcount',
   version: packageVersion(import.meta.url),
   summary: 'Count the distinct stacks (kernel and user) that reach a tracepoint, with the process that ran them; as text, folded lines, speedscope, pprof or an SVG flame graph.',
+  positionals: true,
   usage: 'CATEGORY:EVENT [options]',
   examples: [
     ['stackcount sched:sched_switch', 'kernel and user stacks that switch tasks out, printed at Ctrl-C'],

@@ -3,7 +3,7 @@
  * (start()): open the skeleton, set its typed config, size its maps, attach to the tracepoint, and
  * read the counts (named by libs/stacks).
  */
-import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { aggregation, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError, tracefsRoot, tracepointExists } from '@bpf-recipes/core';
 import { MissedStacks, StackNamer, StackTable, parseStackArgs, sizeUnwindMaps, stackArgsOf, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { STACKCOUNT_COUNTS_MIN, STACKCOUNT_MISSED_STACK, StackcountMissed, StackcountSkel, decodeStackKey, decodeStackVal } from './generated/stackcount.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseTracepoint, splitPositionals } from '../src/args.js';
+import { splitPositionals } from '@bpf-recipes/cli';
+import { parseTracepoint } from '../src/args.js';
 import { spec } from '../src/spec.js';
 
 describe('CATEGORY:EVENT among the options', () => {

@@ -2,7 +2,7 @@
 /** syscount: user space. Aggregation happens in the kernel (bpf/syscount.bpf.c); this reads and prints. */
 import { runTool } from '@bpf-recipes/cli';
 import { intervalHeader, log2Hist, syscallName, syscallTable, table, tableText } from '@bpf-recipes/format';
-import { parseInterval } from './args.js';
+import { parseInterval } from '@bpf-recipes/runtime';
 import { spec, type SyscountArgs } from './spec.js';
 import { register } from './metrics.js';
 import { rank, setup, toSnapshot, type Totals } from './trace.js';

@@ -4,8 +4,8 @@
  * when Prometheus scrapes (nothing per event in user space); the maps hold totals since attach,
  * which is what a counter is.
  */
-import type { Session } from '@bpf-recipes/cli';
-import { parseMetricsBy } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
+import { parseMetricsBy } from '@bpf-recipes/runtime';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
 import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';

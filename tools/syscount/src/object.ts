@@ -1,5 +1,5 @@
 /** syscount's kernel side, opened, configured and attached on a Session: what the command and the exporter share. */
-import { loadPreferringBtf, type Session } from '@bpf-recipes/cli';
+import { loadPreferringBtf, type Session } from '@bpf-recipes/runtime';
 import type { MetricsBy } from '@bpf-recipes/metrics';
 import { syscallBitmap, syscallExitConfig } from '@bpf-recipes/format';
 import { SYSCOUNT_HIST_SLOTS, SYSCOUNT_MAX_NR, SyscountSkel } from './generated/syscount.js';

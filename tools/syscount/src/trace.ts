@@ -4,7 +4,7 @@
  * the map records and SYSCOUNT_MAX_NR/SYSCOUNT_HIST_SLOTS are generated from its BTF and header.
  */
 import type { MetricsBy } from '@bpf-recipes/metrics';
-import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError, errnoNumber, type BpfMap } from '@bpf-recipes/core';
 import { isoTime, jsonFields } from '@bpf-recipes/format';
 import { decodeHistKey, decodeProcCache, decodeProcStat, decodeScStat, type SyscountSkel } from './generated/syscount.js';

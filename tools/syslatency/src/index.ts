@@ -7,7 +7,7 @@
  *   for (const h of t.snapshot().histograms) console.log(h.comm, h.count, h.slots);
  *   await t.close();
  */
-import { aggregation, sessionOptions, type Aggregation } from '@bpf-recipes/cli';
+import { aggregation, sessionOptions, type Aggregation } from '@bpf-recipes/runtime';
 import { setup, type SyslatencyOptions, type Snapshot } from './trace.js';
 
 export type { By, Histogram, Snapshot, SyslatencyOptions, StackHistogram } from './trace.js';

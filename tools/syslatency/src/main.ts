@@ -1,21 +1,13 @@
 #!/usr/bin/env node
 /** syslatency: user space. The histograms are made in the kernel (bpf/syslatency.bpf.c); this reads and prints them. */
-import { note, runTool, splitPositionals } from '@bpf-recipes/cli';
+import { note, runTool } from '@bpf-recipes/cli';
 import { UsageError } from '@bpf-recipes/core';
 import { intervalHeader, isoTime, jsonFields, log2Hist, syscallTable, tableText } from '@bpf-recipes/format';
-import { StackWriter, checkInterval, finishUnwind, missedNotes, parseStackArgs, stackTextLines, type StackRow } from '@bpf-recipes/stacks';
+import { checkInterval, finishUnwind, missedNotes, parseInterval, parseStackArgs, type StackRow } from '@bpf-recipes/stacks';
+import { StackWriter, stackTextLines } from '@bpf-recipes/stacks/writer';
 import { spec, type SyslatencyArgs } from './spec.js';
 import { BY, STACK_BY, histogramKey, setup, type By, type Histogram, type StackHistogram } from './trace.js';
 
-// the parser takes no positionals: SYSCALL... is taken out first
-const split = splitPositionals(spec, process.argv.slice(2));
-process.argv = [...process.argv.slice(0, 2), ...split.options];
-
-export function parseInterval(v: string): number {
-  const n = Number(v.trim());
-  if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`--interval: '${v}' is not a number of seconds (e.g. 30 or 0.5)`);
-  return n;
-}
 
 /** A slot's bounds in the histogram's unit: [low, high); the last slot has no upper bound. */
 function bucket(slot: number, last: boolean): { low: number; high: number | null } {
@@ -26,7 +18,7 @@ function bucket(slot: number, last: boolean): { low: number; high: number | null
 void runTool<SyslatencyArgs>(spec, (ctx) => {
   const a = ctx.args;
   if (a.list) {
-    if (split.positionals.length) throw new UsageError('-l lists every syscall: name none');
+    if (ctx.positionals.length) throw new UsageError('-l lists every syscall: name none');
     syscallTable().forEach((n, nr) => n && ctx.out.line(`${String(nr).padStart(4)} ${n}`));
     return ctx.stop(0);
   }
@@ -50,7 +42,7 @@ void runTool<SyslatencyArgs>(spec, (ctx) => {
     : undefined;
   writer?.open();
   const t = setup(ctx.session, {
-    syscalls: split.positionals, by, milliseconds: a.milliseconds, min: a.min, perProcess: a['per-process'],
+    syscalls: ctx.positionals, by, milliseconds: a.milliseconds, min: a.min, perProcess: a['per-process'],
     ...(a['stack-storage-size'] !== undefined ? { stackStorageSize: so.storage } : {}),
     ...(a['frame-pointers'] !== undefined ? { framePointers: so.framePointers } : {}),
     ...(a['unwind-memory'] !== undefined ? { unwindMemoryMb: so.unwindMemoryMb } : {}),
@@ -168,7 +160,7 @@ void runTool<SyslatencyArgs>(spec, (ctx) => {
     print();
     finishUnwind(t.unwinder, spec.name, note, (m) => ctx.session.verbose(m));
   });
-  const what = split.positionals.length ? split.positionals.join(', ') : 'syscall';
+  const what = ctx.positionals.length ? ctx.positionals.join(', ') : 'syscall';
   const min = a.min !== undefined ? `, calls >= ${a.min}` : '';
   ctx.ready(`Tracing ${what} latency by ${by}${min}${intervalS ? `, printing every ${intervalS}s` : ''}... Hit Ctrl-C to end.`);
 });

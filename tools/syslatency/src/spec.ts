@@ -1,5 +1,6 @@
 /** syslatency's command line: the one table behind --help and the man page. */
-import { packageVersion, type ToolSpec } from '@bpf-recipes/cli';
+import type { ToolSpec } from '@bpf-recipes/cli';
+import { packageVersion } from '@bpf-recipes/runtime';
 import { USER_STACKS_NOTE, stackOptionSpecs, type StackArgs } from '@bpf-recipes/stacks/options';
 
 const stack = stackOptionSpecs('total latency in microseconds');
@@ -8,6 +9,7 @@ export const spec: ToolSpec = {
   name: 'syslatency',
   version: packageVersion(import.meta.url),
   summary: 'Syscall latency as log2 histograms, per program name (or process, thread, syscall), aggregated in the kernel and printed every interval.',
+  positionals: true,
   usage: '[SYSCALL...] [options]',
   examples: [
     ['syslatency pwritev pwritev2 -i 30', 'pwritev(2) latency per program, every 30 seconds (the talk\'s recipe; glibc\'s pwritev() may be pwritev2)'],

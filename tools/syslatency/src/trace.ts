@@ -3,7 +3,7 @@
  * open the skeleton, set its typed config, load (BTF tracepoints, else the classic ones), attach,
  * and read the kernel's histograms.
  */
-import { loadPreferringBtf, parseTimeNs, type CommonTraceOptions, type Session } from '@bpf-recipes/cli';
+import { loadPreferringBtf, parseTimeNs, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { UsageError } from '@bpf-recipes/core';
 import { parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from '@bpf-recipes/format';
 import { MissedStacks, StackNamer, parseStackArgs, sizeUnwindMaps, stackArgsOf, startUnwinder, unwindChoice, type FlameFrame, type Missed, type UserUnwinder } from '@bpf-recipes/stacks';

@@ -163,6 +163,6 @@ describe.skipIf(skipPrivileged())('syslatency on the real kernel', () => {
     programs: 2,
     summary: /^\[\d\d:\d\d:\d\d\]$/m,
     drive: () => new Promise((r) => setTimeout(r, 100)),
-    badInput: [['nosuchcall'], ['read', 'nosuchcall'], ['9999'], ['--by', 'x'], ['--by'], ['-i', 'abc'], ['-i', '0'], ['-l', 'read'], ['-p', 'x']],
+    badInput: [['nosuchcall'], ['read', 'nosuchcall'], ['9999'], ['--by', 'x'], ['--by'], ['-i', 'abc'], ['-i', '-1'], ['-l', 'read'], ['-p', 'x']],
   });
 });

@@ -5,7 +5,7 @@
  * program adds its lifetime and bytes to this CPU's totals for its family in sock_metrics; a
  * scrape sums the CPUs. Nothing per event in user space.
  */
-import type { Session } from '@bpf-recipes/cli';
+import type { Session } from '@bpf-recipes/runtime';
 import type { Metrics } from '@bpf-recipes/metrics';
 import { UDPLIFE_HIST_SLOTS, decodeSockMetric } from './generated/udplife.js';
 import { setup, type UdplifeSetup } from './trace.js';

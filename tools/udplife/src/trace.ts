@@ -3,7 +3,7 @@
  * code. The kernel side is bpf/udplife.bpf.c (cgroup socket hooks + tracepoints, no kprobes);
  * Event, UDPLIFE_MAX_PEERS and the skeleton are generated from its BTF and header.
  */
-import { cgroup2Mount, eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/cli';
+import { cgroup2Mount, eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { PreflightError, UsageError, rawTracepointExists, type Program } from '@bpf-recipes/core';
 import { AF_INET, AF_INET6, Clock, addrText, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { UDPLIFE_MAX_PEERS, UdplifeSkel, decodeEvent, type Event } from './generated/udplife.js';

@@ -19,7 +19,6 @@ import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
-import type { CommonArgs } from './options.js';
 import type { Session } from './session.js';
 
 /** The command cannot be run: exit 127 (not found) or 126 (found, not runnable), as env(1) has it. */
@@ -93,7 +92,14 @@ export function resolveCommand(name: string, path = process.env.PATH ?? '/usr/lo
  * `-- COMMAND`, --no-follow and --user as the session takes them (undefined without a command).
  * Checked before anything starts: a usage error (exit 2), or a command that cannot run (127, 126).
  */
-export function commandOptions(a: CommonArgs): CommandOptions | undefined {
+/** The command line's words on running a command (`-- COMMAND`, --no-follow, --user). */
+export interface CommandArgs {
+  command?: string[];
+  'no-follow'?: boolean;
+  user?: string;
+}
+
+export function commandOptions(a: CommandArgs): CommandOptions | undefined {
   if (a.command === undefined) {
     if (a['no-follow']) throw new UsageError('--no-follow goes with a command: give it after --');
     if (a.user !== undefined) throw new UsageError('--user goes with a command: give it after --');

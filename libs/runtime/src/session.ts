@@ -9,8 +9,8 @@ import {
   RecipesError, armTraced, attachTraced, copyTraced, hasTraced, holdTraced, preflight, recipesConfig, tracedEmpty, tracedTgids,
   type BpfMap, type BpfObject, type CommonFilters, type ConfigOf, type RecordHandler, type Skeleton, type SkeletonClass,
 } from '@bpf-recipes/core';
-import { commandOptions, type CommandOptions } from './command.js';
-import { commonFilters, parseSize, pidNamespace, type CommonArgs } from './options.js';
+import { commandOptions, type CommandArgs, type CommandOptions } from './command.js';
+import { commonFilters, parseSize, pidNamespace, type FilterArgs } from './filters.js';
 
 /** The common filters of every tool, as the typed API takes them (the command's option names). */
 export interface CommonTraceOptions {
@@ -37,6 +37,11 @@ export interface CommonTraceOptions {
   noFollow?: boolean;
   /** with command: run it as this user, name or uid (`--user`) */
   runAs?: string;
+  /**
+   * Trace this process too. By default it is left out (the command's own work would feed back),
+   * unless `pid` names it: `trace({ pid: [process.pid] })` sees the caller's own calls.
+   */
+  traceSelf?: boolean;
 }
 
 export interface SessionOptions {
@@ -47,6 +52,8 @@ export interface SessionOptions {
   /** ring buffer size in bytes (recipes.h's default when undefined) */
   bufferSize?: number;
   verbose?: boolean;
+  /** trace this process too (the typed API, when asked); the command always leaves itself out */
+  traceSelf?: boolean;
   /** where verbose lines and notes go (nowhere when undefined) */
   log?: (message: string) => void;
   /** progress marks for BPF_RECIPES_TIMING */
@@ -57,7 +64,7 @@ export interface SessionOptions {
 
 /** The typed API's options as the command's: validated by the same parsers (UsageError on bad input). */
 export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (message: string) => void): SessionOptions {
-  const args: CommonArgs = {
+  const args: FilterArgs & CommandArgs = {
     ...(o.pid !== undefined && { pid: o.pid.join(',') }),
     ...(o.tid !== undefined && { tid: String(o.tid) }),
     ...(o.uid !== undefined && { uid: String(o.uid) }),
@@ -72,13 +79,14 @@ export function sessionOptions(tool: string, o: CommonTraceOptions, log?: (messa
     filters: commonFilters(args),
     bufferSize: o.bufferSize === undefined ? undefined : parseSize(String(o.bufferSize)),
     verbose: Boolean(o.verbose),
+    traceSelf: o.traceSelf ?? o.pid?.includes(process.pid) ?? false,
     log,
     command: commandOptions(args),
   };
 }
 
 /** The command line's common options as session options (UsageError on bad input). */
-export function sessionOptionsFromArgs(tool: string, a: CommonArgs, log: (message: string) => void, mark?: (what: string) => void): SessionOptions {
+export function sessionOptionsFromArgs(tool: string, a: FilterArgs & CommandArgs & { 'buffer-size'?: string; verbose?: boolean }, log: (message: string) => void, mark?: (what: string) => void): SessionOptions {
   return {
     tool,
     filters: commonFilters(a),
@@ -141,7 +149,7 @@ export class Session {
     if (ns && procPidOf() !== process.pid) {
       this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
     }
-    const common = recipesConfig({ ...this.options.filters, selfTgid: process.pid, ...(ns && { pidns: ns }), tracedOnly: Boolean(this.options.command) });
+    const common = recipesConfig({ ...this.options.filters, ...(!this.options.traceSelf && { selfTgid: process.pid }), ...(ns && { pidns: ns }), tracedOnly: Boolean(this.options.command) });
     const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in skeleton.rodata));
     skel.setConfig({ ...present, ...(config as object) } as ConfigOf<S>);
     return skel;

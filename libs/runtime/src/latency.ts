@@ -1,4 +1,4 @@
-/** The latency thresholds of the command lines (`--min-latency MS`), parsed once for every tool. */
+/** The times of the command lines (`--min-latency MS`, `--min 10ms`, `-i SEC`), parsed once for every tool. */
 import { UsageError } from '@bpf-recipes/core';
 
 /**
@@ -26,4 +26,17 @@ export function parseTimeNs(opt: string, v: string | number): bigint {
   const [whole, frac = ''] = m[1].split('.');
   const scale = 10n ** BigInt(frac.length);
   return ((BigInt(whole) * scale + BigInt(frac || '0')) * unit) / scale;
+}
+
+/**
+ * -i/--interval SEC: seconds between prints, fractions allowed. 0 is libbpf-tools' "no interval":
+ * undefined, print once at the end.
+ */
+export function parseInterval(v: unknown): number | undefined {
+  const s = String(v).trim();
+  const n = Number(s);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(s) || !Number.isFinite(n)) {
+    throw new UsageError(`--interval: '${s}' is not a number of seconds (e.g. 1 or 0.5; 0 prints only at the end)`);
+  }
+  return n === 0 ? undefined : n;
 }
