@@ -13,27 +13,29 @@ import { fixture, repoRoot, run, skipPrivileged, uniquePath } from '@bpf-recipes
 const inVm = Boolean(process.env.BPF_RECIPES_VM);
 // the installed commands, and only Debian's Node.js (the guest's PATH has the checkout's newer Node first)
 const env = { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-const sh = (cmd: string, args: string[]) => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 600000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+// asynchronous: under emulation dpkg -i and a tool's start take tens of seconds, and a worker
+// blocked that long misses vitest's own RPC deadline (60 s: "Timeout calling onTaskUpdate")
+const sh = async (cmd: string, args: string[]) => {
+  const r = await run(cmd, args, { env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 };
 
 describe.skipIf(skipPrivileged() || !inVm)('the .deb installed in the VM guest', () => {
-  const arch = inVm ? sh('dpkg', ['--print-architecture']).trim() : '';
-  beforeAll(() => {
+  const arch = inVm ? spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout.trim() : '';
+  beforeAll(async () => {
     const version = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version;
     const deb = join(repoRoot, 'dist-packages', `bpf-recipes_${version}_${arch}.deb`);
     if (!existsSync(deb)) throw new Error(`${deb} is missing: the VM lane builds it before booting (npm run package:deb -- --arch ${arch})`);
-    sh('dpkg', ['-i', deb]);
+    await sh('dpkg', ['-i', deb]);
   }, 600000);
 
-  it('dpkg -i installs it with its dependencies met by Debian\'s packages; doctor names this CPU\'s objects', () => {
-    expect(sh('dpkg-query', ['-W', '-f=${Status} ${Architecture}', 'bpf-recipes'])).toBe(`install ok installed ${arch}`);
-    const doctor = JSON.parse(sh('bpf-recipes', ['doctor', '--json']));
+  it('dpkg -i installs it with its dependencies met by Debian\'s packages; doctor names this CPU\'s objects', async () => {
+    expect(await sh('dpkg-query', ['-W', '-f=${Status} ${Architecture}', 'bpf-recipes'])).toBe(`install ok installed ${arch}`);
+    const doctor = JSON.parse(await sh('bpf-recipes', ['doctor', '--json']));
     const cpu = arch === 'arm64' ? 'aarch64 (Node arm64, BPF objects arm64)' : 'x86_64 (Node x64, BPF objects x86)';
     expect(doctor.machine.find((c: { name: string }) => c.name === 'architecture')).toEqual({ name: 'architecture', ok: true, detail: cpu });
-  });
+  }, 300000);
 
   it('/usr/sbin/opensnoop on Debian\'s Node.js traces exactly the workload\'s 5 opens of a path', async () => {
     const path = uniquePath('deb-guest');
