@@ -78,6 +78,18 @@ const volatile bool cfg_traced_only = false;
 #endif
 
 /*
+ * A map update's or delete's result as the int it is. Before Linux 6.4 the maps' update and delete
+ * operations returned int, and the verifier turns the helper call into a direct call of the
+ * operation, so on those kernels (Debian 12's 6.1) a negative error reaches the program with its
+ * upper 32 bits clear: -EEXIST arrives as 0xffffffef, and `r == -EEXIST` on the long is never true.
+ * Compare errors through this.
+ */
+static __always_inline int recipes_map_err(long r)
+{
+	return (int)r;
+}
+
+/*
  * The value of `key` in the hash `map`, not found there a moment ago: inserted as `init` (its value
  * for this CPU in a per-CPU hash; the other CPUs' start at zero) — by this call, or by another CPU
  * that inserted the same key meanwhile, whose value is then this one too. Add this call's count
@@ -86,7 +98,7 @@ const volatile bool cfg_traced_only = false;
  */
 static __always_inline void *recipes_init_lookup(void *map, const void *key, const void *init)
 {
-	long r = bpf_map_update_elem(map, key, init, BPF_NOEXIST);
+	int r = recipes_map_err(bpf_map_update_elem(map, key, init, BPF_NOEXIST));
 
 	if (r && r != -EEXIST)
 		return NULL; /* full (-E2BIG), or no memory */

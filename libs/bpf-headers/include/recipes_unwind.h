@@ -318,7 +318,7 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	struct recipes_unwind_state st = {};
 	struct recipes_unwind_pcs *pcs, *old;
 	__u32 zero = 0, id, n, i;
-	long r;
+	int r;
 
 	if (!cfg_unwind)
 		return recipes_stack_id(ctx, stacks, BPF_F_USER_STACK, none, missed);
@@ -370,7 +370,7 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 	if (n <= RECIPES_UNWIND_MAX_DEPTH)
 		pcs->pc[n & RECIPES_UNWIND_MAX_DEPTH] = 0;
 	id = (__u32)(st.hash ^ (st.hash >> 32)) & 0x7fffffff;
-	r = bpf_map_update_elem(&unwind_stacks, &id, pcs, BPF_NOEXIST);
+	r = recipes_map_err(bpf_map_update_elem(&unwind_stacks, &id, pcs, BPF_NOEXIST));
 	if (r == 0)
 		return id;
 	if (r != -EEXIST)

@@ -43,8 +43,9 @@ export interface ElfSymbol {
 
 export class ElfError extends Error {}
 
-/** An ELF64 file opened for reading; close() when done. */
+/** An ELF64 file opened for reading (or one held in memory: fromBuffer()); close() when done. */
 export class ElfFile {
+  /** the open file; -1 for one held in memory */
   readonly fd: number;
   readonly size: number;
   readonly little: boolean;
@@ -53,9 +54,13 @@ export class ElfFile {
   readonly sections: Section[];
   readonly segments: Segment[];
 
-  private constructor(fd: number, readonly path: string) {
+  private constructor(
+    fd: number,
+    readonly path: string,
+    private readonly data?: Buffer,
+  ) {
     this.fd = fd;
-    this.size = fstatSync(fd).size;
+    this.size = data ? data.length : fstatSync(fd).size;
     const ident = this.read(0, 64);
     if (ident.length < 64 || ident[0] !== 0x7f || ident[1] !== 0x45 || ident[2] !== 0x4c || ident[3] !== 0x46) {
       throw new ElfError(`${path}: not an ELF file`);
@@ -132,12 +137,18 @@ export class ElfFile {
     }
   }
 
+  /** An ELF file held in memory (a decompressed MiniDebugInfo); `name` names it in errors. */
+  static fromBuffer(data: Buffer, name: string): ElfFile {
+    return new ElfFile(-1, name, data);
+  }
+
   close(): void {
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
   }
 
   read(offset: number, length: number): Buffer {
     const len = Math.max(0, Math.min(length, this.size - offset));
+    if (this.data) return this.data.subarray(offset, offset + len);
     const buf = Buffer.alloc(len);
     let done = 0;
     while (done < len) {

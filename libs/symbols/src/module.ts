@@ -1,13 +1,16 @@
 /**
  * One ELF file's symbols, ready for lookups by file offset: its function symbols (.symtab and
- * .dynsym), or those of its separate debug file when it was stripped (found through the build-id
- * note or .gnu_debuglink, as gdb and perf look), and its PT_LOAD segments for the offset →
- * virtual address step.
+ * .dynsym); when it was stripped, those of its separate debug file (found through the build-id
+ * note or .gnu_debuglink, as gdb and perf look), else of its MiniDebugInfo (.gnu_debugdata), else
+ * of the debug file a debuginfod server has for its build-id (when DEBUGINFOD_URLS is set): what
+ * is on the machine first, the network last. And its PT_LOAD segments for the offset → virtual
+ * address step.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { crc32File } from './crc32.js';
-import { ElfFile, fileOffsetToVaddr, type Segment } from './elf.js';
+import { type Debuginfod, miniDebugInfoSymbols, sameBuildId } from './debuginfo.js';
+import { ElfFile, fileOffsetToVaddr, type ElfSymbol, type Segment } from './elf.js';
 import { SymbolTable, type TableEntry } from './table.js';
 
 export interface ModuleOptions {
@@ -15,16 +18,24 @@ export interface ModuleOptions {
   root?: string;
   /** global debug directories, as seen under root (default ['/usr/lib/debug']) */
   debugDirs?: readonly string[];
+  /** the debuginfod client (Debuginfod.fromEnv()); none: nothing fetched */
+  debuginfod?: Debuginfod;
+  /** -v diagnostics (a MiniDebugInfo that cannot be read) */
+  log?: (message: string) => void;
 }
+
+/** Where a module's names beyond .dynsym came from. */
+export type SymbolSource = 'symtab' | 'debug-file' | 'minidebuginfo' | 'debuginfod' | 'dynsym';
 
 export class ElfModule {
   private constructor(
     readonly path: string,
     readonly loads: readonly Segment[],
     readonly table: SymbolTable,
-    /** the separate debug file whose symbols were used, if any */
+    /** the separate debug file whose symbols were used, if any (a debuginfod one: in its cache) */
     readonly debugFile: string | undefined,
     readonly buildId: string | undefined,
+    readonly source: SymbolSource,
   ) {}
 
   /**
@@ -38,10 +49,29 @@ export class ElfModule {
       const buildId = elf.buildId();
       const entries: TableEntry[] = [];
       let debugFile: string | undefined;
+      let source: SymbolSource = 'dynsym';
       if (elf.hasSymtab()) {
         entries.push(...elf.functionSymbols('symtab'));
+        source = 'symtab';
       } else {
         debugFile = findDebugFile(elf, buildId, pathInRoot, opts);
+        let mini: ElfSymbol[] | undefined;
+        if (debugFile) {
+          source = 'debug-file';
+        } else {
+          try {
+            mini = miniDebugInfoSymbols(elf);
+          } catch (e) {
+            opts.log?.(`${pathInRoot}: its MiniDebugInfo (.gnu_debugdata) cannot be read: ${(e as Error).message}`);
+          }
+          if (mini) {
+            entries.push(...mini);
+            source = 'minidebuginfo';
+          } else if (buildId && opts.debuginfod) {
+            debugFile = opts.debuginfod.debugFile(buildId);
+            if (debugFile) source = 'debuginfod';
+          }
+        }
         if (debugFile) {
           const dbg = ElfFile.open(debugFile);
           try {
@@ -52,7 +82,7 @@ export class ElfModule {
         }
       }
       entries.push(...elf.functionSymbols('dynsym'));
-      return new ElfModule(path, loads, new SymbolTable(entries), debugFile, buildId);
+      return new ElfModule(path, loads, new SymbolTable(entries), debugFile, buildId, source);
     } finally {
       elf.close();
     }
@@ -104,19 +134,6 @@ export function findDebugFile(elf: ElfFile, buildId: string | undefined, pathInR
     }
   }
   return undefined;
-}
-
-function sameBuildId(path: string, id: string): boolean {
-  try {
-    const f = ElfFile.open(path);
-    try {
-      return f.buildId() === id;
-    } finally {
-      f.close();
-    }
-  } catch {
-    return false;
-  }
 }
 
 function isFile(p: string): boolean {

@@ -2,16 +2,20 @@
  * User-space addresses → names, per process, while it lives: its /proc/PID/maps (cached per PID,
  * read again when an address falls outside every known mapping or the executable changed), the
  * mapped files opened through /proc/PID/root (so a container's files are its own), ELF symbols
- * with their debug files, and the perf map of JIT code for anonymous executable memory. C++ names
- * come out demangled (see Demangler).
+ * with their debug files, MiniDebugInfo and debuginfod (DEBUGINFOD_URLS), and the perf map of JIT
+ * code for anonymous executable memory. C++ names come out demangled (see Demangler). A frame
+ * without a name keeps its module and offset.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Demangler } from './demangle.js';
 import { type Frame } from './frame.js';
+import { Debuginfod } from './debuginfo.js';
+import { ElfFile, fileOffsetToVaddr, type Segment } from './elf.js';
 import { ElfModule } from './module.js';
 import { PerfMap } from './perfmap.js';
 import { findMapping, parseMaps, type Mapping } from './procmaps.js';
+import { SymbolTable } from './table.js';
 
 export interface UserSymbolizerOptions {
   /** global debug directories (default ['/usr/lib/debug']) */
@@ -24,6 +28,8 @@ export interface UserSymbolizerOptions {
   log?: (message: string) => void;
   /** the C++ runtime whose __cxa_demangle names C++ symbols (default 'libstdc++.so.6') */
   cxxRuntime?: string;
+  /** the environment whose DEBUGINFOD_URLS (and cache, timeout) say where debug files may be fetched (default process.env) */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface ProcessEntry {
@@ -40,13 +46,19 @@ export class UserSymbolizer {
   private readonly modules = new Map<string, ElfModule | Error>();
   /** the module of each mapping object (a new read of the maps makes new objects) */
   private readonly mappingModules = new WeakMap<Mapping, ElfModule | Error>();
-  private readonly opts: Required<Omit<UserSymbolizerOptions, 'log' | 'cxxRuntime'>>;
+  private readonly opts: Required<Omit<UserSymbolizerOptions, 'log' | 'cxxRuntime' | 'env'>>;
+  private readonly debuginfod: Debuginfod | undefined;
+  private readonly log: ((message: string) => void) | undefined;
+  /** the vDSO's symbols (null: it could not be read) */
+  private vdso: { loads: Segment[]; table: SymbolTable } | null | undefined;
   /** C++ names (`_Z…`) of ELF symbols and perf maps are shown demangled */
   readonly demangler: Demangler;
 
   constructor(opts: UserSymbolizerOptions = {}) {
     this.opts = { debugDirs: opts.debugDirs ?? ['/usr/lib/debug'], perfMapDir: opts.perfMapDir ?? '/tmp', procRoot: opts.procRoot ?? '/proc' };
     this.demangler = new Demangler({ log: opts.log, library: opts.cxxRuntime });
+    this.log = opts.log;
+    this.debuginfod = Debuginfod.fromEnv(opts.env ?? process.env, opts.log);
   }
 
   /** Name each address of one stack of process `pid` (leaf first, as captured). */
@@ -121,6 +133,10 @@ export class UserSymbolizer {
       return { ip, module: '[anon]', moduleOffset: ip - m.start };
     }
     const fileOffset = ip - m.start + m.offset;
+    if (m.path === '[vdso]') {
+      const hit = this.vdsoLookup(ip - m.start);
+      if (hit) return { ip, name: hit.name, offset: hit.offset, module: '[vdso]' };
+    }
     if (m.path.startsWith('[')) return { ip, module: m.path, moduleOffset: ip - m.start };
     const module = basename(m.path);
     // once per mapping of each read of the maps: the file is stat'ed (and its symbols found) at
@@ -144,13 +160,46 @@ export class UserSymbolizer {
     let mod = this.modules.get(key);
     if (!mod) {
       try {
-        mod = ElfModule.load(host, pathInRoot, { root, debugDirs: this.opts.debugDirs });
+        mod = ElfModule.load(host, pathInRoot, { root, debugDirs: this.opts.debugDirs, debuginfod: this.debuginfod, log: this.log });
       } catch (e) {
         mod = e instanceof Error ? e : new Error(String(e));
       }
       this.modules.set(key, mod);
     }
     return mod;
+  }
+
+  /**
+   * A function of the vDSO, by offset in its mapping. Every 64-bit process maps the kernel's one
+   * image (an ELF file whose .dynsym names its functions), so ours is read once, from our own
+   * memory, and names the frames of all of them.
+   */
+  private vdsoLookup(offset: bigint): { name: string; offset: bigint } | undefined {
+    if (this.vdso === undefined) {
+      this.vdso = null;
+      try {
+        const own = parseMaps(readFileSync('/proc/self/maps', 'utf8')).find((x) => x.path === '[vdso]');
+        if (own) {
+          const image = Buffer.alloc(Number(own.end - own.start));
+          const fd = openSync('/proc/self/mem', 'r');
+          try {
+            readSync(fd, image, 0, image.length, Number(own.start));
+          } finally {
+            closeSync(fd);
+          }
+          const elf = ElfFile.fromBuffer(image, '[vdso]');
+          // each function has two names at one address (__vdso_clock_gettime, clock_gettime): the
+          // __vdso_ one, as perf names it
+          const syms = elf.functionSymbols('dynsym').sort((a, b) => Number(b.name.startsWith('__vdso_')) - Number(a.name.startsWith('__vdso_')));
+          this.vdso = { loads: elf.loads(), table: new SymbolTable(syms) };
+        }
+      } catch (e) {
+        this.log?.(`the vDSO's names cannot be read: ${(e as Error).message}`);
+      }
+    }
+    if (!this.vdso) return undefined;
+    const vaddr = fileOffsetToVaddr(this.vdso.loads, offset);
+    return vaddr === undefined ? undefined : this.vdso.table.lookup(vaddr);
   }
 
   private perfMapLookup(p: ProcessEntry, ip: bigint): { name: string; offset: bigint } | undefined {

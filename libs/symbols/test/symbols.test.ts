@@ -250,6 +250,27 @@ describe('a live process through /proc/PID/maps', () => {
     }
   });
 
+  it.runIf(isRoot)("names the vDSO's functions as nm -D names the image dumped from the process's memory", async () => {
+    const live = await startLive(bin.pie);
+    try {
+      const m = parseMaps(readFileSync(`/proc/${live.pid}/maps`, 'utf8')).find((x) => x.path === '[vdso]')!;
+      expect(m).toBeDefined();
+      // the oracle: the process's own vDSO, copied out of its memory by dd, read by binutils
+      const image = join(dir, 'vdso.so');
+      execFileSync('dd', [`if=/proc/${live.pid}/mem`, `of=${image}`, 'bs=4096', `skip=${m.start / 4096n}`, `count=${(m.end - m.start) / 4096n}`], { stdio: 'ignore' });
+      const funcs = execFileSync('nm', ['-D', '--defined-only', image], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => /^([0-9a-f]+) [TtWw] (__vdso_\w+)/.exec(l))
+        .filter((x): x is RegExpExecArray => x !== null)
+        .map((x) => ({ addr: BigInt('0x' + x[1]), name: x[2].replace(/@.*/, '') }));
+      expect(funcs.map((f) => f.name)).toContain('__vdso_clock_gettime');
+      const frames = new UserSymbolizer().symbolize(live.pid, funcs.map((f) => m.start + f.addr + 1n));
+      expect(frames.map((f) => `${f.module} ${f.name}+${f.offset}`)).toEqual(funcs.map((f) => `[vdso] ${f.name}+1`));
+    } finally {
+      await stopLive(live);
+    }
+  });
+
   it('names JIT code from the perf map, read again as it grows', async () => {
     const live = await startLive(bin.pie);
     const mapFile = `/tmp/perf-${live.pid}.map`;

@@ -364,3 +364,4 @@ export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNam
 export { FRAME_POINTER_CFLAGS, SYSCALL_ENTRY } from './arch.js';
 export * from './prometheus.js';
 export { makeCertificates, startTlsServer, type Certificates, type TlsServer } from './tls.js';
+export { makeMiniDebugInfo, startDebuginfod, type DebuginfodServer } from './debuginfo.js';

@@ -92,7 +92,7 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 st, class;
 	__u64 id;
-	long r;
+	int r;
 
 	if (tid == 0) /* the idle task */
 		return;
@@ -121,7 +121,7 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 	}
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();
-	r = bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST);
+	r = recipes_map_err(bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST));
 	if (r == -EEXIST) {
 		/* the end of this thread's last block was never seen: say so, then time this one */
 		recipes_count_missed(OFFCPU_MISSED_ENDS);
