@@ -7,11 +7,11 @@ export {
 } from './options.js';
 // what the command shares with the typed API (@bpf-recipes/runtime), for the tools' commands
 export {
-  MAX_PIDS, packageVersion, commonConfig, commonFilters, parseCgroup, parseIntArg, parseMetricsBy, METRICS_BY_TOOLS, parsePids, parseSize, cgroup2Mount,
+  MAX_PIDS, packageVersion, commonConfig, commonFilters, parseCgroup, parseIntArg, parseMetricsBy, parsePids, parseSize, cgroup2Mount,
   cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
-  Session, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, parseInterval, parseMinLatency, parseTimeNs, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
+  Session, countingConfig, sessionOptions, sessionOptionsFromArgs, eventStream, aggregation, traceEvents, parseInterval, parseMinLatency, parseTimeNs, attachUprobeCalls, attachUprobes, findUprobeFiles, loadPreferringBtf,
   TracedCommand, CommandError, commandOptions, resolveCommand, userIds, signalNumber, inForegroundGroup, notReachedByTerminal,
-  type SessionOptions, type CommonTraceOptions, type EventStream, type Aggregation, type CommandRun, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan,
+  type Counting, type SessionOptions, type CommonTraceOptions, type EventStream, type Aggregation, type CommandRun, type UprobeCall, type UprobeFile, type UprobeFunction, type UprobePlan,
   type CommandExit, type CommandOptions,
 } from '@bpf-recipes/runtime';
 // the yargs factory itself, for commands with subcommands (the umbrella): one copy, in this package's bundle

@@ -32,6 +32,8 @@ export interface ToolSpec {
   notes?: string;
   /** the command takes words that are not options (named in `usage`): taken out before the parser, in ctx.positionals */
   positionals?: boolean;
+  /** its metrics count by comm or cgroup in the kernel: --metrics-by applies */
+  metricsBy?: boolean;
 }
 
 /** Every option of a tool, common ones included, in the order --help shows them. */
@@ -105,7 +107,7 @@ export interface ToolContext<A> {
    * libs/metrics/README.md), already serving; undefined without --metrics.
    */
   metrics?: Metrics;
-  /** --metrics-by comm|cgroup and --metrics-top N (only for METRICS_BY_TOOLS, only with --metrics) */
+  /** --metrics-by comm|cgroup and --metrics-top N (only for a spec with metricsBy, only with --metrics) */
   metricsBy?: MetricsBy;
 }
 
@@ -137,7 +139,7 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
         throw new UsageError(`--metrics: ${host} is not a loopback address, so other machines could read the metrics: add --metrics-allow-remote to mean it`);
       }
     }
-    metricsBy = parseMetricsBy(spec.name, args['metrics-by'], args['metrics-top']);
+    metricsBy = parseMetricsBy(spec.name, args['metrics-by'], args['metrics-top'], undefined, { metricsBy: Boolean(spec.metricsBy) });
     if (metricsBy && args.metrics === undefined) throw new UsageError('--metrics-by: give --metrics ADDR too (the labels are on the served series)');
     if (args['web-config'] !== undefined && args.metrics === undefined) throw new UsageError('--web-config: give --metrics ADDR too (it secures the metrics endpoint)');
     if (args['keep-capabilities'] && args.metrics === undefined) throw new UsageError('--keep-capabilities: capabilities are dropped after attach only with --metrics (give --metrics ADDR, or leave this out)');

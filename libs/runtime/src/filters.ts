@@ -7,19 +7,23 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { UsageError, recipesConfig, type CommonFilters } from '@bpf-recipes/core';
 
-/** The tools whose series take --metrics-by (their counters are keyed by comm or cgroup in the kernel). */
-export const METRICS_BY_TOOLS = ['syscount', 'opensnoop', 'killsnoop'];
-
 /**
  * --metrics-by comm|cgroup|container and --metrics-top N (the command's, or the exporter config's metricsBy,
  * metricsTop): undefined without --metrics-by; a UsageError naming the fix otherwise.
  */
-export function parseMetricsBy(tool: string, by: unknown, top: unknown, names = { by: '--metrics-by', top: '--metrics-top' }): { by: 'comm' | 'cgroup' | 'container'; top: number } | undefined {
+export function parseMetricsBy(
+  tool: string,
+  by: unknown,
+  top: unknown,
+  names = { by: '--metrics-by', top: '--metrics-top' },
+  /** does the tool count by comm or cgroup in the kernel (its spec's or its metrics entry's word), and which tools do */
+  has: { metricsBy: boolean; tools?: readonly string[] } = { metricsBy: true },
+): { by: 'comm' | 'cgroup' | 'container'; top: number } | undefined {
   if (by === undefined) {
     if (top !== undefined) throw new UsageError(`${names.top} goes with ${names.by} comm|cgroup|container`);
     return undefined;
   }
-  if (!METRICS_BY_TOOLS.includes(tool)) throw new UsageError(`${names.by}: ${tool} has no series by comm or cgroup (tools that have: ${METRICS_BY_TOOLS.join(', ')})`);
+  if (!has.metricsBy) throw new UsageError(`${names.by}: ${tool} has no series by comm or cgroup (${has.tools ? `tools that have: ${has.tools.join(', ')}` : 'leave it out'})`);
   if (by !== 'comm' && by !== 'cgroup' && by !== 'container') throw new UsageError(`${names.by}: '${String(by)}' is not comm, cgroup or container`);
   const n = top === undefined ? 20 : typeof top === 'number' ? top : /^\d+$/.test(String(top)) ? Number(top) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 10000) throw new UsageError(`${names.top}: '${String(top)}' is not a whole number from 1 to 10000`);

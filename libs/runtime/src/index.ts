@@ -4,8 +4,8 @@
  * the common filters with namespace and cgroup discovery, and the typed errors. The typed API of
  * every tool and the exporter stand on it; libs/cli (yargs, --help, man, runTool) stands on it too.
  */
-export { Session, sessionOptions, sessionOptionsFromArgs, type SessionOptions, type CommonTraceOptions } from './session.js';
-export { eventStream, aggregation, type EventStream, type Aggregation, type CommandRun } from './stream.js';
+export { Session, countingConfig, sessionOptions, sessionOptionsFromArgs, type Counting, type SessionOptions, type CommonTraceOptions } from './session.js';
+export { eventStream, aggregation, traceEvents, type EventStream, type Aggregation, type CommandRun } from './stream.js';
 export {
   TracedCommand, CommandError, commandOptions, resolveCommand, userIds, signalNumber, inForegroundGroup, notReachedByTerminal,
   type CommandArgs, type CommandExit, type CommandOptions,
@@ -14,7 +14,7 @@ export { attachUprobeCalls, attachUprobes, findUprobeFiles, type UprobeCall, typ
 export { loadPreferringBtf } from './syscalls.js';
 export { parseInterval, parseMinLatency, parseTimeNs } from './latency.js';
 export {
-  MAX_PIDS, commonConfig, commonFilters, parseIntArg, parsePids, parseSize, parseCgroup, parseMetricsBy, METRICS_BY_TOOLS,
+  MAX_PIDS, commonConfig, commonFilters, parseIntArg, parsePids, parseSize, parseCgroup, parseMetricsBy,
   cgroup2Mount, cgroup2MountInfo, cgroup2Mounts, pidNamespace, inCgroupNamespace, kernelDev, INIT_PID_NS_INO, INIT_CGROUP_NS_INO,
   type FilterArgs,
 } from './filters.js';

@@ -44,6 +44,24 @@ export interface CommonTraceOptions {
   traceSelf?: boolean;
 }
 
+/**
+ * How a tool's programs count (recipes.h's cfg_metrics, cfg_events, cfg_metrics_by), asked the
+ * same way by the command (--metrics, --metrics-by), the typed API and the exporter.
+ */
+export interface Counting {
+  /** count into the tool's metrics maps (--metrics, the exporter) */
+  metrics?: boolean;
+  /** send events to user space (default true; the exporter counts only) */
+  events?: boolean;
+  /** --metrics-by: key the counters by comm, or by cgroup (cgroup and container) */
+  by?: { by: 'comm' | 'cgroup' | 'container' };
+}
+
+/** Counting as the kernel config of the objects that have it (a key an object lacks is not written). */
+export function countingConfig(c: Counting): Record<string, boolean | number> {
+  return { cfg_metrics: Boolean(c.metrics), cfg_events: c.events ?? true, cfg_metrics_by: c.by === undefined ? 0 : c.by.by === 'comm' ? 1 : 2 };
+}
+
 export interface SessionOptions {
   /** the tool's name, in messages */
   tool: string;
@@ -133,10 +151,11 @@ export class Session {
   }
 
   /**
-   * Preflight, open the object through its generated skeleton, write the common filters and the
-   * tool's typed config; returns the skeleton unloaded.
+   * Preflight, open the object through its generated skeleton, write the common filters, the
+   * counting asked for (when the object has those variables) and the tool's typed config; returns
+   * the skeleton unloaded.
    */
-  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>): S {
+  open<S extends Skeleton>(skeleton: SkeletonClass<S>, objectPath: string | URL, config?: ConfigOf<S>, counting?: Counting): S {
     if (this.closed) throw new RecipesError('this trace is closed');
     preflight();
     this.mark('preflight done');
@@ -149,7 +168,10 @@ export class Session {
     if (ns && procPidOf() !== process.pid) {
       this.note(`${this.options.tool}: /proc is not this PID namespace's (mount -t proc proc /proc, or unshare --mount-proc): names looked up there by PID may be another process's`);
     }
-    const common = recipesConfig({ ...this.options.filters, ...(!this.options.traceSelf && { selfTgid: process.pid }), ...(ns && { pidns: ns }), tracedOnly: Boolean(this.options.command) });
+    const common = {
+      ...recipesConfig({ ...this.options.filters, ...(!this.options.traceSelf && { selfTgid: process.pid }), ...(ns && { pidns: ns }), tracedOnly: Boolean(this.options.command) }),
+      ...(counting && countingConfig(counting)),
+    };
     const present = Object.fromEntries(Object.entries(common).filter(([k]) => k in skeleton.rodata));
     skel.setConfig({ ...present, ...(config as object) } as ConfigOf<S>);
     return skel;
@@ -157,10 +179,13 @@ export class Session {
 
   /**
    * Skip missing tracepoints (noted under -v), load, attach every auto-attachable program. A
-   * skeleton hands over its ring buffer (sized by bufferSize) and lost-event counter (reported).
+   * skeleton hands over its ring buffer (sized by bufferSize) and lost-event counter (reported):
+   * by default recipes.h's `events` and `lost_events` (RECIPES_EVENTS), when the object has them.
    */
   loadAndAttach(skel: Skeleton<never>, opts: { attach?: boolean; ring?: BpfMap; lost?: BpfMap } = {}): void {
     const obj = skel.obj;
+    const maps = (skel as { maps?: Record<string, BpfMap | undefined> }).maps ?? {};
+    opts = { ring: maps.events, lost: maps.lost_events, ...opts };
     if (opts.lost) this.lostMaps.set(obj, opts.lost);
     if (opts.ring && this.options.bufferSize !== undefined) obj.setMaxEntries(opts.ring, this.options.bufferSize);
     const command = this.options.command;

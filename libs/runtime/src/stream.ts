@@ -2,7 +2,8 @@
  * The typed API's shapes: a tool's events as an async iterable (`trace()`), a tool's in-kernel
  * aggregation as snapshots (`start()`). Both own a Session and detach on close().
  */
-import { Session, type SessionOptions } from './session.js';
+import type { BpfMap } from '@bpf-recipes/core';
+import { Session, sessionOptions, type CommonTraceOptions, type SessionOptions } from './session.js';
 import { TracedCommand, type CommandExit } from './command.js';
 
 /** The command a trace runs (`command` in the options): it is started once everything is attached. */
@@ -175,4 +176,21 @@ export function aggregation<S>(options: SessionOptions, setup: (session: Session
     },
     close,
   };
+}
+
+/**
+ * An event tool's trace(): a session with the tool's common options; `setup` opens, loads and
+ * attaches the tool's object and says which ring buffer to follow and how one of its records
+ * becomes the tool's record. Throws PreflightError/UsageError/LoadError/AttachError; `break` or
+ * close() detaches.
+ */
+export function traceEvents<R>(
+  tool: string,
+  options: CommonTraceOptions,
+  setup: (session: Session) => { ring: BpfMap; record: (b: Buffer, off: number) => R },
+): EventStream<R> {
+  return eventStream<R>(sessionOptions(tool, options), (session, emit) => {
+    const { ring, record } = setup(session);
+    session.follow(ring, (b, off) => emit(record(b, off)));
+  });
 }

@@ -9,6 +9,7 @@
  *                          submitter: such a request is issued directly, in the submitter's context
  *   block_rq_complete:     done: one event (or, with --hist, one histogram slot); with -P the
  *                          disk's last completed sector, over all its requests (filtered or not)
+ *                          issued since tracing began
  * Requests are keyed by their address. Filters run at submit; --min-latency at completion.
  */
 #include "vmlinux.h"
@@ -173,6 +174,10 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 	struct event *e;
 	__u32 opf, pattern = BIO_PAT_UNKNOWN;
 
+	/* a request issued before tracing began is not followed: it has no event, and -P leaves it
+	 * out too (its completion would make the next request's pattern depend on what was never shown) */
+	if (!r)
+		return 0;
 	if (cfg_pattern) {
 		__u32 dev = disk_dev(rq);
 		__u64 sector = BPF_CORE_READ(rq, __sector), end = sector + nr_bytes / 512;
@@ -182,8 +187,6 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 			pattern = *last == sector ? BIO_PAT_SEQUENTIAL : BIO_PAT_RANDOM;
 		bpf_map_update_elem(&last_sectors, &dev, &end, BPF_ANY);
 	}
-	if (!r)
-		return 0;
 	if (r->filtered_out || !r->issue_ns)
 		goto out;
 	lat = now - r->issue_ns;

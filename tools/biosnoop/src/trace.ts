@@ -3,7 +3,7 @@
  * run this same code. The kernel side is bpf/biosnoop.bpf.c; the skeleton, Event, the flag bits,
  * the pattern values and BIOSNOOP_HIST_SLOTS are generated from its BTF and header.
  */
-import { aggregation, eventStream, parseMinLatency, sessionOptions, type Aggregation, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { aggregation, parseMinLatency, sessionOptions, type Aggregation, type CommonTraceOptions, type EventStream, type Session, traceEvents } from '@bpf-recipes/runtime';
 import { Clock, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { BIOSNOOP_HIST_SLOTS, decodeEvent, decodeHistKey, type BiosnoopSkel, type Event } from './generated/biosnoop.js';
 import { diskDev, diskName, patternLetter, rwbs } from './disks.js';
@@ -114,10 +114,10 @@ export function setup(session: Session, o: Pick<BiosnoopOptions, 'pattern' | 'di
  */
 export function trace(options: BiosnoopOptions = {}): EventStream<BiosnoopRecord> {
   const clock = new Clock();
-  return eventStream<BiosnoopRecord>(sessionOptions('biosnoop', options), (session, emit) => {
+  return traceEvents('biosnoop', options, (session) => {
     const skel = setup(session, options);
     const pattern = Boolean(options.pattern);
-    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock, pattern)));
+    return { ring: skel.maps.events, record: (b, off) => toRecord(decodeEvent(b, off), clock, pattern) };
   });
 }
 

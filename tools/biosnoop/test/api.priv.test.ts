@@ -51,6 +51,8 @@ describe.skipIf(skipPrivileged())('biosnoop as a library', () => {
     const w = await run(dd, ['if=/dev/zero', `of=${dir}/f`, `bs=${B}`, `count=${K}`, 'oflag=direct']);
     expect(w.code).toBe(0);
     const records = await collect(t, writes, K);
+    // which side missed, if one did: the library's records first, then the command's lines
+    expect(records, `the library's records of ${dir}/f on ${disk}`).toHaveLength(K);
     await cli.waitForLine(/"len":65536/);
     await new Promise((r) => setTimeout(r, 300));
     expect((await cli.stop()).code).toBe(0);

@@ -7,7 +7,7 @@
  * every program loaded so far detached: nothing half-started.
  */
 import { readFileSync } from 'node:fs';
-import { dropAfterAttach, fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, METRICS_BY_TOOLS, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
+import { dropAfterAttach, fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
 import { doctor } from './doctor.js';
 import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
@@ -62,6 +62,9 @@ function readConfig(path: string): ConfigFile {
   return o as ConfigFile;
 }
 
+/** The tools whose metrics entry takes metricsBy (their counters are keyed by comm or cgroup in the kernel). */
+const metricsByTools = (): string[] => TOOLS.filter((t) => 'metricsBy' in (toolMetrics(t)?.OPTIONS ?? {}));
+
 interface Planned { tool: string; source: MetricsSource; options: Record<string, unknown>; common: CommonTraceOptions }
 
 function plan(tool: string, given: Record<string, unknown> | undefined, where: string): Planned {
@@ -76,7 +79,7 @@ function plan(tool: string, given: Record<string, unknown> | undefined, where: s
   const common: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(given ?? {})) {
     if ((k === 'metricsBy' || k === 'metricsTop') && !(k in source.OPTIONS)) {
-      throw new UsageError(`${where}: ${tool}.${k}: ${tool} has no series by comm or cgroup (tools that have: ${METRICS_BY_TOOLS.join(', ')})`);
+      throw new UsageError(`${where}: ${tool}.${k}: ${tool} has no series by comm or cgroup (tools that have: ${metricsByTools().join(', ')})`);
     }
     const type = source.OPTIONS[k] ?? COMMON[k];
     if (!type) throw new UsageError(`${where}: ${tool} has no option '${k}' (it takes: ${[...Object.keys(source.OPTIONS), ...Object.keys(COMMON)].join(', ')})`);
@@ -84,7 +87,7 @@ function plan(tool: string, given: Record<string, unknown> | undefined, where: s
     (k in source.OPTIONS ? options : common)[k] = v;
   }
   // checked here, before anything is bound or loaded (open() applies them)
-  parseMetricsBy(tool, options.metricsBy, options.metricsTop, { by: `${where}: ${tool}.metricsBy`, top: `${where}: ${tool}.metricsTop` });
+  parseMetricsBy(tool, options.metricsBy, options.metricsTop, { by: `${where}: ${tool}.metricsBy`, top: `${where}: ${tool}.metricsTop` }, { metricsBy: 'metricsBy' in source.OPTIONS, tools: metricsByTools() });
   return { tool, source, options, common: common as CommonTraceOptions };
 }
 

@@ -3,7 +3,7 @@
  * this same code. The kernel side is bpf/gethostlatency.bpf.c; Event, GhlFunc and the skeleton are
  * generated from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseMinLatency, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
+import { attachUprobes, findUprobeFiles, parseMinLatency, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, addrText, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_LENGTHS, EVENT_OFFSETS, GethostlatencySkel, GhlFunc, decodeEvent, type Event } from './generated/gethostlatency.js';
@@ -95,7 +95,7 @@ export function setup(
   session: Session,
   o: Pick<GethostlatencyOptions, 'extended' | 'minLatency' | 'libc'>,
   /** count in the kernel for --metrics (lookup_metrics); events: false sends none (the exporter) */
-  counting: { metrics?: boolean; events?: boolean } = {},
+  counting: Counting = {},
 ): GethostlatencySkel {
   const minNs = o.minLatency === undefined ? 0 : parseMinLatency(o.minLatency);
   // where, before anything is opened: a usage error or a missing libc leaves nothing behind
@@ -109,10 +109,8 @@ export function setup(
   const skel = session.open(GethostlatencySkel, new URL('../bpf/gethostlatency.bpf.o', import.meta.url), {
     cfg_addrs: Boolean(o.extended),
     cfg_min_lat_ns: minNs,
-    cfg_metrics: Boolean(counting.metrics),
-    cfg_events: counting.events ?? true,
-  });
-  session.loadAndAttach(skel, { attach: false, ring: skel.maps.events, lost: skel.maps.lost_events });
+  }, counting);
+  session.loadAndAttach(skel, { attach: false });
   const funcs: UprobeFunction[] = FUNCS.map((func, cookie) => ({ func, cookie, entry: entryOf(skel, cookie), ret: skel.progs.gethostlatency_ret }));
   attachUprobes(skel.obj, files, () => funcs, {
     verbose: (m) => session.verbose(m),
@@ -127,8 +125,8 @@ export function setup(
  */
 export function trace(options: GethostlatencyOptions = {}): EventStream<GethostlatencyRecord> {
   const clock = new Clock();
-  return eventStream<GethostlatencyRecord>(sessionOptions('gethostlatency', options), (session, emit) => {
+  return traceEvents('gethostlatency', options, (session) => {
     const skel = setup(session, options);
-    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), b, off, clock, Boolean(options.extended))));
+    return { ring: skel.maps.events, record: (b, off) => toRecord(decodeEvent(b, off), b, off, clock, Boolean(options.extended)) };
   });
 }

@@ -8,7 +8,7 @@ import { parseMetricsBy, type Session } from '@bpf-recipes/runtime';
 import { errnoName, signalName } from '@bpf-recipes/format';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { generateResult } from './codes.js';
-import { decodeSigMetricKey, type KillsnoopSkel } from './generated/killsnoop.js';
+import { SIG_METRIC_KEY_OFFSETS, decodeSigMetricKey, type KillsnoopSkel } from './generated/killsnoop.js';
 import { parseTpid, setup } from './trace.js';
 
 /** The exporter's options for killsnoop (its config file), named as the command's options. */
@@ -52,9 +52,6 @@ export function open(session: Session, o: KillsnoopMetricsOptions): KillsnoopMap
 /** the result label: ok or the errno's name for a syscall; the delivery result for a generated signal */
 export const resultLabel = (ret: number, generated: boolean): string => (generated ? generateResult(ret) : ret >= 0 ? 'ok' : errnoName(-ret));
 
-/** the offset of sig_metric_key's by bytes (bpf/killsnoop.h) */
-const BY_OFFSET = 16;
-
 export function register(m: Metrics, h: KillsnoopMaps): void {
   const map = h.skel.maps.sig_metrics;
   const folder = h.by && m.byFolder(h.by);
@@ -65,7 +62,7 @@ export function register(m: Metrics, h: KillsnoopMaps): void {
     for (const k of map.keys()) {
       const key = decodeSigMetricKey(k, 0);
       const labels = { signal: signalName(key.sig), result: resultLabel(key.ret, key.generated !== 0) };
-      const by = folder ? folder.label(k, BY_OFFSET) : '';
+      const by = folder ? folder.label(k, SIG_METRIC_KEY_OFFSETS.by) : '';
       const id = `${labels.signal}\0${labels.result}\0${by}`;
       const s = rows.get(id) ?? { by, labels, values: [0] };
       s.values[0] += map.sumU64(k);

@@ -21,6 +21,7 @@ export const spec: ToolSpec = {
     signal: { alias: 's', type: 'string', arg: 'SIG[,SIG...]', describe: 'only these signals: names or numbers, RT included (TERM,9,RTMIN+3)' },
     sentence: { type: 'boolean', describe: 'one sentence per signal: "killall (157967) sent signal 15 (SIGTERM) to PID 157966 (sleep)"' },
   },
+  metricsBy: true,
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose', 'buffer-size'],
   notes:
     'Columns: TIME of the return, sender PID and COMM, SIG, target TPID (a thread for tkill/tgkill; <= 0 for a process ' +

@@ -3,9 +3,8 @@
  * same code. The kernel side is bpf/killsnoop.bpf.c; Event, KsSource and the skeleton are
  * generated from its BTF and header.
  */
-import type { MetricsBy } from '@bpf-recipes/metrics';
 import { readFileSync } from 'node:fs';
-import { eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { parseIntArg, type CommonTraceOptions, type Counting, type EventStream, type Session, traceEvents } from '@bpf-recipes/runtime';
 import { UsageError, decodeText } from '@bpf-recipes/core';
 import { Clock, errnoName, isoTime, jsonFields, signalName, signalNumber } from '@bpf-recipes/format';
 import { codeName, generateResult, sourceName } from './codes.js';
@@ -106,9 +105,9 @@ export const parseTpid = (v: unknown): number => parseIntArg('tpid', String(v), 
 
 /**
  * Open, configure, load and attach killsnoop's object on a session: events wait in skel.maps.events.
- * `kernel.metrics`: count in sig_metrics too (--metrics); `kernel.events: false`: send no event (the exporter).
+ * `counting.metrics`: count in sig_metrics too (--metrics); `counting.events: false`: send no event (the exporter).
  */
-export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>, kernel: { metrics?: boolean; events?: boolean; by?: MetricsBy } = {}): KillsnoopSkel {
+export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' | 'failed' | 'tpid' | 'signal'>, counting: Counting = {}): KillsnoopSkel {
   const { mask, sig64 } = signalFilter(o.signal);
   const tpid = o.tpid === undefined ? 0 : parseTpid(o.tpid);
   const all = Boolean(o.allSignals);
@@ -118,15 +117,12 @@ export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' |
     cfg_tpid: tpid,
     cfg_sig_mask: mask,
     cfg_sig_64: sig64,
-    cfg_metrics: Boolean(kernel.metrics),
-    cfg_events: kernel.events !== false,
-    cfg_metrics_by: kernel.by === undefined ? 0 : kernel.by.by === 'comm' ? 1 : 2,
-  });
+  }, counting);
   // -a: signal_generate alone; else the syscalls, with signal_generate noting their targets
   if (all) for (const p of Object.values(skel.progs)) if (p !== skel.progs.killsnoop_generate) skel.obj.setAutoload(p.name, false);
   // without --metrics the per-CPU counters are never touched: one entry instead of 4096 allocated at every start
-  if (!kernel.metrics) skel.obj.setMaxEntries(skel.maps.sig_metrics, 1);
-  session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
+  if (!counting.metrics) skel.obj.setMaxEntries(skel.maps.sig_metrics, 1);
+  session.loadAndAttach(skel);
   return skel;
 }
 
@@ -136,8 +132,8 @@ export function setup(session: Session, o: Pick<KillsnoopOptions, 'allSignals' |
  */
 export function trace(options: KillsnoopOptions = {}): EventStream<KillsnoopRecord> {
   const clock = new Clock();
-  return eventStream<KillsnoopRecord>(sessionOptions('killsnoop', options), (session, emit) => {
+  return traceEvents('killsnoop', options, (session) => {
     const skel = setup(session, options);
-    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock)));
+    return { ring: skel.maps.events, record: (b, off) => toRecord(decodeEvent(b, off), clock) };
   });
 }

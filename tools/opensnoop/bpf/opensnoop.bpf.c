@@ -48,6 +48,7 @@ struct {
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT_ENUM(open_call);
+RECIPES_EXPORT(open_result_key);
 
 static __always_inline int on_enter(const char *path, __u32 flags, __u32 mode, __s32 dirfd, __u32 call)
 {

@@ -8,7 +8,7 @@ import type { Session } from '@bpf-recipes/runtime';
 import { errnoName } from '@bpf-recipes/format';
 import { parseMetricsBy } from '@bpf-recipes/runtime';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
-import { type OpensnoopSkel } from './generated/opensnoop.js';
+import { OPEN_RESULT_KEY_OFFSETS, type OpensnoopSkel } from './generated/opensnoop.js';
 import { setup } from './trace.js';
 
 /** The exporter's options for opensnoop (its config file), named as the command's options. */
@@ -42,7 +42,7 @@ export function openResults(skel: OpensnoopSkel, label?: (key: Buffer, off: numb
   for (const k of map.keys()) {
     const err = k.readUInt32LE(0);
     const result = err === 0 ? 'ok' : errnoName(err);
-    const by = label ? label(k, 8) : '';
+    const by = label ? label(k, OPEN_RESULT_KEY_OFFSETS.by) : '';
     const count = map.lookupPerCpu(k).reduce((s, v) => s + Number(v.readBigUInt64LE(0)), 0);
     const id = `${result}\0${by}`;
     const have = rows.get(id);

@@ -23,6 +23,7 @@ export const spec: ToolSpec = {
       describe: 'only opens with any of these flags, e.g. O_WRONLY or O_CREAT (repeatable)',
     },
   },
+  metricsBy: true,
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'timestamp', 'json', 'verbose', 'buffer-size'],
   notes:
     'Columns: PID and COMM of the caller, FD returned (-1 on failure), ERR the errno (0 on success), PATH as passed ' +

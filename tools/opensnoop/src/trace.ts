@@ -2,8 +2,7 @@
  * opensnoop's tracing, as a library: the command (main.ts) and the typed API (trace()) run this
  * same code. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
-import type { MetricsBy } from '@bpf-recipes/metrics';
-import { eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { type CommonTraceOptions, type Counting, type EventStream, type Session, traceEvents } from '@bpf-recipes/runtime';
 import { Clock, errnoName, isoTime, recordFormat, usFromNs } from '@bpf-recipes/format';
 import { OpenCall, OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
 import { flagNames, hasMode, parseFlagFilter } from './flags.js';
@@ -90,18 +89,15 @@ export function setup(
   session: Session,
   o: Pick<OpensnoopOptions, 'failed' | 'flagFilter'>,
   /** count in the kernel for --metrics (open_results); events: false sends none (the exporter) */
-  counting: { metrics?: boolean; events?: boolean; by?: MetricsBy } = {},
+  counting: Counting = {},
 ): OpensnoopSkel {
   const skel = session.open(OpensnoopSkel, new URL('../bpf/opensnoop.bpf.o', import.meta.url), {
     cfg_failed: Boolean(o.failed),
     ...parseFlagFilter(o.flagFilter),
-    cfg_metrics: Boolean(counting.metrics),
-    cfg_events: counting.events ?? true,
-    cfg_metrics_by: counting.by === undefined ? 0 : counting.by.by === 'comm' ? 1 : 2,
-  });
+  }, counting);
   // without --metrics the 16384 per-CPU counters are never touched: one entry, not ~7 ms of the kernel's allocations at every start
   if (!counting.metrics) skel.obj.setMaxEntries(skel.maps.open_results, 1);
-  session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
+  session.loadAndAttach(skel);
   return skel;
 }
 
@@ -111,8 +107,8 @@ export function setup(
  */
 export function trace(options: OpensnoopOptions = {}): EventStream<OpensnoopRecord> {
   const clock = new Clock();
-  return eventStream<OpensnoopRecord>(sessionOptions('opensnoop', options), (session, emit) => {
+  return traceEvents('opensnoop', options, (session) => {
     const skel = setup(session, options);
-    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock)));
+    return { ring: skel.maps.events, record: (b, off) => toRecord(decodeEvent(b, off), clock) };
   });
 }

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { cgroup2Mount, eventStream, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { cgroup2Mount, eventStream, sessionOptions, type CommonTraceOptions, type Counting, type EventStream, type Session } from '@bpf-recipes/runtime';
 import { UsageError, decodeText } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields, jsonListFields } from '@bpf-recipes/format';
 import { PyexecKind, PyexecTail, PythonExecHookSkel, decodeEvent, type Event } from './generated/python-exec-hook.js';
@@ -48,7 +48,7 @@ export function setup(
   session: Session,
   o: Pick<PythonExecOptions, 'match'>,
   /** count in the kernel for --metrics (execs); events: false sends none (the exporter) */
-  counting: { metrics?: boolean; events?: boolean } = {},
+  counting: Counting = {},
 ): { skel: PythonExecHookSkel; re: RegExp } {
   const re = compileMatch(o.match);
   const prefix = literalPrefix(o.match);
@@ -60,11 +60,9 @@ export function setup(
   const skel = session.open(PythonExecHookSkel, new URL('../bpf/python-exec-hook.bpf.o', import.meta.url), {
     cfg_exe_prefix: whole?.prefix ?? prefix,
     cfg_exe_prefix_len: Buffer.byteLength(whole?.prefix ?? prefix),
-    cfg_metrics: Boolean(counting.metrics),
     cfg_exe_tail: whole?.tail ?? PyexecTail.PYEXEC_TAIL_ANY,
-    cfg_events: counting.events ?? true,
-  });
-  session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
+  }, counting);
+  session.loadAndAttach(skel);
   session.verbose(prefix ? `kernel prefilter: executable names starting with "${prefix}"` : 'no kernel prefilter: every exec is checked in user space');
   return { skel, re };
 }

@@ -3,7 +3,7 @@
  * same code. The kernel side is bpf/sslsnoop.bpf.c; Event, SslFunc and the skeleton are generated
  * from its BTF and header.
  */
-import { attachUprobes, eventStream, findUprobeFiles, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session, type UprobeFunction } from '@bpf-recipes/runtime';
+import { attachUprobes, findUprobeFiles, parseIntArg, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_SIZE, SSLSNOOP_MAX_DATA, SslFunc, SslsnoopSkel, decodeEvent, type Event } from './generated/sslsnoop.js';
@@ -97,7 +97,7 @@ export function setup(
   session: Session,
   o: Omit<SslsnoopOptions, keyof CommonTraceOptions>,
   /** count in the kernel for --metrics (tls_bytes); events: false sends none (the exporter) */
-  counting: { metrics?: boolean; events?: boolean } = {},
+  counting: Counting = {},
 ): { skel: SslsnoopSkel; attached: number } {
   const max = parseMaxBuffer(o.maxBufferSize);
   const excluded: Record<LibraryName, boolean | undefined> = { openssl: o.noOpenssl, gnutls: o.noGnutls, nss: o.noNss };
@@ -107,8 +107,8 @@ export function setup(
     pids: session.options.filters?.pids,
     command: session.options.command?.argv[0],
   }, (m) => session.verbose(m));
-  const skel = session.open(SslsnoopSkel, new URL('../bpf/sslsnoop.bpf.o', import.meta.url), { cfg_max_data: max, cfg_metrics: Boolean(counting.metrics), cfg_events: counting.events ?? true });
-  session.loadAndAttach(skel, { attach: false, ring: skel.maps.events, lost: skel.maps.lost_events });
+  const skel = session.open(SslsnoopSkel, new URL('../bpf/sslsnoop.bpf.o', import.meta.url), { cfg_max_data: max }, counting);
+  session.loadAndAttach(skel, { attach: false });
   const probe = (f: SslFunc): UprobeFunction => ({ func: FUNC_NAMES[f], cookie: f, entry: entryOf(skel, f), ret: skel.progs.sslsnoop_return });
   const funcsOf = (library: string) => {
     const fs = LIBRARIES.find((l) => l.name === library)!.funcs;
@@ -128,11 +128,14 @@ export function setup(
  */
 export function trace(options: SslsnoopOptions = {}): EventStream<SslsnoopRecord> {
   const clock = new Clock();
-  return eventStream<SslsnoopRecord>(sessionOptions('sslsnoop', options), (session, emit) => {
+  return traceEvents('sslsnoop', options, (session) => {
     const { skel } = setup(session, options);
-    session.follow(skel.maps.events, (b, off) => {
-      const e = decodeEvent(b, off);
-      emit(toRecord(e, dataOf(e, b, off), clock));
-    });
+    return {
+      ring: skel.maps.events,
+      record: (b, off) => {
+        const e = decodeEvent(b, off);
+        return toRecord(e, dataOf(e, b, off), clock);
+      },
+    };
   });
 }

@@ -70,6 +70,7 @@ RECIPES_EXPORT(sc_stat);
 RECIPES_EXPORT(proc_stat);
 RECIPES_EXPORT(proc_cache);
 RECIPES_EXPORT(hist_key);
+RECIPES_EXPORT(sc_by_key);
 
 static __always_inline bool wanted(long nr)
 {

@@ -7,7 +7,7 @@
 import type { Session } from '@bpf-recipes/runtime';
 import { parseMetricsBy } from '@bpf-recipes/runtime';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
-import { decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
+import { SC_BY_KEY_OFFSETS, decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
 import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
 import { parseSyscalls, syscallName, syscallTable } from '@bpf-recipes/format';
 
@@ -111,7 +111,7 @@ function registerBy(m: Metrics, k: SyscountMaps, by: MetricsBy): void {
         count += s.count;
         errors += s.errors;
       }
-      if (count > 0) rows.push({ by: folder.label(key, 8), labels: { syscall: syscallName(key.readUInt32LE(0), k.names) }, values: [count, errors] });
+      if (count > 0) rows.push({ by: folder.label(key, SC_BY_KEY_OFFSETS.by), labels: { syscall: syscallName(key.readUInt32LE(SC_BY_KEY_OFFSETS.nr), k.names) }, values: [count, errors] });
     }
     cached = { at: Date.now(), rows: folder.fold(rows) };
     return cached.rows;

@@ -31,7 +31,6 @@ export function openSyscount(session: Session, o: SyscountKernelOptions): Syscou
     cfg_failures: Boolean(o.failures),
     cfg_errno: o.errno ?? 0,
     cfg_processes: true,
-    cfg_metrics_by: o.metricsBy === undefined ? 0 : o.metricsBy.by === 'comm' ? 1 : 2,
     cfg_filter_syscalls: o.only !== undefined,
     cfg_syscalls: syscallBitmap(o.only ?? [], MAX_NR / 8),
     cfg_nr_execve: names.indexOf('execve'),
@@ -41,7 +40,7 @@ export function openSyscount(session: Session, o: SyscountKernelOptions): Syscou
   };
   // BTF tracepoints first; the classic tracepoints where they cannot load
   const tryLoad = (btf: boolean): SyscountSkel => {
-    const skel = session.open(SyscountSkel, new URL('../bpf/syscount.bpf.o', import.meta.url), config);
+    const skel = session.open(SyscountSkel, new URL('../bpf/syscount.bpf.o', import.meta.url), config, { by: o.metricsBy });
     const { maps, progs, obj } = skel;
     if (!o.hist) obj.setMaxEntries(maps.hists, 1);
     if (!o.metricsBy) obj.setMaxEntries(maps.syscalls_by, 1);

@@ -28,6 +28,7 @@ export const spec: ToolSpec = {
     list: { alias: 'l', type: 'boolean', describe: 'print the syscall table (number and name) and exit' },
     hist: { type: 'boolean', describe: 'a log2 latency histogram per syscall (implies -L)' },
   },
+  metricsBy: true,
   common: ['pid', 'tid', 'uid', 'name', 'cgroup', 'duration', 'json', 'verbose'],
   notes:
     'Counts are taken at syscall exit, from raw_syscalls:sys_exit through a BTF tracepoint (the classic tracepoint ' +

@@ -3,7 +3,7 @@
  * code. The kernel side is bpf/udplife.bpf.c (cgroup socket hooks + tracepoints, no kprobes);
  * Event, UDPLIFE_MAX_PEERS and the skeleton are generated from its BTF and header.
  */
-import { cgroup2Mount, eventStream, parseIntArg, sessionOptions, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { cgroup2Mount, parseIntArg, type CommonTraceOptions, type Counting, type EventStream, type Session, traceEvents } from '@bpf-recipes/runtime';
 import { PreflightError, UsageError, rawTracepointExists, type Program } from '@bpf-recipes/core';
 import { AF_INET, AF_INET6, Clock, addrText, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { UDPLIFE_MAX_PEERS, UdplifeSkel, decodeEvent, type Event } from './generated/udplife.js';
@@ -89,12 +89,12 @@ export interface UdplifeSetup {
 /**
  * Open, configure, load and attach udplife's object (ports as numbers, or as the command line's text) on a session, from the best source this
  * kernel has down (a source that fails leaves nothing attached); events wait in skel.maps.events.
- * `kernel.metrics`: count in sock_metrics too (--metrics); `kernel.events: false`: send no event (the exporter).
+ * `counting.metrics`: count in sock_metrics too (--metrics); `counting.events: false`: send no event (the exporter).
  */
 export function setup(
   session: Session,
   o: Pick<UdplifeOptions, 'ipv4' | 'ipv6'> & { localport?: readonly (number | string)[]; remoteport?: readonly (number | string)[] },
-  kernel: { metrics?: boolean; events?: boolean } = {},
+  counting: Counting = {},
 ): UdplifeSetup {
   if (o.ipv4 && o.ipv6) throw new UsageError('-4 and -6 exclude each other (give neither for both)');
   const lports = ports('localport', o.localport);
@@ -107,16 +107,14 @@ export function setup(
     cfg_nlports: lports.length,
     cfg_rports: rports,
     cfg_nrports: rports.length,
-    cfg_metrics: Boolean(kernel.metrics),
-    cfg_events: kernel.events !== false,
   };
   const load = (source: Source): UdplifeSkel => {
-    const skel = session.open(UdplifeSkel, new URL('../bpf/udplife.bpf.o', import.meta.url), config);
+    const skel = session.open(UdplifeSkel, new URL('../bpf/udplife.bpf.o', import.meta.url), config, counting);
     const { progs } = skel;
     try {
       const wanted = programsOf(progs, source);
       for (const p of Object.values(progs)) if (p.name.startsWith('udplife_')) skel.obj.setAutoload(p.name, wanted.includes(p));
-      session.loadAndAttach(skel, { ring: skel.maps.events, lost: skel.maps.lost_events });
+      session.loadAndAttach(skel);
       const cgroupProgs = [progs.udplife_create, progs.udplife_release, progs.udplife_egress, progs.udplife_ingress];
       for (const p of wanted) if (cgroupProgs.includes(p)) skel.obj.attachCgroup(p.name, root);
       return skel;
@@ -193,8 +191,8 @@ export function toRecord(e: Event, clock: Clock, counted: boolean): UdplifeRecor
  */
 export function trace(options: UdplifeOptions = {}): EventStream<UdplifeRecord> {
   const clock = new Clock();
-  return eventStream<UdplifeRecord>(sessionOptions('udplife', options), (session, emit) => {
+  return traceEvents('udplife', options, (session) => {
     const { skel, counted } = setup(session, options);
-    session.follow(skel.maps.events, (b, off) => emit(toRecord(decodeEvent(b, off), clock, counted)));
+    return { ring: skel.maps.events, record: (b, off) => toRecord(decodeEvent(b, off), clock, counted) };
   });
 }
