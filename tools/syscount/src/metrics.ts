@@ -8,8 +8,9 @@ import type { Session } from '@bpf-recipes/runtime';
 import { parseMetricsBy } from '@bpf-recipes/runtime';
 import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { SC_BY_KEY_OFFSETS, decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
-import { HIST_SLOTS, openSyscount, syscallNrs } from './object.js';
-import { parseSyscalls, syscallName, syscallTable } from '@bpf-recipes/format';
+import { HIST_SLOTS, syscallNrs } from './object.js';
+import { setup } from './trace.js';
+import { syscallName } from '@bpf-recipes/format';
 
 /** What register() reads: the attached object and how it was configured. */
 export interface SyscountMaps {
@@ -38,12 +39,11 @@ export interface SyscountMetricsOptions {
 export const OPTIONS: Record<keyof SyscountMetricsOptions, 'boolean' | 'string' | 'number'> = { latency: 'boolean', syscall: 'string', metricsBy: 'string', metricsTop: 'number' };
 
 export function open(session: Session, o: SyscountMetricsOptions): SyscountMaps {
-  const names = syscallTable();
-  const only = o.syscall === undefined ? undefined : parseSyscalls(o.syscall, names);
-  const latency = Boolean(o.latency);
   const by = parseMetricsBy('syscount', o.metricsBy, o.metricsTop, { by: 'syscount.metricsBy', top: 'syscount.metricsTop' });
-  const skel = openSyscount(session, { latency, hist: latency, only, names, metricsBy: by });
-  return { skel, nrs: syscallNrs(only, names), names, latency, by };
+  const latency = Boolean(o.latency);
+  // the command's own setup (and its --syscall parser): -L keeps the histogram for the duration series
+  const { skel, only, shape } = setup(session, { latency, ...(o.syscall !== undefined && { syscall: [o.syscall] }) }, true, by);
+  return { skel, nrs: syscallNrs(only, shape.names), names: shape.names, latency, by };
 }
 
 export function register(m: Metrics, k: SyscountMaps): void {
