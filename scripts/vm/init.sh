@@ -1,6 +1,7 @@
 #!/bin/busybox sh
 # PID 1 of the test VM (runs from the initramfs built by scripts/vm/run.mjs).
-# Loads the kernel's virtio/9p modules, mounts the host's root read-only over 9p at /host, gives it
+# Loads the kernel's virtio/9p modules, mounts the host's root read-only over 9p at /host (a root
+# of another architecture: writable, through an overlay whose writes stay in the guest), gives it
 # writable tmpfs places (/tmp, /run, /dev/shm, the checkout as an overlay whose writes stay in the
 # guest), a scratch ext4 on the virtio disk at /var/tmp, the kernel filesystems the tools use, then
 # runs the command in a chroot of /host. Its exit status goes to the host over the virtio port
@@ -29,12 +30,20 @@ for m in $VM_MODULES; do insmod "/modules/$m.ko" || say "insmod $m failed"; done
 
 H=/host
 mkdir -p $H /rw
-mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 hostroot $H || die "cannot mount the host root over 9p"
+mount -t tmpfs rw /rw
+if [ -n "$VM_ROOT_OVERLAY" ]; then
+  # a root of the guest's own (another architecture's): writable, its writes in guest memory, so
+  # that a test can install packages into it (dpkg -i of our .deb) and leave nothing behind
+  mkdir -p /lower /rw/root-upper /rw/root-work
+  mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 hostroot /lower || die "cannot mount the root over 9p"
+  mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/root-upper,workdir=/rw/root-work $H || die "cannot overlay the root"
+else
+  mount -t 9p -o ro,trans=virtio,version=9p2000.L,cache=loose,msize=512000 hostroot $H || die "cannot mount the host root over 9p"
+fi
 
 # the checkout: read-only underneath, writes land in guest memory. Made here, before the tmpfs
 # mounts below, and bound at its own path after them: a checkout under /tmp, /run or /var/tmp
 # would otherwise be hidden by them
-mount -t tmpfs rw /rw
 mkdir -p /rw/upper /rw/work /checkout
 # a root of another architecture than the host's does not hold the checkout: it is its own 9p share
 LOWER=$H$VM_WORKDIR

@@ -47,10 +47,12 @@ const VM_ARCHES = {
   arm64: { qemu: 'qemu-system-aarch64', board: ['-M', 'virt'], cpu: { kvm: 'host', tcg: 'cortex-a72' }, console: 'ttyAMA0', flavour: 'arm64' },
 };
 // a root of another architecture: Debian's packages the tests run (the test VM's counterpart of
-// scripts/packages.txt), busybox-static for the initramfs, nodejs for the .deb's dependency
+// scripts/packages.txt; libc6-dbg names libc's local functions in user stacks), busybox-static for
+// the initramfs, nodejs and libbpf1 for the .deb's dependencies. Made by mmdebstrap from this list
+// alone (nothing is changed in it by hand): a fresh CI machine gets the same root
 const ROOT_PACKAGES = [
   'nodejs', 'libbpf1', 'bpftool', 'busybox-static', 'e2fsprogs', 'procps', 'iproute2', 'util-linux', 'strace',
-  'gcc', 'libc6-dev', 'make', 'python3', 'openssl', 'libssl-dev', 'curl', 'ca-certificates',
+  'gcc', 'libc6-dev', 'libc6-dbg', 'make', 'python3', 'openssl', 'libssl-dev', 'curl', 'ca-certificates',
 ];
 // modules the guest needs before it can see the host root, and the ones the tests use
 const MODULES = ['virtio_pci', 'virtio_blk', 'virtio_console', 'virtio_rng', '9pnet_virtio', '9p', 'overlay', 'ext4', 'crc32c_generic'];
@@ -250,6 +252,12 @@ if (command.length) {
   const whole = lines.filter(([, n]) => !n).map(([f]) => f);
   if (names.length && whole.length) fail(`${relative(repo, listFile)}: give every line a test name (FILE :: NAME) or none (${whole[0]} has none)`);
   for (const t of ['libs/core/dist', 'tools/udplife/dist']) if (!existsSync(join(repo, t))) fail('the checkout is not built: run npm run build first');
+  // the guest installs the .deb of its architecture (tools/bpf-recipes/test/deb-guest.priv.test.ts): made here, from this build
+  if (tests.includes('tools/bpf-recipes/test/deb-guest.priv.test.ts')) {
+    process.stderr.write(`test:vm: packing the ${arch} .deb for the guest to install (npm run package:deb -- --arch ${arch})\n`);
+    sh('node', [join(repo, 'scripts', 'pack.mjs')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+    sh('node', [join(repo, 'scripts', 'package-deb.mjs'), '--arch', arch], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  }
   const pattern = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
   // an emulated CPU of another architecture runs several times slower than TCG on its own: tests get more time
   const slow = foreign ? ['--testTimeout=240000', '--hookTimeout=240000'] : [];
@@ -289,7 +297,7 @@ const busyboxBytes = readFileSync(busybox);
 if (hasInterp(busyboxBytes)) fail(`${busybox} is dynamically linked: install busybox-static`, 1);
 const natives = foreign ? readFileSync(join(guestRoot, 'opt', 'bpf-recipes', 'natives'), 'utf8').split('\n').filter(Boolean) : [];
 const vmEnv = [`VM_MODULES=${q(order.join(' '))}`, `VM_WORKDIR=${q(repo)}`, `VM_COMMAND=${q(argv.join(' '))}`,
-  `VM_CHECKOUT_TAG=${foreign ? 'checkout' : ''}`, `VM_NATIVES=${q(natives.join(' '))}`, ''].join('\n');
+  `VM_CHECKOUT_TAG=${foreign ? 'checkout' : ''}`, `VM_ROOT_OVERLAY=${foreign ? 1 : ''}`, `VM_NATIVES=${q(natives.join(' '))}`, ''].join('\n');
 const dirs = ['bin', 'dev', 'proc', 'sys', 'modules', 'tmp'];
 const initrd = cpio([
   ...dirs.map((d) => ({ name: d, mode: 0o40755 })),

@@ -46,12 +46,29 @@ function generic() {
     if (m[1] === 'syscalls' || m[1] === 'arch_specific_syscall') continue;
     table[Number(m[2])] = m[1];
   }
-  // the 64-bit ABI names the __NR3264_* entries (e.g. __NR3264_fstatat is newfstatat)
-  for (const m of src.matchAll(/^#define __NR_(\w+)\s+__NR3264_(\w+)\s*$/gm)) {
+  // the 64-bit ABI names the __NR3264_* entries (e.g. __NR3264_fstatat is newfstatat): the names of
+  // the `#if __BITS_PER_LONG == 64` branch only, not its #else (32-bit: mmap2, llseek, fcntl64…)
+  for (const m of bits64Branch(src).matchAll(/^#define __NR_(\w+)\s+__NR3264_(\w+)\s*$/gm)) {
     const n = nr3264.get(m[2]);
-    if (n !== undefined && !/64$/.test(m[1])) table[n] = m[1];
+    if (n !== undefined) table[n] = m[1];
   }
   return table;
+}
+
+/** The lines of asm-generic/unistd.h's `#if __BITS_PER_LONG == 64` up to its own #else. */
+function bits64Branch(src) {
+  const lines = src.split('\n');
+  const start = lines.findIndex((l) => /^#if __BITS_PER_LONG == 64\b/.test(l));
+  if (start < 0) throw new Error('gen-syscalls: asm-generic/unistd.h has no `#if __BITS_PER_LONG == 64` branch');
+  let depth = 0;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (/^#\s*if/.test(lines[i])) depth++;
+    else if (/^#\s*endif/.test(lines[i])) {
+      if (depth === 0) return lines.slice(start + 1, i).join('\n');
+      depth--;
+    } else if (/^#\s*else/.test(lines[i]) && depth === 0) return lines.slice(start + 1, i).join('\n');
+  }
+  throw new Error('gen-syscalls: the `#if __BITS_PER_LONG == 64` branch of asm-generic/unistd.h does not end');
 }
 
 const tables = { x64: x86_64(), arm64: generic() };

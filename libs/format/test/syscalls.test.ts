@@ -10,6 +10,10 @@ describe('generated syscall tables', () => {
     const t = SYSCALL_NAMES.arm64;
     expect([t[56], t[63], t[64], t[79], t[221], t[437]]).toEqual(['openat', 'read', 'write', 'newfstatat', 'execve', 'openat2']);
     expect(t).not.toContain('open');
+    // the __NR3264_* entries by their 64-bit names, as strace and the kernel's syscalls:sys_enter_* name
+    // them (not the 32-bit branch's mmap2, llseek, fcntl64)
+    expect([t[25], t[62], t[71], t[222], t[223]]).toEqual(['fcntl', 'lseek', 'sendfile', 'mmap', 'fadvise64']);
+    for (const n of ['mmap2', 'llseek', 'fcntl64', 'fadvise64_64', 'sendfile64']) expect(t).not.toContain(n);
   });
   it('parses --syscall lists and rejects unknown names', () => {
     expect(parseSyscalls('read, write', SYSCALL_NAMES.x64)).toEqual([0, 1]);

@@ -361,6 +361,7 @@ export const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
 export { cliConformance, type ConformanceOptions } from './conformance.js';
 export { inNamespaces, jsonLines, type NamespaceRun } from './namespaces.js';
 export { interrupt, libbpfTool, parseStraceCalls, parseStraceCounts, uniquelyNamed, watch, type StraceCall, type Watched } from './oracle.js';
+export { FRAME_POINTER_CFLAGS, SYSCALL_ENTRY } from './arch.js';
 export * from './prometheus.js';
 export { makeCertificates, startTlsServer, type Certificates, type TlsServer } from './tls.js';
 export { chainShare, countOf, foldedStacks, holdsChain, type FoldedStack } from './stacks.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { heldPrograms, interrupt, libbpfTool, skipPrivileged, startTool, watch } from '@bpf-recipes/testing';
+import { FRAME_POINTER_CFLAGS, heldPrograms, interrupt, libbpfTool, skipPrivileged, startTool, watch } from '@bpf-recipes/testing';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -37,7 +37,7 @@ describe.skipIf(skipPrivileged())("offcputime agrees with libbpf-tools' offcputi
   let peer: string;
   beforeAll(async () => {
     bin = join(mkdtempSync(join(tmpdir(), 'offcputime-oracle-')), 'offcpu');
-    execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-fno-inline', '-o', bin, join(here, 'fixtures', 'offcpu.c')]);
+    execFileSync('gcc', ['-O0', ...FRAME_POINTER_CFLAGS, '-fno-inline', '-o', bin, join(here, 'fixtures', 'offcpu.c')]);
     peer = await libbpfTool('offcputime');
   }, 300000); // libbpfTool may wait out the .deb test
   afterAll(() => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliConformance, loadedPrograms, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { FRAME_POINTER_CFLAGS, cliConformance, loadedPrograms, skipPrivileged, startTool } from '@bpf-recipes/testing';
 import { start } from '@bpf-recipes/profile';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +22,7 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'profile-test-'));
     bin = join(dir, 'busychain');
-    execFileSync('gcc', ['-O0', '-fno-omit-frame-pointer', '-fno-inline', '-fPIE', '-pie', '-o', bin, join(here, 'fixtures', 'busychain.c')]);
+    execFileSync('gcc', ['-O0', ...FRAME_POINTER_CFLAGS, '-fno-inline', '-fPIE', '-pie', '-o', bin, join(here, 'fixtures', 'busychain.c')]);
     // the same program under another name: a second busy process that -p must leave out
     other = join(dir, 'busyother');
     copyFileSync(bin, other);

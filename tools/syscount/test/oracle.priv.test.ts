@@ -38,10 +38,17 @@ describe.skipIf(skipPrivileged())('syscount agrees with strace -f -c', () => {
     };
     const counted = ours(plain.lines());
     // the workload's own shape, which both must show: per round 2 fork + 1 raw clone (clone),
-    // 1 vfork, 1 thread (clone3), SIGUSR1 to itself and SIGUSR2 to a child, both handled
-    expect(strace.get('clone')).toEqual({ count: 3 * N, errors: 0 });
-    expect(strace.get('vfork')).toEqual({ count: N, errors: 0 });
-    expect(strace.get('clone3')).toEqual({ count: N, errors: 0 });
+    // 1 vfork, 1 thread (clone3), SIGUSR1 to itself and SIGUSR2 to a child, both handled. arm64 has
+    // no vfork(2) (libc's vfork is a clone), and its libc made the thread with clone as well
+    // (measured in the arm64 VM lane: 5 clone a round, no clone3)
+    if (process.arch === 'x64') {
+      expect(strace.get('clone')).toEqual({ count: 3 * N, errors: 0 });
+      expect(strace.get('vfork')).toEqual({ count: N, errors: 0 });
+      expect(strace.get('clone3')).toEqual({ count: N, errors: 0 });
+    } else {
+      expect(strace.get('vfork')).toBeUndefined();
+      expect((strace.get('clone')?.count ?? 0) + (strace.get('clone3')?.count ?? 0)).toBe(5 * N);
+    }
     expect(strace.get('rt_sigreturn')).toEqual({ count: 2 * N, errors: N }); // the child's sigsuspend returns -EINTR
     const asStrace = (m: Map<string, Row>) => Object.fromEntries([...m].map(([k, r]) => [k, { count: r.count, errors: r.errors }]));
     expect(asStrace(counted)).toEqual(Object.fromEntries(strace));
