@@ -28,7 +28,8 @@ Commands:
                            ${DEFAULT_LISTEN}; every tool with metrics that works here; docs/fleet.md)
   completion [bash|zsh]    a completion script for bpf-recipes and every tool (bash unless zsh is named):
                            source <(bpf-recipes completion)
-  TOOL [ARGS]              run a tool (bpf-recipes opensnoop -T is opensnoop -T)
+  TOOL [ARGS]              run a tool (bpf-recipes opensnoop -T is opensnoop -T; bpf-recipes syscount -- dd ...
+                           runs dd and counts its syscalls)
   help, -h, --help         this text
   -V, --version            the version
 

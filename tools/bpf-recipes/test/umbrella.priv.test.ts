@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { machine } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { fixture, run, runToolSync, skipPrivileged, startTool, uniquePath } from '@bpf-recipes/testing';
+import { fixture, run, runToolSync, skipPrivileged, startTool, toolBin, uniquePath } from '@bpf-recipes/testing';
 import { TOOLS, toolSpec } from '../src/tools.js';
 
 describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
@@ -76,6 +76,17 @@ describe.skipIf(skipPrivileged())('bpf-recipes umbrella', () => {
     const ev = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.path === path);
     expect(ev).toHaveLength(3);
     expect(ev.every((e) => e.pid === w.pid)).toBe(true);
+  });
+
+  it('bpf-recipes TOOL ARGS -- COMMAND: the tool runs the command, sees its opens, and exits with its status', async () => {
+    const path = uniquePath('umbrella-cmd');
+    writeFileSync(path, 'x');
+    const r = await run(toolBin('bpf-recipes'), ['opensnoop', '--json', '--', 'sh', '-c', `cat ${path} >/dev/null; exit 7`]);
+    expect(r.code, r.stderr).toBe(7);
+    const ev = r.stdout.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l) as { comm: string; path: string });
+    expect(ev.filter((e) => e.path === path).map((e) => e.comm)).toEqual(['cat']);
+    // from the command's execve: the loader's first open is the shell's
+    expect(ev[0]).toMatchObject({ comm: 'sh', path: '/etc/ld.so.cache' });
   });
 
   it('bad input: one line, exit 2; --version', () => {
