@@ -35,6 +35,7 @@ const USAGE = `usage: npm run test:vm [KERNEL] [-- [options] [-- COMMAND...]]
   --timeout SEC     kill the VM after SEC seconds (default 3600): exit 124
   --stall SEC       kill the VM when it printed nothing but kernel messages for SEC seconds
                     (default 300; a hung or soft-locked guest): exit 124 with its last lines
+  --stall-retries N after a stall, boot a fresh guest and run again, N times (default 1), within --timeout
   --list FILE       test files to run, one per line (default scripts/vm/tests.txt)
   --fetch           only download and unpack the kernel (and make the root of a foreign --arch), then exit
   COMMAND           run this in the checkout instead of the tests (e.g. -- sh -c 'uname -r')`;
@@ -74,7 +75,7 @@ try {
     allowPositionals: true,
     options: {
       arch: { type: 'string' }, accel: { type: 'string', default: 'auto' }, cpus: { type: 'string', default: '2' },
-      mem: { type: 'string', default: '3072' }, timeout: { type: 'string', default: '3600' }, stall: { type: 'string', default: '300' }, list: { type: 'string' },
+      mem: { type: 'string', default: '3072' }, timeout: { type: 'string', default: '3600' }, stall: { type: 'string', default: '300' }, 'stall-retries': { type: 'string', default: '1' }, list: { type: 'string' },
       fetch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -98,6 +99,7 @@ const A = VM_ARCHES[arch] && { ...VM_ARCHES[arch], ...ARCHES.find((a) => a.debia
 if (!A) fail(`--arch ${arch}: not one of ${Object.keys(VM_ARCHES).join(', ')}`);
 const foreign = A.node !== process.arch;
 for (const k of ['cpus', 'mem', 'timeout', 'stall']) if (!/^\d+$/.test(opt[k]) || +opt[k] < 1) fail(`--${k} ${opt[k]}: give a positive whole number`);
+if (!/^\d+$/.test(opt['stall-retries'])) fail(`--stall-retries ${opt['stall-retries']}: give a whole number (0: no retry)`);
 if (!['auto', 'kvm', 'tcg'].includes(opt.accel)) fail(`--accel ${opt.accel}: give auto, kvm or tcg`);
 
 // ---- the kernel: resolve the package, fetch and unpack it (once) ----
@@ -326,76 +328,98 @@ function kvmUsable() {
 const accel = opt.accel === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : opt.accel;
 
 // ---- run ----
-const work = mkdtempSync(join(tmpdir(), 'bpf-recipes-vm-'));
-const initrdPath = join(work, 'initrd.cpio');
-writeFileSync(initrdPath, initrd);
-const disk = join(work, 'disk.img');
-writeFileSync(disk, '');
-spawnSync('truncate', ['-s', '512M', disk]);
-const resultPath = join(work, 'result');
-writeFileSync(resultPath, '');
-const qargs = [
-  ...A.board, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
-  '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
-  '-kernel', vmlinuz, '-initrd', initrdPath,
-  '-append', `console=${A.console} quiet panic=-1 rdinit=/init`,
-  '-fsdev', `local,id=hostroot,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
-  '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
-  // a foreign root does not hold the checkout: it comes on its own
-  ...(foreign ? ['-fsdev', `local,id=checkout,path=${repo},security_model=none,readonly=on,multidevs=remap`, '-device', 'virtio-9p-pci,fsdev=checkout,mount_tag=checkout'] : []),
-  '-drive', `file=${disk},format=raw,if=none,id=scratch,cache=unsafe`, '-device', 'virtio-blk-pci,drive=scratch',
-  '-device', 'virtio-rng-pci',
-  '-device', 'virtio-serial-pci', '-chardev', `file,id=result,path=${resultPath}`, '-device', 'virtserialport,chardev=result,name=result',
-];
-const t0 = Date.now();
-process.stderr.write(`test:vm: ${kver} (${arch}, ${accel.toUpperCase()}, ${opt.cpus} CPUs, ${opt.mem} MB): ${argv.join(' ')}\n`);
-const vm = spawn(A.qemu, qargs, { stdio: ['ignore', 'pipe', 'inherit'] });
-// the last console lines, and when the guest last printed something of its own: a kernel message
-// ("[  123.456] watchdog: BUG: soft lockup", an RCU stall) is no sign of progress
-const tail = [];
-let partial = '';
-let lastProgress = Date.now();
-vm.stdout.on('data', (d) => {
-  const text = d.toString('latin1').replace(/\r\n/g, '\n');
-  process.stdout.write(text, 'latin1');
-  const lines = (partial + text).split('\n');
-  partial = lines.pop();
-  for (const l of lines) {
-    tail.push(l);
-    if (tail.length > 40) tail.shift();
-    if (!/^\s*\[\s*\d+\.\d+\]/.test(l) && l.trim()) lastProgress = Date.now();
-  }
-});
-let timedOut;
-const stop = (why) => {
-  if (timedOut) return;
-  timedOut = why;
-  vm.kill('SIGTERM');
-  setTimeout(() => vm.kill('SIGKILL'), 10000).unref();
-};
-const timer = setTimeout(() => stop(`timed out after ${opt.timeout} s`), +opt.timeout * 1000);
-const stallTimer = setInterval(() => {
-  if (Date.now() - lastProgress > +opt.stall * 1000) stop(`the guest printed nothing but kernel messages for ${opt.stall} s: stopped (--stall)`);
-}, 5000);
-for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => vm.kill('SIGTERM'));
-vm.on('error', (e) => fail(`${A.qemu}: ${e.message}${e.code === 'ENOENT' ? ' (run scripts/setup.sh: package qemu-system-x86 / qemu-system-arm)' : ''}`, 1));
-vm.on('close', (code, signal) => {
-  clearTimeout(timer);
-  clearInterval(stallTimer);
-  const result = readFileSync(resultPath, 'utf8').trim();
-  rmSync(work, { recursive: true, force: true });
-  const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  let status;
-  if (timedOut) {
-    if (partial) tail.push(partial);
-    process.stderr.write(`test:vm: ${timedOut}; its last console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`);
-    status = 124;
-  } else if (/^\d+$/.test(result)) {
-    status = Number(result);
-  } else {
-    process.stderr.write(`test:vm: the VM ended without a result (qemu ${signal ?? `exit ${code}`})\n`);
-    status = 125;
-  }
-  process.stderr.write(`test:vm: ${kver} ${arch} ${accel}: exit ${status} after ${secs} s\n`);
-  process.exit(status);
-});
+// One boot of the guest: resolves with its status (124 on --timeout or --stall) and whether it stalled.
+function boot(deadline) {
+  return new Promise((resolve) => {
+    const work = mkdtempSync(join(tmpdir(), 'bpf-recipes-vm-'));
+    const initrdPath = join(work, 'initrd.cpio');
+    writeFileSync(initrdPath, initrd);
+    const disk = join(work, 'disk.img');
+    writeFileSync(disk, '');
+    spawnSync('truncate', ['-s', '512M', disk]);
+    const resultPath = join(work, 'result');
+    writeFileSync(resultPath, '');
+    const qargs = [
+      ...A.board, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
+      '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
+      '-kernel', vmlinuz, '-initrd', initrdPath,
+      '-append', `console=${A.console} quiet panic=-1 rdinit=/init`,
+      '-fsdev', `local,id=hostroot,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
+      '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+      // a foreign root does not hold the checkout: it comes on its own
+      ...(foreign ? ['-fsdev', `local,id=checkout,path=${repo},security_model=none,readonly=on,multidevs=remap`, '-device', 'virtio-9p-pci,fsdev=checkout,mount_tag=checkout'] : []),
+      '-drive', `file=${disk},format=raw,if=none,id=scratch,cache=unsafe`, '-device', 'virtio-blk-pci,drive=scratch',
+      '-device', 'virtio-rng-pci',
+      '-device', 'virtio-serial-pci', '-chardev', `file,id=result,path=${resultPath}`, '-device', 'virtserialport,chardev=result,name=result',
+    ];
+    const t0 = Date.now();
+    process.stderr.write(`test:vm: ${kver} (${arch}, ${accel.toUpperCase()}, ${opt.cpus} CPUs, ${opt.mem} MB): ${argv.join(' ')}\n`);
+    const vm = spawn(A.qemu, qargs, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // the last console lines, and when the guest last printed something of its own: a kernel message
+    // ("[  123.456] watchdog: BUG: soft lockup", an RCU stall) is no sign of progress
+    const tail = [];
+    let partial = '';
+    let lastProgress = Date.now();
+    vm.stdout.on('data', (d) => {
+      const text = d.toString('latin1').replace(/\r\n/g, '\n');
+      process.stdout.write(text, 'latin1');
+      const lines = (partial + text).split('\n');
+      partial = lines.pop();
+      for (const l of lines) {
+        tail.push(l);
+        if (tail.length > 40) tail.shift();
+        if (!/^\s*\[\s*\d+\.\d+\]/.test(l) && l.trim()) lastProgress = Date.now();
+      }
+    });
+    let timedOut;
+    let stalled = false;
+    const stop = (why) => {
+      if (timedOut) return;
+      timedOut = why;
+      vm.kill('SIGTERM');
+      setTimeout(() => vm.kill('SIGKILL'), 10000).unref();
+    };
+    const timer = setTimeout(() => stop(`timed out after ${opt.timeout} s`), Math.max(0, deadline - Date.now()));
+    const stallTimer = setInterval(() => {
+      if (Date.now() - lastProgress > +opt.stall * 1000) {
+        stalled = true;
+        stop(`the guest printed nothing but kernel messages for ${opt.stall} s: stopped (--stall)`);
+      }
+    }, 5000);
+    const forward = () => vm.kill('SIGTERM');
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, forward);
+    vm.on('error', (e) => fail(`${A.qemu}: ${e.message}${e.code === 'ENOENT' ? ' (run scripts/setup.sh: package qemu-system-x86 / qemu-system-arm)' : ''}`, 1));
+    vm.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(stallTimer);
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.off(s, forward);
+      const result = readFileSync(resultPath, 'utf8').trim();
+      rmSync(work, { recursive: true, force: true });
+      const secs = ((Date.now() - t0) / 1000).toFixed(0);
+      let status;
+      if (timedOut) {
+        if (partial) tail.push(partial);
+        process.stderr.write(`test:vm: ${timedOut}; its last console lines:\n${tail.map((l) => `  | ${l}`).join('\n')}\n`);
+        status = 124;
+      } else if (/^\d+$/.test(result)) {
+        status = Number(result);
+      } else {
+        process.stderr.write(`test:vm: the VM ended without a result (qemu ${signal ?? `exit ${code}`})\n`);
+        status = 125;
+      }
+      process.stderr.write(`test:vm: ${kver} ${arch} ${accel}: exit ${status} after ${secs} s\n`);
+      resolve({ status, stalled });
+    });
+  });
+}
+
+// A guest whose CPUs all lock up (seen under TCG: both vCPUs in soft lockup, at different tests each
+// time, while the host was idle) is stopped by --stall; it is booted once more and the run starts
+// over, within the same --timeout. A second stall is the run's result (124).
+const deadline = Date.now() + +opt.timeout * 1000;
+let run = await boot(deadline);
+for (let retries = +opt['stall-retries']; run.stalled && retries > 0 && deadline - Date.now() > 60000; retries--) {
+  process.stderr.write(`test:vm: the guest stalled; booting a fresh one and running again (--stall-retries ${opt['stall-retries']})\n`);
+  run = await boot(deadline);
+}
+process.exit(run.status);
