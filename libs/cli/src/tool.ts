@@ -168,11 +168,17 @@ export async function runTool<A>(spec: ToolSpec, main: (ctx: ToolContext<A>) => 
   const verbose = Boolean(args.verbose);
   let metrics: MetricsRegistry | undefined;
 
+  let skippedSeen = 0;
   const reportLost = (final: boolean) => {
     const n = session.lostSinceLastCall();
     if (n > 0) note(`${spec.name}: Lost ${n} events`);
     const total = final ? session.lost() : 0;
     if (total > 0) note(`${spec.name}: Lost ${total} events in total (a larger --buffer-size keeps more)`);
+    const skipped = session.skippedRuns();
+    if (skipped > skippedSeen) {
+      note(`${spec.name}: the kernel skipped ${skipped - skippedSeen} runs of its programs (one already running on that CPU, under an interrupt): what they would have shown is missing`);
+      skippedSeen = skipped;
+    }
   };
 
   const stop = async (code = 0): Promise<void> => {

@@ -56,6 +56,8 @@ function bind() {
     bpf_program__set_autoload: lib.func('int bpf_program__set_autoload(void *prog, bool autoload)'),
     bpf_program__autoload: lib.func('bool bpf_program__autoload(void *prog)'),
     bpf_program__attach: lib.func('void *bpf_program__attach(void *prog)'),
+    bpf_program__fd: lib.func('int bpf_program__fd(void *prog)'),
+    bpf_obj_get_info_by_fd: lib.func('int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)'),
     bpf_program__attach_uprobe_opts: lib.func(
       'void *bpf_program__attach_uprobe_opts(void *prog, int pid, const char *binary_path, size_t func_offset, const recipes_bpf_uprobe_opts *opts)',
     ),

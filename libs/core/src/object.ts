@@ -42,6 +42,11 @@ export interface OpenOptions {
   tracefs?: Tracefs;
 }
 
+/** struct bpf_prog_info (uapi, the same on every architecture): its size as of 6.x, and where its
+ * recursion_misses counter is (a kernel that does not know the field returns a shorter info) */
+const PROG_INFO_SIZE = 232;
+const RECURSION_MISSES_OFFSET = 208;
+
 export class BpfObject {
   readonly programs: Program[] = [];
   readonly skipped: Skipped[] = [];
@@ -67,6 +72,26 @@ export class BpfObject {
     const ptr = log.run(() => libbpf().bpf_object__open_file(path, null) as Ptr | null);
     if (isNull(ptr)) throw new BpfError(`open ${path}`, errno(), hintFor('open', errno()), log.take().join('\n'));
     return new BpfObject(path, ptr!, log, opts.tracefs ?? new Tracefs());
+  }
+
+  /**
+   * Runs of this object's programs the kernel skipped (`recursion_misses` of each program's info,
+   * 5.12+): a program already running on that CPU (an interrupt on top of it hitting the same hook)
+   * is not run again, so whatever that run would have counted or sent is missing. 0 before load.
+   */
+  skippedRuns(): number {
+    const l = libbpf();
+    const info = Buffer.alloc(PROG_INFO_SIZE);
+    let n = 0;
+    for (const p of this.programs) {
+      const fd = this.ptr === null ? -1 : (l.bpf_program__fd(p.ptr) as number);
+      if (fd < 0) continue;
+      info.fill(0);
+      const len = [info.length];
+      if (l.bpf_obj_get_info_by_fd(fd, info, len) !== 0) continue;
+      if (len[0] >= RECURSION_MISSES_OFFSET + 8) n += Number(info.readBigUInt64LE(RECURSION_MISSES_OFFSET));
+    }
+    return n;
   }
 
   private get obj(): Ptr {

@@ -243,6 +243,22 @@ export class Session {
     return n;
   }
 
+  /**
+   * Program runs the kernel skipped so far, over every object (see BpfObject.skippedRuns): what
+   * they would have sent or counted is missing, so they are reported beside lost events.
+   */
+  skippedRuns(): number {
+    let n = 0;
+    for (const obj of this.objects) {
+      try {
+        n += obj.skippedRuns();
+      } catch {
+        /* a closed object */
+      }
+    }
+    return n;
+  }
+
   /** Events lost since the last call (the first call: since the start). */
   lostSinceLastCall(): number {
     let n = 0;
