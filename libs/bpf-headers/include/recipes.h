@@ -113,15 +113,36 @@ static __always_inline void *recipes_lookup_or_init(void *map, const void *key, 
 	return v ? v : recipes_init_lookup(map, key, init);
 }
 
-/* The same for a value that starts at zero, of type TYPE: the zeros are made only for a new key
- * (a large value zeroed at every call would cost more than the rest). */
+/*
+ * Zeros to insert new keys from, RECIPES_ZERO_BYTES of them: one entry no program may write
+ * (BPF_F_RDONLY_PROG), shared by every RECIPES_LOOKUP_OR_ZERO() of an object. Zeros made on the
+ * stack instead would cost the value's size in stack at every call site — and the verifier caps a
+ * call chain's stack at 512 bytes (with the user-stack walk under a program, a histogram's zeros
+ * no longer fit on 6.1) — and a memset at every new key.
+ */
+#ifndef RECIPES_ZERO_BYTES
+#define RECIPES_ZERO_BYTES 1024
+#endif
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_RDONLY_PROG);
+	__type(key, __u32);
+	__type(value, char[RECIPES_ZERO_BYTES]);
+} recipes_zero SEC(".maps");
+
+/* The value of `key` in the hash `map`, of type TYPE, inserted as zeros when new
+ * (recipes_init_lookup() from recipes_zero); NULL when the map is full. */
 #define RECIPES_LOOKUP_OR_ZERO(MAP, KEY, TYPE)                                          \
 	({                                                                              \
+		_Static_assert(sizeof(TYPE) <= RECIPES_ZERO_BYTES,                      \
+			       "a value larger than recipes_zero: raise RECIPES_ZERO_BYTES"); \
 		TYPE *__v = bpf_map_lookup_elem(MAP, KEY);                              \
 		if (!__v) {                                                             \
-			TYPE __zero;                                                    \
-			__builtin_memset(&__zero, 0, sizeof(__zero));                   \
-			__v = recipes_init_lookup(MAP, KEY, &__zero);                   \
+			__u32 __zk = 0;                                                 \
+			const void *__z = bpf_map_lookup_elem(&recipes_zero, &__zk);    \
+			if (__z)                                                        \
+				__v = recipes_init_lookup(MAP, KEY, __z);               \
 		}                                                                       \
 		__v;                                                                    \
 	})

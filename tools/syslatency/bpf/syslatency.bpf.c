@@ -67,27 +67,11 @@ static __always_inline bool by_stack(void)
 	return cfg_by == SYSLATENCY_BY_USTACK || cfg_by == SYSLATENCY_BY_KSTACK || cfg_by == SYSLATENCY_BY_STACK;
 }
 
-/* A zeroed histogram to insert new keys from, off the stack: with --by ustack the user-stack walk
- * runs under this program, and 6.1's verifier caps the whole call chain's stack at 512 bytes. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hist);
-} zero_hist SEC(".maps");
-
 /* The histogram of `key` in `map` (a per-CPU hash of struct hist), inserted zeroed when new. */
 static __always_inline struct hist *hist_of(void *map, const void *key)
 {
-	struct hist *h = bpf_map_lookup_elem(map, key);
-	__u32 zero = 0;
+	struct hist *h = RECIPES_LOOKUP_OR_ZERO(map, key, struct hist);
 
-	if (!h) {
-		struct hist *z = bpf_map_lookup_elem(&zero_hist, &zero); /* never written: all zeros */
-
-		if (z)
-			h = recipes_init_lookup(map, key, z);
-	}
 	if (!h)
 		recipes_count_missed(SYSLATENCY_MISSED_COUNTS);
 	return h;
