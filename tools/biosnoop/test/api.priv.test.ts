@@ -35,7 +35,7 @@ describe.skipIf(skipPrivileged())('biosnoop as a library', () => {
   let disk: string;
   let dd: string; // a dd of its own name: the name filter sees only this test's I/O
   const K = 6;
-  const B = 65536;
+  const B = 4096;
   beforeAll(async () => {
     dir = mkdtempSync('/var/tmp/bpf-recipes-bioapi-');
     disk = diskOf(dir);
@@ -53,7 +53,7 @@ describe.skipIf(skipPrivileged())('biosnoop as a library', () => {
     const records = await collect(t, writes, K);
     // which side missed, if one did: the library's records first, then the command's lines
     expect(records, `the library's records of ${dir}/f on ${disk}`).toHaveLength(K);
-    await cli.waitForLine(/"len":65536/);
+    await cli.waitForLine(/"len":4096/);
     await new Promise((r) => setTimeout(r, 300));
     expect((await cli.stop()).code).toBe(0);
     const lines = cli.lines().map((l) => JSON.parse(l) as BiosnoopRecord).filter(writes);

@@ -22,7 +22,7 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
   let dir: string;
   let disk: string;
   const K = 6;
-  const B = 65536;
+  const B = 4096;
   beforeAll(() => {
     dir = mkdtempSync('/var/tmp/bpf-recipes-bio-');
     disk = diskOf(dir);

@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run, skipPrivileged, startTool } from '@bpf-recipes/testing';
 
-// names itself b ff \ x, then writes 2 blocks of 64 KiB with O_DIRECT (page-aligned buffer from mmap)
+// names itself b ff \ x, then writes 2 blocks of 4 KiB with O_DIRECT (page-aligned buffer from mmap)
 const WORKLOAD = String.raw`
 import ctypes, mmap, os, sys
 ctypes.CDLL(None).prctl(15, b'b\xff\\x', 0, 0, 0)
-buf = mmap.mmap(-1, 65536)
+buf = mmap.mmap(-1, 4096)
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
 for _ in range(2): os.write(fd, buf)
 os.close(fd)
@@ -29,14 +29,14 @@ describe.skipIf(skipPrivileged())('biosnoop: comms that are not UTF-8', () => {
     expect((await table.stop()).code).toBe(0);
     expect((await json.stop()).code).toBe(0);
 
-    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid && e.len === 65536 && e.rwbs.startsWith('W'));
+    const ev = json.lines().map((l) => JSON.parse(l)).filter((e) => e.pid === py.pid && e.len === 4096 && e.rwbs.startsWith('W'));
     expect(ev).toHaveLength(2);
     for (const e of ev) {
       expect(e.comm).toBe('b\\xff\\\\x');
       expect(Buffer.from(e.comm_b64, 'base64')).toEqual(Buffer.from([0x62, 0xff, 0x5c, 0x78]));
     }
-    // TIME(ms) COMM PID DISK T OFFSET LEN LAT(ms): the two 64 KiB writes (the pid may be reused once it exits)
-    const rows = table.lines().map((l) => l.trim().split(/\s+/)).filter((c) => c[2] === String(py.pid) && c[4]?.startsWith('W') && c[6] === '65536');
+    // TIME(ms) COMM PID DISK T OFFSET LEN LAT(ms): the two 4 KiB writes (the pid may be reused once it exits)
+    const rows = table.lines().map((l) => l.trim().split(/\s+/)).filter((c) => c[2] === String(py.pid) && c[4]?.startsWith('W') && c[6] === '4096');
     expect(rows).toHaveLength(2);
     for (const c of rows) expect(c[1]).toBe('b\\xff\\\\x');
     for (const t of [json, table]) expect(t.stdout()).not.toContain('\ufffd');

@@ -1,5 +1,5 @@
 // Privileged: biosnoop --metrics on the real kernel. The workload names itself (prctl) with a name
-// no other process has, so -n keeps only its requests: N direct-I/O writes of 64 KiB each, one
+// no other process has, so -n keeps only its requests: N direct-I/O writes of 4 KiB each, one
 // request each (the comm test in bytes.priv.test.ts shows the same). The series are counted in the
 // kernel (io_metrics, per CPU) and read at the scrape; the events still print as usual.
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ const N = 8;
 const workload = (name: string) => String.raw`
 import ctypes, mmap, os, sys
 ctypes.CDLL(None).prctl(15, b'${name}', 0, 0, 0)
-buf = mmap.mmap(-1, 65536)
+buf = mmap.mmap(-1, 4096)
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
 for _ in range(${N}): os.write(fd, buf)
 os.close(fd)
@@ -29,18 +29,18 @@ describe.skipIf(skipPrivileged())('biosnoop --metrics', () => {
     try {
       const py = await run('python3', ['-c', workload(name), `${dir}/f`]);
       expect(py.code, py.stderr).toBe(0);
-      await tool.waitForLine(/"len":65536/);
+      await tool.waitForLine(/"len":4096/);
       await new Promise((r) => setTimeout(r, 300));
       text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     } finally {
       expect((await tool.stop('SIGINT')).code).toBe(0);
     }
-    // the events, as ever: N writes of 64 KiB
-    const events = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.comm === name && e.rwbs.startsWith('W') && e.len === 65536);
+    // the events, as ever: N writes of 4 KiB
+    const events = tool.lines().map((l) => JSON.parse(l)).filter((e) => e.comm === name && e.rwbs.startsWith('W') && e.len === 4096);
     expect(events).toHaveLength(N);
     const disk = events[0].disk as string;
     const w = `{disk="${disk}",op="write"}`;
-    expect(sample(text, `bpf_recipes_block_io_bytes_total${w}`)).toBe(N * 65536);
+    expect(sample(text, `bpf_recipes_block_io_bytes_total${w}`)).toBe(N * 4096);
     expect(sample(text, `bpf_recipes_block_io_duration_seconds_count${w}`)).toBe(N);
     const le = (b: string) => `bpf_recipes_block_io_duration_seconds_bucket{disk="${disk}",op="write",le="${b}"}`;
     expect(sample(text, le('+Inf'))).toBe(N);
