@@ -92,8 +92,8 @@ describe.skipIf(!tools)('skeleton, enums and constants from BTF and the header (
 
   // the header's anonymous enum has no typed use in the object, so it is not in BTF and not emitted
   it('finds the maps, programs, enums and #defines of the object and its header', () => {
-    // recipes.h's own: the set of a traced command's processes and its three programs (not loaded unless asked for)
-    expect(layout.maps!.map((m) => [m.name, m.type])).toEqual([['counts', 2], ['recipes_traced', 1], ['events', 27], ['lost_events', 6]]);
+    // recipes.h's own: the zeros new keys start from, the set of a traced command's processes and its three programs (not loaded unless asked for)
+    expect(layout.maps!.map((m) => [m.name, m.type])).toEqual([['counts', 2], ['recipes_zero', 2], ['recipes_traced', 1], ['events', 27], ['lost_events', 6]]);
     expect(layout.programs).toEqual([
       { name: 'recipes_traced_fork', section: '?tp_btf/sched_process_fork' },
       { name: 'recipes_traced_exec', section: '?tp_btf/sched_process_exec' },
