@@ -238,6 +238,22 @@ function need(name) {
 }
 for (const m of MODULES) need(m);
 
+// ---- accelerator ----
+function kvmUsable() {
+  if (foreign) return false;
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return false;
+  }
+  // /dev/kvm can exist and still fail to run a guest (nested virtualisation: seen here aborting on
+  // an MSR at the first instruction): boot the kernel with no root; it panics and the VM ends
+  const r = spawnSync(A.qemu, ['-accel', 'kvm', '-cpu', A.cpu.kvm, ...A.board, '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
+    '-kernel', vmlinuz, '-append', 'panic=-1 quiet'], { stdio: 'ignore', timeout: 30000 });
+  return r.status === 0 && r.signal === null;
+}
+const accel = opt.accel === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : opt.accel;
+
 // ---- what the guest runs ----
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
 let argv;
@@ -261,8 +277,10 @@ if (command.length) {
     sh('node', [join(repo, 'scripts', 'package-deb.mjs'), '--arch', arch], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   }
   const pattern = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-  // an emulated CPU of another architecture runs several times slower than TCG on its own: tests get more time
-  const slow = foreign ? ['--testTimeout=240000', '--hookTimeout=240000'] : [];
+  // an emulated CPU runs each tool start several times slower than the host (another architecture's
+  // slower still): tests get more time, so that a test of many starts (bad input: one start each)
+  // is not cut off on a loaded host; a hung guest is still caught by --stall
+  const slow = foreign ? ['--testTimeout=240000', '--hookTimeout=240000'] : accel === 'tcg' ? ['--testTimeout=180000', '--hookTimeout=180000'] : [];
   argv = ['node_modules/.bin/vitest', 'run', '--project', 'privileged', '--reporter=verbose', '--reporter=./scripts/summary-reporter.ts', ...slow, ...(pattern ? ['-t', pattern] : []), ...tests];
 }
 const guestEnv = {
@@ -310,22 +328,6 @@ const initrd = cpio([
   { name: 'guest.sh', mode: 0o100644, data: Buffer.from(guestScript) },
   ...order.map((m) => ({ name: `modules/${m}.ko`, mode: 0o100644, data: mods.get(m) })),
 ]);
-
-// ---- accelerator ----
-function kvmUsable() {
-  if (foreign) return false;
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return false;
-  }
-  // /dev/kvm can exist and still fail to run a guest (nested virtualisation: seen here aborting on
-  // an MSR at the first instruction): boot the kernel with no root; it panics and the VM ends
-  const r = spawnSync(A.qemu, ['-accel', 'kvm', '-cpu', A.cpu.kvm, ...A.board, '-m', '256', '-nodefaults', '-display', 'none', '-no-reboot',
-    '-kernel', vmlinuz, '-append', 'panic=-1 quiet'], { stdio: 'ignore', timeout: 30000 });
-  return r.status === 0 && r.signal === null;
-}
-const accel = opt.accel === 'auto' ? (kvmUsable() ? 'kvm' : 'tcg') : opt.accel;
 
 // ---- run ----
 // One boot of the guest: resolves with its status (124 on --timeout or --stall) and whether it stalled.
