@@ -475,6 +475,8 @@ function category(fn, where) {
   if (fn === '(program)') return 'runtime (native, not attributed)';
   if (fn === 'detach' || fn === 'close') return 'stop: detaching (the kernel waits for RCU per tracepoint link)';
   if (/^(writeBuffer|writeSync|writeUtf8String)$/.test(fn)) return 'write';
+  // Buffer#write: the line encoded into the output buffer (a line built of many pieces is flattened here)
+  if (fn === 'write' && where === 'node:buffer') return 'write';
   if (/^(slice|utf8Slice|latin1Slice|toString)$/.test(fn)) return 'decode';
   if (/ringbuf\.js/.test(where) || /^(consume|drain)$/.test(fn)) return 'ring-buffer read';
   if (/generated\/|decode\.js/.test(where) || /^(cstr|u64|s64|bytes|toString|readUInt32LE|readInt32LE|utf8Slice|indexOf)$/.test(fn)) return 'decode';
