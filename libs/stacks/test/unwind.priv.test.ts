@@ -212,11 +212,11 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
   });
 
   it('--unwind-memory: out of range is a usage error', () => {
-    for (const bad of ['0', 'lots', '100000']) {
+    for (const bad of ['0', 'lots', '100000', '32K']) {
       const r = runToolSync('profile', ['--unwind-memory', bad, '-d', '1']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/--unwind-memory: '.*' is not a number of MiB from 1 to 1024/);
+      expect(r.stderr).toMatch(/--unwind-memory: '.*' is not a size from 64K to 1024M \(MiB, or a number with K, M or G\)/);
     }
   });
 });
