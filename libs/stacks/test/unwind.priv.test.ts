@@ -82,7 +82,7 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
         expect(share(stacks, CHAIN), r.out).toBeGreaterThanOrEqual(0.95);
         expect(stacks.every((s) => s.frames[0] === '_start'), r.out).toBe(true);
         // -v: the tables' memory and the walker's counts
-        expect(r.err).toMatch(/unwind: \d+ files, \d+ of \d+ rows \([\d.]+ of 16\.0 MiB\); \d+ stacks complete, 0 incomplete/);
+        expect(r.err).toMatch(/unwind: \d+ files, \d+ of \d+ rows \([\d.]+ of 16\.0 MiB: --unwind-memory\), 0 evicted, 0 loaded again; \d+ stacks complete, 0 incomplete/);
 
         const fp = await runFor('profile', ['-p', String(w.pid), '-U', '-F', '199', '--format', 'folded', '--frame-pointers'], 1500);
         expect(fp.code).toBe(0);
