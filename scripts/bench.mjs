@@ -253,13 +253,17 @@ if (ONLY.has('startup')) {
   line();
   line('A helper opens a unique path every 2 ms; the clock runs from spawning the tool to reading the first line with that path.');
   line('Bare node is the floor under any Node.js tool: `node -e` printing that path (with the flags and environment of our launchers).');
+  line('syscount and profile print nothing per event: their clock stops at the line that says they trace (printed once every program is');
+  line('attached, the moment from which an event is counted); so does a second clock for opensnoop, to compare like with like.');
   line('The cases take turns within each round, so a busy moment of the machine falls on all of them alike.');
   line();
   const path = join(work, 'startup-path');
   writeFileSync(path, 'x');
   const tick = spawn(ticker, [path, '2'], { stdio: 'ignore' });
-  // it stays alive after the line, as a tracer does, so that its CPU time can be read at that moment
-  const bareNode = ['env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '--max-semi-space-size=2', '-e', `process.stdout.write(${JSON.stringify(path)} + '\\n'); setTimeout(() => {}, 20000)`];
+  // it stays alive after the line, as a tracer does, so that its CPU time can be read at that moment;
+  // on stderr, the same "node booted" mark our tools give under BPF_RECIPES_TIMING
+  const bareNode = ['env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '--max-semi-space-size=2', '-e',
+    `process.stderr.write('timing: node booted ' + performance.nodeTiming.bootstrapComplete.toFixed(1) + ' ms\\n'); process.stdout.write(${JSON.stringify(path)} + '\\n'); setTimeout(() => {}, 20000)`];
   /** CPU time (ms) of every thread of a live process, from the scheduler's ns counters */
   const cpuMs = (pid) => {
     try {
@@ -268,61 +272,122 @@ if (ONLY.has('startup')) {
       return NaN;
     }
   };
+  const READY = /Tracing|Sampling|Attaching|Counting/;
+  const BARE = 'bare node (`node -e`, prints one line)';
+  // [name, command, until (a line with this path, or READY on stdout or stderr), floor/peer to compare with]
   const cases = [
-    ['bare node (`node -e`, prints one line)', bareNode, []],
-    ['ours: opensnoop', ours('opensnoop'), []],
+    [BARE, bareNode, path],
+    ['ours: opensnoop', ours('opensnoop'), path, 'libbpf-tools: opensnoop'],
     // BENCH_STARTUP_ALSO=LABEL=PATH: another build's opensnoop launcher side by side (e.g. a checkout before a change)
-    ...(process.env.BENCH_STARTUP_ALSO ? [[`ours: opensnoop (${process.env.BENCH_STARTUP_ALSO.split('=')[0]})`, [process.env.BENCH_STARTUP_ALSO.split('=').slice(1).join('=')], []]] : []),
-    ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
-    ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), []],
+    ...(process.env.BENCH_STARTUP_ALSO ? [[`ours: opensnoop (${process.env.BENCH_STARTUP_ALSO.split('=')[0]})`, [process.env.BENCH_STARTUP_ALSO.split('=').slice(1).join('=')], path, 'libbpf-tools: opensnoop']] : []),
+    ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), path],
+    ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), path],
+    ['ours: opensnoop, to tracing', ours('opensnoop'), READY, 'libbpf-tools: opensnoop, to tracing'],
+    ['libbpf-tools: opensnoop, to tracing', peer('/usr/sbin/opensnoop'), /PID/],
+    ['ours: syscount, to tracing', ours('syscount'), READY, 'libbpf-tools: syscount, to tracing'],
+    ['libbpf-tools: syscount, to tracing', peer('/usr/sbin/syscount'), READY],
+    ['bpftrace: syscount.bt, to tracing', bpftrace('/usr/sbin/syscount.bt'), READY],
+    ['ours: profile, to tracing', ours('profile'), READY, 'bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }, to tracing'],
+    ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }, to tracing', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', 'profile:hz:49 { @[kstack, ustack] = count(); }'] : null, READY],
   ];
   const times = new Map(cases.map(([name]) => [name, []]));
   const cpus = new Map(cases.map(([name]) => [name, []]));
+  /** per case, the BPF_RECIPES_TIMING marks of each run: mark -> [{ ms, cpu }] */
+  const marks = new Map(cases.map(([name]) => [name, new Map()]));
   for (let r = 0; r < REPS; r++) {
-    for (const [name, cmd] of cases) {
+    for (const [name, cmd, until] of cases) {
       if (!cmd) continue;
       const direct = cmd[0].startsWith(root) || cmd[0].startsWith('/') || cmd[0] === 'env';
       const argv = direct && !cmd[0].startsWith('/usr/sbin') ? cmd : ['stdbuf', '-oL', ...cmd];
       const t0 = process.hrtime.bigint();
-      const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
+      // the marks cost a write(2) each; the tools print them only when asked
+      const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BPF_RECIPES_TIMING: '1' } });
+      let err = '';
       const ms = await new Promise((res) => {
         let buf = '';
         const to = setTimeout(() => res(NaN), 20000);
-        p.stdout.on('data', (d) => {
+        const seen = (d, isErr) => {
+          if (isErr) err += d;
           buf += d;
-          if (buf.includes(path)) {
+          if (typeof until === 'string' ? !isErr && buf.includes(until) : until.test(buf.replace(/^timing: .*$/gm, ''))) {
             clearTimeout(to);
             const ms = Number(process.hrtime.bigint() - t0) / 1e6;
             cpus.get(name).push(cpuMs(p.pid));
             res(ms);
           }
-        });
+        };
+        p.stdout.on('data', (d) => seen(d, false));
+        p.stderr.on('data', (d) => seen(d, true));
       });
-      p.kill('SIGINT');
+      // bpftrace names every stack of a map at Ctrl-C (a minute and more with profile's): its start is measured, not its end
+      p.kill(cmd[0] === 'bpftrace' ? 'SIGKILL' : 'SIGINT');
       await new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on('close', r)));
       times.get(name).push(ms);
+      for (const m of err.matchAll(/^timing: (.+?)(?: \(.*\))? ([\d.]+) ms(?:, CPU ([\d.]+) ms)?$/gm)) {
+        const k = marks.get(name);
+        if (!k.has(m[1])) k.set(m[1], []);
+        k.get(m[1]).push({ ms: Number(m[2]), cpu: m[3] === undefined ? NaN : Number(m[3]) });
+      }
       await sleep(300);
     }
   }
   const med = (name) => median(times.get(name) ?? []);
-  const node0 = med(cases[0][0]);
-  const lbt = med('libbpf-tools: opensnoop');
+  const node0 = med(BARE);
   const cpuOf = (name) => median((cpus.get(name) ?? []).filter(Number.isFinite));
-  const node0Cpu = cpuOf(cases[0][0]);
-  line('| tracer | launch → first event (ms) | ÷ bare node | ÷ libbpf-tools | CPU ms by then | CPU ÷ bare node |');
+  const node0Cpu = cpuOf(BARE);
+  line('| tracer | launch → first event (ms) | ÷ bare node | ÷ its peer | CPU ms by then | CPU ÷ bare node |');
   line('|---|---:|---:|---:|---:|---:|');
-  for (const [name, cmd] of cases) {
+  for (const [name, cmd, , vs] of cases) {
     if (!cmd) {
       line(`| ${name} | not available | | | | |`);
       continue;
     }
     const ms = med(name);
     const cpu = cpuOf(name);
-    raw.startup.push({ tracer: name, ms, runs: times.get(name), cpuMs: cpu, cpuRuns: cpus.get(name) });
-    line(`| ${name} | ${fmt(ms, 0)} | ${fmt(ms / node0)}× | ${Number.isFinite(lbt) ? `${fmt(ms / lbt)}×` : 'n/a'} | ${fmt(cpu, 0)} | ${fmt(cpu / node0Cpu)}× |`);
+    const peerMs = vs ? med(vs) : NaN;
+    raw.startup.push({ tracer: name, ms, runs: times.get(name), cpuMs: cpu, cpuRuns: cpus.get(name), marks: Object.fromEntries(marks.get(name)) });
+    line(`| ${name} | ${fmt(ms, 0)} | ${fmt(ms / node0)}× | ${Number.isFinite(peerMs) ? `${fmt(ms / peerMs)}× (${vs.replace(/, to tracing$/, '').replace(/ \{.*\}/, '')})` : ''} | ${fmt(cpu, 0)} | ${fmt(cpu / node0Cpu)}× |`);
   }
   line();
-  line('CPU ms by then: user + system time of all the tracer\'s threads (`/proc/PID/task/*/schedstat`) when its first event is read; it moves less than wall time on a busy machine.');
+  line('CPU ms by then: user + system time of all the tracer\'s threads (`/proc/PID/task/*/schedstat`) when its line is read; it moves less than wall time on a busy machine.');
+  line();
+  // where the time goes: the marks each of our tools prints under BPF_RECIPES_TIMING=1 (ms since the
+  // process started, CPU ms by then), as the medians of each phase's length
+  const PHASES = [
+    ['Node boot', null, 'node booted'],
+    ['module load', 'node booted', 'modules loaded'],
+    ['option parsing', 'modules loaded', 'options parsed'],
+    ['preflight', 'options parsed', 'preflight done'],
+    ['object open', 'preflight done', 'object opened'],
+    ['load + verifier', 'object opened', 'loaded'],
+    ['attach', 'loaded', 'attached'],
+    ['to ready line', 'attached', 'ready'],
+  ];
+  const phase = (name, from, to, key) => {
+    const k = marks.get(name);
+    const a = from ? k.get(from) : undefined;
+    const b = k.get(to);
+    if (!b) return NaN;
+    return median(b.map((x, i) => x[key] - (from ? (a?.[i]?.[key] ?? NaN) : 0)).filter(Number.isFinite));
+  };
+  // (opensnoop's second clock is the same runs again)
+  const phased = cases.filter(([name, cmd]) => cmd && marks.get(name).has('node booted') && name !== 'ours: opensnoop, to tracing');
+  line('Where the time goes, per phase (medians of the same runs; each of our tools prints these marks under `BPF_RECIPES_TIMING=1`;');
+  line('bare node prints its boot only). Wall ms, and in brackets CPU ms where the process can read it (from its first line on).');
+  line();
+  line(`| phase | ${phased.map(([n]) => n.replace(/, to tracing$/, '').replace(/ \(`node -e`.*\)/, '')).join(' | ')} |`);
+  line(`|---|${phased.map(() => '---:').join('|')}|`);
+  for (const [label, from, to] of PHASES) {
+    const cells = phased.map(([n]) => {
+      const w = phase(n, from, to, 'ms');
+      const c = from ? phase(n, from, to, 'cpu') : NaN;
+      return Number.isFinite(w) ? `${fmt(w, 1)}${Number.isFinite(c) ? ` (${fmt(c, 1)})` : ''}` : '';
+    });
+    line(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  const lbt = med('libbpf-tools: opensnoop');
+  line();
+  line(`libbpf-tools' opensnoop, for scale: ${fmt(lbt, 0)} ms launch → first event in all, ${fmt(cpuOf('libbpf-tools: opensnoop'), 0)} CPU ms.`);
   tick.kill('SIGKILL');
   line();
 }
@@ -341,23 +406,23 @@ if (ONLY.has('memory') && raw.memory.length) {
 
 // ---------- 5. profile ----------
 if (ONLY.has('profile') && ours('opensnoop')) {
-  line('## 5. Where our user-space time goes (opensnoop under the storm, table mode)');
+  line('## 5. Where our user-space time goes (opensnoop under the storm, table and `--json`)');
   line();
-  const dir = join(work, 'prof');
-  mkdirSync(dir, { recursive: true });
-  // the ES module build (the same code as the one-file build the launcher loads), so that self time
-  // can be told apart by source file: ring-buffer read, decode, format, write
-  const cmd = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools', 'opensnoop', 'dist', 'src', 'main.js')];
-  await stormRun('profile', cmd, [], 'prof');
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-  if (!file) line('(no profile was written)');
-  else {
+  /** self time of a --cpu-prof'd storm run of opensnoop with these arguments, by part and by function */
+  const profiled = async (args, tag) => {
+    const dir = join(work, `prof-${tag}`);
+    mkdirSync(dir, { recursive: true });
+    // the ES module build (the same code as the one-file build the launcher loads), so that self time
+    // can be told apart by source file: ring-buffer read, decode, format, write
+    const cmd = [process.execPath, '--max-semi-space-size=2', '--cpu-prof', '--cpu-prof-dir', dir, join(root, 'tools', 'opensnoop', 'dist', 'src', 'main.js')];
+    const run = await stormRun('profile', cmd, args, `prof-${tag}`);
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) return undefined;
     const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     const self = new Map();
     const byId = new Map(prof.nodes.map((n) => [n.id, n]));
     const dt = new Map();
     prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0)));
-    let total = 0;
     for (const [id, us] of dt) {
       const n = byId.get(id);
       const cf = n.callFrame;
@@ -367,23 +432,39 @@ if (ONLY.has('profile') && ours('opensnoop')) {
       const e = self.get(key) ?? { us: 0, cat };
       e.us += us;
       self.set(key, e);
-      total += us;
     }
     const cats = new Map();
     for (const { us, cat } of self.values()) cats.set(cat, (cats.get(cat) ?? 0) + us);
-    const busy = total - (cats.get('idle') ?? 0);
-    line('| part | share of busy time |');
-    line('|---|---:|');
-    for (const [cat, us] of [...cats].filter(([c]) => c !== 'idle').sort((a, b) => b[1] - a[1])) line(`| ${cat} | ${fmt((us / busy) * 100, 1)} % |`);
-    line();
-    line('Top functions by self time:');
-    line();
-    line('| function | self ms | part |');
-    line('|---|---:|---|');
-    for (const [k, v] of [...self].filter(([, v]) => v.cat !== 'idle').sort((a, b) => b[1].us - a[1].us).slice(0, 12)) {
-      line(`| \`${k}\` | ${fmt(v.us / 1000, 1)} | ${v.cat} |`);
+    const busy = [...cats].filter(([c]) => c !== 'idle').reduce((a, [, us]) => a + us, 0);
+    return { self, cats, busy, printed: run.printed, lost: run.lost };
+  };
+  const modes = [['table', []], ['--json', ['--json']]];
+  const profs = [];
+  for (const [label, args] of modes) profs.push([label, await profiled(args, label.replace(/\W/g, ''))]);
+  const got = profs.filter(([, p]) => p);
+  if (!got.length) line('(no profile was written)');
+  else {
+    line(`| part | ${got.map(([l]) => `${l}: share of busy time | ${l}: µs per event`).join(' | ')} |`);
+    line(`|---|${got.map(() => '---:|---:').join('|')}|`);
+    const allCats = [...new Set(got.flatMap(([, p]) => [...p.cats.keys()]))].filter((c) => c !== 'idle');
+    allCats.sort((x, y) => (got[0][1].cats.get(y) ?? 0) - (got[0][1].cats.get(x) ?? 0));
+    for (const cat of allCats) {
+      line(`| ${cat} | ${got.map(([, p]) => `${fmt(((p.cats.get(cat) ?? 0) / p.busy) * 100, 1)} % | ${fmt((p.cats.get(cat) ?? 0) / Math.max(1, p.printed), 3)}`).join(' | ')} |`);
     }
-    raw.profile = { categories: Object.fromEntries(cats), busyUs: busy };
+    line(`| all (busy) | ${got.map(([, p]) => `100 % | ${fmt(p.busy / Math.max(1, p.printed), 3)}`).join(' | ')} |`);
+    line();
+    line(`Events printed: ${got.map(([l, p]) => `${l} ${p.printed.toLocaleString('en')} (lost ${p.lost})`).join(', ')}. The profiler itself costs time; read the shares, and the µs per event side by side.`);
+    for (const [label, p] of got) {
+      line();
+      line(`Top functions by self time, ${label}:`);
+      line();
+      line('| function | self ms | part |');
+      line('|---|---:|---|');
+      for (const [k, v] of [...p.self].filter(([, v]) => v.cat !== 'idle').sort((a, b) => b[1].us - a[1].us).slice(0, 12)) {
+        line(`| \`${k}\` | ${fmt(v.us / 1000, 1)} | ${v.cat} |`);
+      }
+    }
+    raw.profile = Object.fromEntries(got.map(([l, p]) => [l, { categories: Object.fromEntries(p.cats), busyUs: p.busy, printed: p.printed, lost: p.lost }]));
   }
   line();
 }
@@ -394,11 +475,15 @@ function category(fn, where) {
   if (fn === '(program)') return 'runtime (native, not attributed)';
   if (fn === 'detach' || fn === 'close') return 'stop: detaching (the kernel waits for RCU per tracepoint link)';
   if (/^(writeBuffer|writeSync|writeUtf8String)$/.test(fn)) return 'write';
+  // Buffer#write: the line encoded into the output buffer (a line built of many pieces is flattened here)
+  if (fn === 'write' && where === 'node:buffer') return 'write';
   if (/^(slice|utf8Slice|latin1Slice|toString)$/.test(fn)) return 'decode';
   if (/ringbuf\.js/.test(where) || /^(consume|drain)$/.test(fn)) return 'ring-buffer read';
   if (/generated\/|decode\.js/.test(where) || /^(cstr|u64|s64|bytes|toString|readUInt32LE|readInt32LE|utf8Slice|indexOf)$/.test(fn)) return 'decode';
   if (/output\.js/.test(where) || /writeSync|join/.test(fn)) return 'write';
-  if (/columns\.js|time\.js|flags\.js|tools\/opensnoop\/dist\/src\/main\.js/.test(where) || /padStart|padEnd|stringify/.test(fn)) return 'format';
+  if (/columns\.js|time\.js|flags\.js|record\.js|text\.js|trace\.js|tools\/opensnoop\/dist\/src\/main\.js/.test(where) || /padStart|padEnd|stringify|isWellFormed/.test(fn)) return 'format';
+  // recordFormat's compiled serializer (new Function: no file)
+  if (fn === 'json' && where === '') return 'format';
   if (/node_modules|node:/.test(where) || where === '') return 'other (startup, runtime)';
   return 'other';
 }
@@ -692,9 +777,9 @@ if (ONLY.has('unwind')) {
     await waitReady(node.p);
     for (const [label, pid] of [['python3', py.p.pid], ['node', node.p.pid]]) {
       const r = await run(ours('profile'), ['-p', String(pid), '-U', '-v', '-d', '1'], 1.5);
-      const m = /unwind: (\d+ files, \d+ of \d+ rows \([\d.]+ of [\d.]+ MiB\)).*\(loaded in (\d+) ms\)/.exec(r.err);
-      raw.unwind.push({ process: label, tables: m?.[1], loadMs: Number(m?.[2]) });
-      line(`| ${label} | ${m ? `${m[1]}, built in ${m[2]} ms` : 'n/a'} |`);
+      const m = /unwind: (\d+ files, \d+ of \d+ rows \([\d.]+ of [\d.]+ MiB)[^)]*\).*\(loaded in (\d+) ms\)/.exec(r.err);
+      raw.unwind.push({ process: label, tables: m ? `${m[1]})` : undefined, loadMs: Number(m?.[2]) });
+      line(`| ${label} | ${m ? `${m[1]}), built in ${m[2]} ms` : 'n/a'} |`);
     }
     node.stop();
   } finally {

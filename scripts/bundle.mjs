@@ -3,7 +3,7 @@
 // TypeScript sources after tsc. Run from the package's directory.
 //   library (libs/core, format, cli): each entry of "exports" → dist/<entry>.cjs (the "require" condition)
 //   tool (a package with "bin"):        src/main.ts → dist/src/main.cjs (what bin/<tool>.js loads), and
-//                                      src/metrics.ts → dist/src/metrics.cjs where it exists (the exporter loads it)
+//                                      and each "exports" entry's "require" file (a tool's ./metrics, the exporter's typed entry)
 // Other @bpf-recipes packages and koffi stay external: each library remains a dependency package that
 // every tool shares. Why: a command loads a handful of files instead of ~40 ES modules through the
 // ESM loader (see bench/README.md for what it saves). The ES modules tsc writes
@@ -153,8 +153,9 @@ async function main() {
   const entries = pkg.bin
     ? [
         ['src/main.ts', 'dist/src/main.cjs'],
-        // its metrics (libs/metrics/README.md), for the exporter: the same CommonJS copies of core and cli as the umbrella's
-        ...(existsSync('src/metrics.ts') ? [['src/metrics.ts', 'dist/src/metrics.cjs']] : []),
+        // every "exports" entry with a "require" condition (a tool's `./metrics`, libs/metrics/README.md, which
+        // the exporter imports): the same CommonJS copies of core and cli as the umbrella's
+        ...Object.values(pkg.exports ?? {}).flatMap((e) => (typeof e === 'object' && e.require ? [[e.require.replace(/^\.\/dist\//, '').replace(/\.cjs$/, '.ts'), e.require.replace(/^\.\//, '')]] : [])),
       ]
     : Object.values(pkg.exports ?? {}).map((e) => {
         const cjsPath = typeof e === 'string' ? undefined : e.require;

@@ -125,6 +125,21 @@ export interface Metrics {
 }
 
 /**
+ * A tool's metrics entry: the `metrics` export of `@bpf-recipes/<tool>/metrics`, which the exporter
+ * imports (typed, no file loaded by path) and whose register() `<tool> --metrics` calls too.
+ * `Session` is libs/runtime's (this package does not depend on it); `O` the exporter config's
+ * options for the tool, `H` what open() hands register().
+ */
+export interface ToolMetrics<Session, O extends object, H> {
+  /** the exporter config's keys for this tool and their JSON types; metricsBy/metricsTop: it counts by comm or cgroup */
+  readonly options: { readonly [K in keyof Required<O>]: 'boolean' | 'string' | 'number' };
+  /** open, configure (counting in the kernel, no events sent), load and attach the tool on a session */
+  open(session: Session, options: O): H;
+  /** its series, read from the kernel's maps at scrape time */
+  register(m: Metrics, handles: H): void;
+}
+
+/**
  * A process's Prometheus registry (prom-client): default process metrics, `build_info` and
  * `events_lost_total` for each tool added, the tools' own series, and the HTTP endpoint.
  */

@@ -13,8 +13,9 @@
  * env(1) and timeout(1). With --user, setpriv(1) starts the shell as that user (uid, gid and
  * groups), before the shell says it is ready.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -48,6 +49,10 @@ export interface CommandOptions {
   /** run it as this user (name or number): its uid, gid and supplementary groups */
   user?: string;
 }
+
+// child_process (and the stream and socket modules behind it, ~10 ms of every start) is loaded only
+// when a command is run or a user looked up, not by every tool that links this module
+const childProcess = () => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 const cannotRun = (name: string, why: string, code: 126 | 127) => new CommandError(`cannot run '${name}': ${why}`, code);
 
@@ -115,7 +120,7 @@ export function commandOptions(a: CommandArgs): CommandOptions | undefined {
 export function userIds(user: string): { uid: number; gid: number } {
   const ask = (flag: string) => {
     try {
-      return Number(execFileSync('id', [flag, '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      return Number(childProcess().execFileSync('id', [flag, '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
     } catch {
       throw new UsageError(`--user: no user '${user}' on this machine (give a name from /etc/passwd or a uid)`);
     }
@@ -219,7 +224,7 @@ export class TracedCommand {
       file = 'setpriv';
       args = ['--reuid', String(uid), '--regid', String(gid), '--init-groups', '--', '/bin/sh', ...sh];
     }
-    const child = spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+    const child = childProcess().spawn(file, args, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
     if (child.pid === undefined) {
       // spawn reports a missing file asynchronously; without a pid nothing started
       child.on('error', () => undefined);

@@ -61,6 +61,14 @@ describe('the typed API has no command line in its import graph', () => {
     expect(forbiddenIn(g)).toEqual([]);
   });
 
+  // nor do the exporter's typed entries (`@bpf-recipes/<tool>/metrics`)
+  const withMetrics = tools.filter((t) => (JSON.parse(readFileSync(join(root, 'tools', t, 'package.json'), 'utf8')) as { exports: Record<string, unknown> }).exports['./metrics'] !== undefined);
+  it.each(withMetrics)('@bpf-recipes/%s/metrics reaches no yargs, cliui or libs/cli', (tool) => {
+    const g = walk(packageEntry(`@bpf-recipes/${tool}/metrics`));
+    expect(g.files.some((f) => f.includes(`/tools/${tool}/dist/src/`))).toBe(true);
+    expect(forbiddenIn(g)).toEqual([]);
+  });
+
   it('the same walk does find them from a command (the check can fail)', () => {
     const g = walk(join(root, 'tools', 'opensnoop', 'dist', 'src', 'main.js'));
     expect(forbiddenIn(g)).toContain('@bpf-recipes/cli (from tools/opensnoop/dist/src/main.js)');

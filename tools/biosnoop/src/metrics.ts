@@ -5,7 +5,7 @@
  * io_metrics, next to the ring buffer's event; a scrape sums the CPUs. Nothing per event in user space.
  */
 import type { Session } from '@bpf-recipes/runtime';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics } from '@bpf-recipes/metrics';
 import { BIOSNOOP_HIST_SLOTS, decodeIoMetric, decodeIoMetricKey, type BiosnoopSkel } from './generated/biosnoop.js';
 import { diskDev, diskName } from './disks.js';
 import { openBiosnoop } from './object.js';
@@ -19,8 +19,6 @@ export interface BiosnoopMetricsOptions {
   /** --disk: only this disk */
   disk?: string;
 }
-
-export const OPTIONS: Record<keyof BiosnoopMetricsOptions, 'boolean' | 'string'> = { disk: 'string' };
 
 /** The exporter: biosnoop's programs counting into io_metrics, no event sent (cfg_events off). */
 export function open(session: Session, o: BiosnoopMetricsOptions): BiosnoopSkel {
@@ -51,3 +49,6 @@ export function register(m: Metrics, skel: BiosnoopSkel): void {
   m.log2Histogram('block_io_duration_seconds', 'device latency of block I/O requests (issue to completion), by disk and operation', { unit: 1e-6, resolution: 1e-9 }, () =>
     read().map((t) => ({ labels: { disk: t.disk, op: t.op }, slots: t.slots, sum: t.lat_ns / 1e9 })));
 }
+
+/** The exporter's typed entry (`@bpf-recipes/biosnoop/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, BiosnoopMetricsOptions, BiosnoopSkel> = { options: { disk: 'string' }, open, register };

@@ -1,7 +1,8 @@
 /**
  * bpf-recipes exporter: one process serving several tools' Prometheus series on one port. Each tool
- * gets a Session of its own, opened by the tool's metrics.ts open() (counting only: no event is
- * sent to user space) and served by its register() — the same function `<tool> --metrics` calls.
+ * gets a Session of its own, opened by the open() of its typed metrics entry (`@bpf-recipes/<tool>/metrics`;
+ * counting only: no event is sent to user space) and served by its register(), the function
+ * `<tool> --metrics` calls.
  * Everything is checked before anything is bound (exit 2), the port is bound before anything is
  * loaded (exit 1 if taken), and a tool that fails to load stops the whole start (exit 1) with
  * every program loaded so far detached: nothing half-started.
@@ -10,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { dropAfterAttach, fail, isLoopback, loadMetrics, note, serveMetrics, parseMetricsAddress, parseMetricsBy, Session, sessionOptions, type CommonTraceOptions } from '@bpf-recipes/cli';
 import { RecipesError, UsageError } from '@bpf-recipes/core';
 import { doctor } from './doctor.js';
-import { TOOLS, toolMetrics, toolVersion, type MetricsSource } from './tools.js';
+import type { MetricsSource } from './metrics-entries.js';
+import { TOOLS, toolVersion } from './tools.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9469';
 const NAME = 'bpf-recipes exporter';
@@ -31,7 +33,7 @@ interface ConfigFile {
   allowRemote?: boolean;
   /** exporter-toolkit's web config (TLS, basic auth, headers): --web-config */
   webConfig?: string;
-  /** tool → its options: its metrics OPTIONS, and the common filters name, uid, cgroup */
+  /** tool → its options: its metrics entry's options, and the common filters name, uid, cgroup */
   tools?: Record<string, Record<string, unknown>>;
 }
 
@@ -63,31 +65,31 @@ function readConfig(path: string): ConfigFile {
 }
 
 /** The tools whose metrics entry takes metricsBy (their counters are keyed by comm or cgroup in the kernel). */
-const metricsByTools = (): string[] => TOOLS.filter((t) => 'metricsBy' in (toolMetrics(t)?.OPTIONS ?? {}));
+const metricsByTools = (all: Map<string, MetricsSource>): string[] => [...all].filter(([, m]) => 'metricsBy' in m.options).map(([t]) => t);
 
 interface Planned { tool: string; source: MetricsSource; options: Record<string, unknown>; common: CommonTraceOptions }
 
-function plan(tool: string, given: Record<string, unknown> | undefined, where: string): Planned {
+function plan(all: Map<string, MetricsSource>, tool: string, given: Record<string, unknown> | undefined, where: string): Planned {
   if (!TOOLS.includes(tool)) throw new UsageError(`${where}: unknown tool '${tool}' (bpf-recipes list shows the tools)`);
-  const source = toolMetrics(tool);
+  const source = all.get(tool);
   if (!source) {
-    const have = TOOLS.filter((t) => toolMetrics(t)).join(', ');
+    const have = [...all.keys()].join(', ');
     throw new UsageError(`${where}: ${tool} has no metrics of its own yet (tools with metrics: ${have})`);
   }
   if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) throw new UsageError(`${where}: ${tool}'s options must be an object`);
   const options: Record<string, unknown> = {};
   const common: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(given ?? {})) {
-    if ((k === 'metricsBy' || k === 'metricsTop') && !(k in source.OPTIONS)) {
-      throw new UsageError(`${where}: ${tool}.${k}: ${tool} has no series by comm or cgroup (tools that have: ${metricsByTools().join(', ')})`);
+    if ((k === 'metricsBy' || k === 'metricsTop') && !(k in source.options)) {
+      throw new UsageError(`${where}: ${tool}.${k}: ${tool} has no series by comm or cgroup (tools that have: ${metricsByTools(all).join(', ')})`);
     }
-    const type = source.OPTIONS[k] ?? COMMON[k];
-    if (!type) throw new UsageError(`${where}: ${tool} has no option '${k}' (it takes: ${[...Object.keys(source.OPTIONS), ...Object.keys(COMMON)].join(', ')})`);
+    const type = source.options[k] ?? COMMON[k];
+    if (!type) throw new UsageError(`${where}: ${tool} has no option '${k}' (it takes: ${[...Object.keys(source.options), ...Object.keys(COMMON)].join(', ')})`);
     if (typeof v !== type) throw new UsageError(`${where}: ${tool}.${k} must be a ${type}`);
-    (k in source.OPTIONS ? options : common)[k] = v;
+    (k in source.options ? options : common)[k] = v;
   }
   // checked here, before anything is bound or loaded (open() applies them)
-  parseMetricsBy(tool, options.metricsBy, options.metricsTop, { by: `${where}: ${tool}.metricsBy`, top: `${where}: ${tool}.metricsTop` }, { metricsBy: 'metricsBy' in source.OPTIONS, tools: metricsByTools() });
+  parseMetricsBy(tool, options.metricsBy, options.metricsTop, { by: `${where}: ${tool}.metricsBy`, top: `${where}: ${tool}.metricsTop` }, { metricsBy: 'metricsBy' in source.options, tools: metricsByTools(all) });
   return { tool, source, options, common: common as CommonTraceOptions };
 }
 
@@ -108,18 +110,21 @@ async function start(a: ExporterArgs): Promise<void> {
   if (!isLoopback(at.host) && !allowRemote) {
     throw new UsageError(`--listen: ${at.host} is not a loopback address, so other machines could read the metrics: add --allow-remote ("allowRemote": true in the config) to mean it`);
   }
+  // the tools with metrics, in TOOLS' order (their packages loaded now, not at every bpf-recipes start)
+  const { METRICS } = await import('./metrics-entries.js');
+  const all = new Map(TOOLS.filter((t) => METRICS[t]).map((t) => [t, METRICS[t]]));
   let planned: Planned[];
   if (a.tools !== undefined) {
     const names = a.tools.split(',').map((t) => t.trim()).filter(Boolean);
     if (!names.length) throw new UsageError('--tools: give at least one tool (e.g. --tools syscount,biosnoop)');
-    planned = [...new Set(names)].map((t) => plan(t, config.tools?.[t], '--tools'));
+    planned = [...new Set(names)].map((t) => plan(all, t, config.tools?.[t], '--tools'));
   } else if (config.tools !== undefined) {
-    planned = Object.keys(config.tools).map((t) => plan(t, config.tools![t], `--config ${a.config}`));
+    planned = Object.keys(config.tools).map((t) => plan(all, t, config.tools![t], `--config ${a.config}`));
     if (!planned.length) throw new UsageError(`--config: ${a.config}: tools is empty (name at least one, or leave it out for every tool)`);
   } else {
     // every tool with metrics that this kernel supports, as bpf-recipes doctor finds
     const works = new Set(doctor().tools.filter((t) => t.ok).map((t) => t.tool));
-    planned = TOOLS.filter((t) => toolMetrics(t) && works.has(t)).map((t) => plan(t, undefined, 'tools'));
+    planned = [...all.keys()].filter((t) => works.has(t)).map((t) => plan(all, t, undefined, 'tools'));
     if (!planned.length) throw new RecipesError('no tool with metrics works on this kernel (bpf-recipes doctor says why)');
   }
   const sessionOpts = planned.map((p) => {

@@ -28,25 +28,14 @@ export function toolBin(tool: string): string {
   return join(toolDir(tool), pkg.bin[tool]);
 }
 
+/** A tool's option table: its descriptor's (src/tool.ts) or, for a tool not declared in one yet, its src/spec.ts. */
 export async function toolSpec(tool: string): Promise<ToolSpec> {
-  return ((await import(join(toolDir(tool), 'dist', 'src', 'spec.js'))) as { spec: ToolSpec }).spec;
+  const src = join(toolDir(tool), 'dist', 'src');
+  return ((await import(join(src, existsSync(join(src, 'tool.js')) ? 'tool.js' : 'spec.js'))) as { spec: ToolSpec }).spec;
 }
 
 export function toolObject(tool: string): string {
   return join(toolDir(tool), 'dist', 'bpf', `${tool}.bpf.o`);
-}
-
-/** A tool's metrics (its src/metrics.ts, the contract in libs/metrics/README.md), as the exporter loads it. */
-export interface MetricsSource {
-  OPTIONS: Record<string, 'boolean' | 'string' | 'number'>;
-  open(session: unknown, options: Record<string, unknown>): unknown;
-  register(m: unknown, handles: unknown): void;
-}
-
-/** The CommonJS build of a tool's metrics (the same copies of core and cli as this bundle's), or undefined when it has none. */
-export function toolMetrics(tool: string): MetricsSource | undefined {
-  const file = join(toolDir(tool), 'dist', 'src', 'metrics.cjs');
-  return existsSync(file) ? (require(file) as MetricsSource) : undefined;
 }
 
 export function toolVersion(tool: string): string {

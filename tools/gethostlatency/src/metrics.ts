@@ -6,7 +6,7 @@
  * scrape sums the CPUs. Nothing per event in user space.
  */
 import type { Session } from '@bpf-recipes/runtime';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics } from '@bpf-recipes/metrics';
 import { GHL_HIST_SLOTS, decodeGhlMetric, type GethostlatencySkel } from './generated/gethostlatency.js';
 import { FUNCS } from './names.js';
 import { setup } from './trace.js';
@@ -16,8 +16,6 @@ export interface GethostlatencyMetricsOptions {
   /** --libc: the libc to probe (default the system's) */
   libc?: string;
 }
-
-export const OPTIONS: Record<keyof GethostlatencyMetricsOptions, 'boolean' | 'string'> = { libc: 'string' };
 
 /** The exporter: gethostlatency's probes counting into lookup_metrics, no event sent. */
 export function open(session: Session, o: GethostlatencyMetricsOptions): GethostlatencySkel {
@@ -47,3 +45,6 @@ export function register(m: Metrics, skel: GethostlatencySkel): void {
   m.log2Histogram('name_lookup_duration_seconds', 'time in libc\'s name lookups (getaddrinfo, gethostbyname and relatives), by function', { unit: 1e-6, resolution: 1e-9 }, () =>
     lookupTotals(skel).map((t) => ({ labels: { func: t.func }, slots: t.slots, sum: t.lat_ns / 1e9 })));
 }
+
+/** The exporter's typed entry (`@bpf-recipes/gethostlatency/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, GethostlatencyMetricsOptions, GethostlatencySkel> = { options: { libc: 'string' }, open, register };

@@ -6,7 +6,7 @@
  */
 import { parseMetricsBy, type Session } from '@bpf-recipes/runtime';
 import { errnoName, signalName } from '@bpf-recipes/format';
-import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { generateResult } from './codes.js';
 import { SIG_METRIC_KEY_OFFSETS, decodeSigMetricKey, type KillsnoopSkel } from './generated/killsnoop.js';
 import { parseTpid, setup } from './trace.js';
@@ -26,10 +26,6 @@ export interface KillsnoopMetricsOptions {
   /** --metrics-top: how many comms or cgroups keep their label (default 20) */
   metricsTop?: number;
 }
-
-export const OPTIONS: Record<keyof KillsnoopMetricsOptions, 'boolean' | 'string' | 'number'> = {
-  'all-signals': 'boolean', failed: 'boolean', signal: 'string', tpid: 'string', metricsBy: 'string', metricsTop: 'number',
-};
 
 /** What register() reads: the object, and --metrics-by's choice. */
 export interface KillsnoopMaps {
@@ -71,3 +67,8 @@ export function register(m: Metrics, h: KillsnoopMaps): void {
     return (folder ? folder.fold([...rows.values()]) : [...rows.values()]).map((r) => ({ labels: r.labels, value: r.values[0] }));
   });
 }
+
+/** The exporter's typed entry (`@bpf-recipes/killsnoop/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, KillsnoopMetricsOptions, KillsnoopMaps> = { options: {
+  'all-signals': 'boolean', failed: 'boolean', signal: 'string', tpid: 'string', metricsBy: 'string', metricsTop: 'number',
+}, open, register };

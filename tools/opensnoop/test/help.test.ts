@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { toolBin } from '@bpf-recipes/testing';
 import { allOptions, parseArgs } from '@bpf-recipes/cli';
-import { spec } from '../src/spec.js';
+import { spec } from '../src/tool.js';
 
 describe('opensnoop --help', () => {
   const help = execFileSync(toolBin('opensnoop'), ['--help'], { encoding: 'utf8' });

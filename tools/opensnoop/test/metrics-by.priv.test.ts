@@ -50,7 +50,7 @@ describe.skipIf(skipPrivileged())('opensnoop --metrics-by', () => {
   });
 
   it("the exporter's open() with metricsBy cgroup: a workload in a child cgroup by its path, the other folded", async () => {
-    const { open, register } = await import('../dist/src/metrics.js');
+    const { metrics: { open, register } } = await import('../dist/src/tool.js');
     const mount = cgroup2Mount();
     expect(mount, 'a cgroup v2 hierarchy is needed').toBeTruthy();
     const rel = `/bpf-recipes-omby-${process.pid}`;

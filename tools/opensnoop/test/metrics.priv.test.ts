@@ -52,7 +52,7 @@ describe.skipIf(skipPrivileged())('opensnoop --metrics', () => {
 
   it("the exporter's open(): the same programs counting only (no event in the ring buffer), read by register()", async () => {
     // the built module, as the exporter loads it (its object path is relative to dist/)
-    const { open, register } = await import('../dist/src/metrics.js');
+    const { metrics: { open, register } } = await import('../dist/src/tool.js');
     const name = `osx${process.pid % 1000000}`;
     const bin = join(dir, name);
     copyFileSync(fixture('workload'), bin);

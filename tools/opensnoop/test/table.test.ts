@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Columns } from '@bpf-recipes/format';
 import { flagNames } from '../src/flags.js';
-import { tableColumns } from '../src/table.js';
+import { tableColumns } from '../src/tool.js';
 
 // flag sets libc passes every day (x86_64 values): opendir(), fopen("w"), mkstemp(), open(O_RDONLY|O_CLOEXEC)
 const COMMON = [

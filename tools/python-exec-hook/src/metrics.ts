@@ -6,7 +6,7 @@
  * buffer's record; a scrape sums the CPUs. Nothing per event in user space.
  */
 import type { Session } from '@bpf-recipes/runtime';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics } from '@bpf-recipes/metrics';
 import { type PythonExecHookSkel } from './generated/python-exec-hook.js';
 import { setup } from './trace.js';
 
@@ -15,8 +15,6 @@ export interface PythonExecMetricsOptions {
   /** --match: ^NAME, ^NAME$ or ^NAME[0-9.]*$ (default ^python[0-9.]*$) */
   match?: string;
 }
-
-export const OPTIONS: Record<keyof PythonExecMetricsOptions, 'boolean' | 'string'> = { match: 'string' };
 
 /** The exporter: python-exec-hook's programs counting into execs, no event sent. */
 export function open(session: Session, o: PythonExecMetricsOptions): PythonExecHookSkel {
@@ -31,3 +29,6 @@ export function register(m: Metrics, skel: PythonExecHookSkel): void {
   m.counter('python_execs_total', 'new Python processes (executables matching --match), each counted once however often it execs', () =>
     [{ labels: {}, value: pythonExecs(skel) }]);
 }
+
+/** The exporter's typed entry (`@bpf-recipes/python-exec-hook/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, PythonExecMetricsOptions, PythonExecHookSkel> = { options: { match: 'string' }, open, register };

@@ -6,7 +6,7 @@
  * library and direction. Nothing per event in user space.
  */
 import type { Session } from '@bpf-recipes/runtime';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics } from '@bpf-recipes/metrics';
 import { type SslsnoopSkel } from './generated/sslsnoop.js';
 import { FUNC_IDS, HANDSHAKE, LIBRARIES, isWrite, libraryOf } from './probes.js';
 import { setup } from './trace.js';
@@ -17,8 +17,6 @@ export interface SslsnoopMetricsOptions {
   'no-gnutls'?: boolean;
   'no-nss'?: boolean;
 }
-
-export const OPTIONS: Record<keyof SslsnoopMetricsOptions, 'boolean' | 'string'> = { 'no-openssl': 'boolean', 'no-gnutls': 'boolean', 'no-nss': 'boolean' };
 
 /** The exporter: sslsnoop's probes counting into tls_bytes, no record sent (no plaintext leaves the kernel). */
 export function open(session: Session, o: SslsnoopMetricsOptions): SslsnoopSkel {
@@ -43,3 +41,6 @@ export function register(m: Metrics, skel: SslsnoopSkel): void {
   m.counter('tls_bytes_total', 'plaintext bytes moved through TLS libraries\' read and write functions, by library and direction', () =>
     tlsBytes(skel).map((t) => ({ labels: { library: t.library, direction: t.direction }, value: t.bytes })));
 }
+
+/** The exporter's typed entry (`@bpf-recipes/sslsnoop/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, SslsnoopMetricsOptions, SslsnoopSkel> = { options: { 'no-openssl': 'boolean', 'no-gnutls': 'boolean', 'no-nss': 'boolean' }, open, register };

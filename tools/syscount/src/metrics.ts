@@ -6,7 +6,7 @@
  */
 import type { Session } from '@bpf-recipes/runtime';
 import { parseMetricsBy } from '@bpf-recipes/runtime';
-import type { Metrics, MetricsBy } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics, MetricsBy } from '@bpf-recipes/metrics';
 import { SC_BY_KEY_OFFSETS, decodeHistKey, decodeScStat, type SyscountSkel } from './generated/syscount.js';
 import { HIST_SLOTS, syscallNrs } from './object.js';
 import { setup } from './trace.js';
@@ -35,8 +35,6 @@ export interface SyscountMetricsOptions {
   /** --metrics-top: how many comms or cgroups keep their label (default 20) */
   metricsTop?: number;
 }
-
-export const OPTIONS: Record<keyof SyscountMetricsOptions, 'boolean' | 'string' | 'number'> = { latency: 'boolean', syscall: 'string', metricsBy: 'string', metricsTop: 'number' };
 
 export function open(session: Session, o: SyscountMetricsOptions): SyscountMaps {
   const by = parseMetricsBy('syscount', o.metricsBy, o.metricsTop, { by: 'syscount.metricsBy', top: 'syscount.metricsTop' });
@@ -121,3 +119,6 @@ function registerBy(m: Metrics, k: SyscountMaps, by: MetricsBy): void {
   m.counter('syscall_errors_total', `system calls that returned an error (below 0), by syscall and ${by.by}`, () =>
     read().map((r) => ({ labels: r.labels, value: r.values[1] })));
 }
+
+/** The exporter's typed entry (`@bpf-recipes/syscount/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, SyscountMetricsOptions, SyscountMaps> = { options: { latency: 'boolean', syscall: 'string', metricsBy: 'string', metricsTop: 'number' }, open, register };

@@ -6,7 +6,7 @@
  * scrape sums the CPUs. Nothing per event in user space.
  */
 import type { Session } from '@bpf-recipes/runtime';
-import type { Metrics } from '@bpf-recipes/metrics';
+import type { ToolMetrics, Metrics } from '@bpf-recipes/metrics';
 import { UDPLIFE_HIST_SLOTS, decodeSockMetric } from './generated/udplife.js';
 import { setup, type UdplifeSetup } from './trace.js';
 
@@ -21,8 +21,6 @@ export interface UdplifeMetricsOptions {
   /** only sockets whose (last) peer port is one of these, comma-separated */
   remoteport?: string;
 }
-
-export const OPTIONS: Record<keyof UdplifeMetricsOptions, 'boolean' | 'string'> = { ipv4: 'boolean', ipv6: 'boolean', localport: 'string', remoteport: 'string' };
 
 /** The exporter: udplife's programs counting into sock_metrics, no event sent (cfg_events off). */
 export function open(session: Session, o: UdplifeMetricsOptions): Pick<UdplifeSetup, 'skel' | 'counted'> {
@@ -59,3 +57,6 @@ export function register(m: Metrics, h: Pick<UdplifeSetup, 'skel' | 'counted'>):
       { labels: { family: t.family, direction: 'rx' }, value: t.rx },
     ]));
 }
+
+/** The exporter's typed entry (`@bpf-recipes/udplife/metrics`): the config's options, open(), register(). */
+export const metrics: ToolMetrics<Session, UdplifeMetricsOptions, Pick<UdplifeSetup, 'skel' | 'counted'>> = { options: { ipv4: 'boolean', ipv6: 'boolean', localport: 'string', remoteport: 'string' }, open, register };
