@@ -777,9 +777,9 @@ if (ONLY.has('unwind')) {
     await waitReady(node.p);
     for (const [label, pid] of [['python3', py.p.pid], ['node', node.p.pid]]) {
       const r = await run(ours('profile'), ['-p', String(pid), '-U', '-v', '-d', '1'], 1.5);
-      const m = /unwind: (\d+ files, \d+ of \d+ rows \([\d.]+ of [\d.]+ MiB\)).*\(loaded in (\d+) ms\)/.exec(r.err);
-      raw.unwind.push({ process: label, tables: m?.[1], loadMs: Number(m?.[2]) });
-      line(`| ${label} | ${m ? `${m[1]}, built in ${m[2]} ms` : 'n/a'} |`);
+      const m = /unwind: (\d+ files, \d+ of \d+ rows \([\d.]+ of [\d.]+ MiB)[^)]*\).*\(loaded in (\d+) ms\)/.exec(r.err);
+      raw.unwind.push({ process: label, tables: m ? `${m[1]})` : undefined, loadMs: Number(m?.[2]) });
+      line(`| ${label} | ${m ? `${m[1]}), built in ${m[2]} ms` : 'n/a'} |`);
     }
     node.stop();
   } finally {

@@ -33,8 +33,11 @@
  * counts key keeps as it keeps a stack-map id: counting stays in the kernel.
  *
  * A stack that could not be walked to its outermost frame (a frame the rules cannot follow,
- * unreadable stack memory, more than RECIPES_UNWIND_MAX_DEPTH frames) is kept with the frames
- * found and RECIPES_UNWIND_INCOMPLETE after them, and counted in unwind_stats.
+ * unreadable stack memory, more than RECIPES_UNWIND_MAX_DEPTH frames, a file whose table did not
+ * fit in the rows user space may use: --unwind-memory) is kept with the frames found and
+ * RECIPES_UNWIND_INCOMPLETE after them, and counted in unwind_stats. User space evicts the least
+ * recently used files' tables when a new one does not fit: each walk marks the files it used in
+ * unwind_used, which user space reads and clears every second.
  *
  * The register rules are x86_64's; another architecture adds its own (its return-address
  * register, its frame pointer) in recipes_unwind_regs() and the step, the tables stay.
@@ -70,7 +73,8 @@
 #define RECIPES_UNWIND_STAT_INCOMPLETE 1 /* stacks cut short (kept, marked, counted) */
 #define RECIPES_UNWIND_STAT_FP_FRAMES 2  /* frames taken by the frame-pointer step (no table) */
 #define RECIPES_UNWIND_STAT_UNKNOWN 3    /* stacks of processes without mapping tables yet with a frame in no known file (frame-pointer step) */
-#define RECIPES_UNWIND_STAT_NR 4
+#define RECIPES_UNWIND_STAT_NO_ROOM 4    /* of the incomplete: cut at a file whose table did not fit in --unwind-memory */
+#define RECIPES_UNWIND_STAT_NR 5
 
 struct recipes_unwind_row {
 	__u32 pc;       /* first address of the row, as its file's virtual addresses count */
@@ -85,7 +89,9 @@ struct recipes_unwind_mapping {
 	__u64 end;
 	__u64 bias;     /* address − bias = the file's virtual address */
 	__u32 first;    /* the file's rows: unwind_rows[first, first + count) */
-	__u32 count;    /* 0: no table (frame-pointer step) */
+	__u32 count;    /* 0: no table (frame-pointer step, or no room: see file) */
+	__u32 file;     /* the file's slot in unwind_used; 0: none (no call-frame information) */
+	__u32 pad;
 };
 
 struct recipes_unwind_proc {
@@ -111,7 +117,7 @@ struct recipes_unwind_file {
 	__u32 first;    /* the file's rows: unwind_rows[first, first + count) */
 	__u32 count;
 	__u32 n;        /* segments */
-	__u32 pad;
+	__u32 slot;     /* the file's slot in unwind_used */
 	struct recipes_unwind_file_seg segs[RECIPES_UNWIND_FILE_SEGS];
 };
 
@@ -200,6 +206,18 @@ struct {
 	__type(value, struct recipes_unwind_found);
 } unwind_found_new SEC(".maps");
 
+/*
+ * per file slot: set when a walk used the file's table (or found it evicted); user space reads and
+ * clears it every second, to evict the least recently used tables first and to load an evicted one
+ * again when it is walked through
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RECIPES_UNWIND_FILES);
+	__type(key, __u32);
+	__type(value, __u32);
+} unwind_used SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, RECIPES_UNWIND_STAT_NR);
@@ -239,7 +257,24 @@ struct recipes_unwind_state {
 	bool done;       /* the outermost frame was reached */
 	bool incomplete; /* cut short */
 	bool blind;      /* a frame of a process without a mapping table, in no file with a table: the frame-pointer step */
+	bool no_room;    /* cut at a file whose table did not fit in --unwind-memory */
 };
+
+/*
+ * a file's table walked through (or found evicted): noted for user space's least-recently-used
+ * eviction. `slot` points into a map value (no stack: the walk runs under tools' programs with
+ * large frames, and 6.1 counts the whole call chain's)
+ */
+static __always_inline void recipes_unwind_used(__u32 *slot)
+{
+	__u32 *u;
+
+	if (!*slot)
+		return;
+	u = bpf_map_lookup_elem(&unwind_used, slot);
+	if (u && !*u)
+		*u = 1;
+}
 
 /*
  * The two searches are global functions: the verifier checks each once, on its own, instead of in
@@ -323,7 +358,7 @@ static __always_inline __u64 recipes_unwind_exec_id(void)
 
 /*
  * The row of `pc` in the mappings found through the kernel's VMAs for process `tgid`: its index;
- * -3 in one of them but no row; -1 in none of them.
+ * -3 in one of them but no row; -5 in one whose table did not fit; -1 in none of them.
  */
 __noinline int recipes_unwind_found_row(__u32 tgid, __u64 pc)
 {
@@ -340,6 +375,9 @@ __noinline int recipes_unwind_found_row(__u32 tgid, __u64 pc)
 			break;
 		if (pc < f->maps[i].start || pc >= f->maps[i].end)
 			continue;
+		recipes_unwind_used(&f->maps[i].file);
+		if (!f->maps[i].count && f->maps[i].file)
+			return -5; /* evicted since (no room) */
 		vaddr = pc - f->maps[i].bias;
 		if (vaddr > 0xffffffffULL)
 			return -3;
@@ -397,6 +435,11 @@ static long recipes_unwind_vma_cb(struct task_struct *task, struct vm_area_struc
 	f = bpf_map_lookup_elem(&unwind_files, &x->key);
 	if (!f)
 		return 0;
+	recipes_unwind_used(&f->slot);
+	if (!f->count) {
+		c->row = -5; /* its table did not fit in --unwind-memory */
+		return 0;
+	}
 	start = BPF_CORE_READ(vma, vm_start);
 	x->v.pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	off = c->pc - start + (x->v.pgoff << RECIPES_UNWIND_PAGE_SHIFT);
@@ -414,6 +457,8 @@ static long recipes_unwind_vma_cb(struct task_struct *task, struct vm_area_struc
 		x->found.bias = c->pc - vaddr;
 		x->found.first = f->first;
 		x->found.count = f->count;
+		x->found.file = f->slot;
+		x->found.pad = 0;
 		recipes_unwind_keep_found(c->tgid, &x->found);
 		x->vkey.tgid = c->tgid;
 		x->vkey.pad = 0;
@@ -429,8 +474,9 @@ static long recipes_unwind_vma_cb(struct task_struct *task, struct vm_area_struc
 /*
  * The row of `pc` through the kernel's VMA of it, for an address in no mapping user space has
  * loaded: the file's rows when user space loaded its table (unwind_files); -4 when the VMA has no
- * file ([vdso], JIT code: the frame-pointer step, as for such a mapping user space loaded); -1
- * otherwise (no VMA, a file without a table, the mm's lock taken).
+ * file ([vdso], JIT code: the frame-pointer step, as for such a mapping user space loaded); -5 when
+ * its file's table did not fit in --unwind-memory; -1 otherwise (no VMA, a file without a table,
+ * the mm's lock taken).
  */
 __noinline int recipes_unwind_vma_row(__u32 tgid, __u64 pc)
 {
@@ -480,6 +526,9 @@ static long recipes_unwind_step(__u64 index, struct recipes_unwind_state *st)
 		if (ri >= 0) {
 			at = ri;
 			row = bpf_map_lookup_elem(&unwind_rows, &at);
+		} else if (ri == -5) {
+			st->no_room = true;
+			goto cut;
 		} else if (ri == -1 && mi == -1) {
 			/* unknown still (or a walk gone wrong): the stack ends here, cut */
 			goto cut;
@@ -491,8 +540,16 @@ static long recipes_unwind_step(__u64 index, struct recipes_unwind_state *st)
 		asm volatile("" : "+r"(at)); /* the compiler must not drop the mask: the verifier needs it */
 		at &= RECIPES_UNWIND_MAX_MAPS - 1;
 		proc = bpf_map_lookup_elem(&unwind_procs, &st->tgid);
-		if (proc)
+		if (proc) {
 			m = &proc->maps[at];
+			recipes_unwind_used(&m->file);
+			if (!m->count && m->file) {
+				/* the file has call-frame information, but its table did not fit in
+				 * --unwind-memory (or was evicted): cut here, not walked wrong by frame pointers */
+				st->no_room = true;
+				goto cut;
+			}
+		}
 	}
 	if (m && m->count) {
 		__u64 vaddr = lookup_pc - m->bias;
@@ -617,6 +674,8 @@ static __always_inline __s32 recipes_user_stack_id(void *ctx, void *stacks, __s3
 			n++;
 		}
 		recipes_unwind_stat(RECIPES_UNWIND_STAT_INCOMPLETE);
+		if (st.no_room)
+			recipes_unwind_stat(RECIPES_UNWIND_STAT_NO_ROOM);
 	} else {
 		recipes_unwind_stat(RECIPES_UNWIND_STAT_COMPLETE);
 	}

@@ -61,8 +61,13 @@ function escape(s: string, block: boolean): string {
 
 /** `"key":"value"` for JSON built by hand, with `,"key_b64":"..."` after it when the value is not valid UTF-8. */
 export function jsonText(key: string, s: string): string {
-  if (!hasRawBytes(s)) return `"${key}":${JSON.stringify(s)}`;
-  return `"${key}":${JSON.stringify(tableText(s))},"${key}_b64":"${textBytes(s).toString('base64')}"`;
+  return `"${key}":${jsonTextValue(key, s)}`;
+}
+
+/** jsonText without its `"key":` (for a serializer that has the key in its own text): `"value"`, or `"value","key_b64":"..."`. */
+export function jsonTextValue(key: string, s: string): string {
+  if (!hasRawBytes(s)) return JSON.stringify(s);
+  return `${JSON.stringify(tableText(s))},"${key}_b64":"${textBytes(s).toString('base64')}"`;
 }
 
 /** The same as object fields, to spread into an object given to JSON.stringify: `{key}` or `{key, key_b64}`. */

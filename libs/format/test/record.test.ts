@@ -26,6 +26,12 @@ describe('recordFormat: one declaration, the object and the --json line', () => 
     expect(fmt.record(v)).toMatchObject({ comm: 'b\\xff\\\\x', comm_b64: Buffer.from([0x62, 0xff, 0x5c, 0x78]).toString('base64') });
     expect(fmt.json(v)).toBe(JSON.stringify(fmt.record(v)));
   });
+  it('a null text and an optional field last (left out and given)', () => {
+    const f = recordFormat<[number, string | null, unknown], Record<string, unknown>>([['a', 'num'], ['name', 'text'], ['extra', 'json']]);
+    expect(f.json([1, null, undefined])).toBe('{"a":1,"name":null}');
+    expect(f.json([1, 'x', { k: [1] }])).toBe('{"a":1,"name":"x","extra":{"k":[1]}}');
+    expect(f.json([1, 'x', { k: [1] }])).toBe(JSON.stringify(f.record([1, 'x', { k: [1] }])));
+  });
   it('refuses a field name that would need escaping, and an optional first field', () => {
     expect(() => recordFormat([['a"b', 'num']])).toThrow(/not a plain field name/);
     expect(() => recordFormat([['a', 'json']])).toThrow(/first field/);

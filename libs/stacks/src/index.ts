@@ -1,5 +1,5 @@
 /** What the stack tools share for tracing (their API needs no command line); the writers of their output: `@bpf-recipes/stacks/writer`. */
-export { DEFAULT_UNWIND_MEMORY_MB, MAX_UNWIND_MEMORY_MB, STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, stackOptionSpecs, parseStackArgs, stackArgsOf, parseInterval, checkInterval, whichStacks, type StackFormat, type StackArgs, type StackOptions } from './options.js';
+export { DEFAULT_UNWIND_MEMORY_MB, MAX_UNWIND_MEMORY_MB, MIN_UNWIND_MEMORY_MB, parseUnwindMemory, STACK_FORMATS, FILE_FORMATS, DEFAULT_STACK_STORAGE, MAX_STACK_STORAGE, stackOptionSpecs, parseStackArgs, stackArgsOf, parseInterval, checkInterval, whichStacks, type StackFormat, type StackArgs, type StackOptions } from './options.js';
 export { StackNamer, MISSED_KERNEL_FRAME, MISSED_USER_FRAME, type StackNamerOptions } from './names.js';
 export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type NamedStack, type StackRow } from './table.js';
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';

@@ -19,9 +19,24 @@ export const USER_STACKS_NOTE =
   'where there is none (JIT code) and with --frame-pointers (the kernel\'s cheaper walk). A stack that could not be walked ' +
   'to its first frame ends in [incomplete user stack], and how many is reported on stderr. ';
 
-/** the default and bound of --unwind-memory (MiB) */
+/** the default and bounds of --unwind-memory (MiB) */
 export const DEFAULT_UNWIND_MEMORY_MB = 16;
+export const MIN_UNWIND_MEMORY_MB = 1 / 16;
 export const MAX_UNWIND_MEMORY_MB = 1024;
+
+/**
+ * --unwind-memory SIZE in MiB: a number of MiB, or with a unit (K, M, G: KiB, MiB, GiB; 512K,
+ * 1.5M), from 64K to 1024M. Numbers (the typed API's unwindMemoryMb) are MiB.
+ */
+export function parseUnwindMemory(given: string | number): number {
+  const text = String(given).trim();
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kKmMgG])(?:i?B)?)?$/.exec(text);
+  const mb = m ? Number(m[1]) * ({ k: 1 / 1024, m: 1, g: 1024 }[(m[2] ?? 'm').toLowerCase() as 'k' | 'm' | 'g']) : NaN;
+  if (!(mb >= MIN_UNWIND_MEMORY_MB && mb <= MAX_UNWIND_MEMORY_MB)) {
+    throw new UsageError(`--unwind-memory: '${text}' is not a size from 64K to ${MAX_UNWIND_MEMORY_MB}M (MiB, or a number with K, M or G)`);
+  }
+  return mb;
+}
 
 /** the default and bounds of --stack-storage-size */
 export const DEFAULT_STACK_STORAGE = 16384;
@@ -79,8 +94,10 @@ export function stackOptionSpecs(weight = 'count'): {
     },
     'unwind-memory': {
       type: 'string',
-      arg: 'MB',
-      describe: `memory for the call-frame tables of the mapped files (default ${DEFAULT_UNWIND_MEMORY_MB} MiB; -v reports the use); files that do not fit are walked by frame pointers`,
+      arg: 'SIZE',
+      describe:
+        `memory for the call-frame tables of the mapped files: MiB, or with K, M or G (default ${DEFAULT_UNWIND_MEMORY_MB}M, from 64K to ${MAX_UNWIND_MEMORY_MB}M); ` +
+        "when full, the least recently walked files' tables make room; a stack through a file whose table is not loaded ends in [incomplete user stack] and is counted on stderr; -v reports the use",
     },
   };
 }
@@ -101,7 +118,7 @@ export interface StackOptions {
   json: boolean;
   /** walk user stacks by frame pointers (the kernel's walk) instead of call-frame information */
   framePointers: boolean;
-  /** MiB for the call-frame tables */
+  /** MiB for the call-frame tables (a fraction with K) */
   unwindMemoryMb: number;
 }
 
@@ -126,8 +143,7 @@ export function parseStackArgs(a: StackArgs, stdoutIsTTY = Boolean(process.stdou
     ...(a.output !== undefined ? { output: a.output } : {}),
     json: Boolean(a.json),
     framePointers: Boolean(a['frame-pointers']),
-    unwindMemoryMb:
-      a['unwind-memory'] === undefined ? DEFAULT_UNWIND_MEMORY_MB : parseIntArg('unwind-memory', a['unwind-memory'], `a number of MiB from 1 to ${MAX_UNWIND_MEMORY_MB}`, 1, MAX_UNWIND_MEMORY_MB),
+    unwindMemoryMb: a['unwind-memory'] === undefined ? DEFAULT_UNWIND_MEMORY_MB : parseUnwindMemory(a['unwind-memory']),
   };
 }
 

@@ -24,11 +24,12 @@ import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapp
 
 /** Layouts of recipes_unwind.h (checked against the maps' sizes when the unwinder starts). */
 const ROW_SIZE = 12; // struct recipes_unwind_row
-const MAPPING_SIZE = 32; // struct recipes_unwind_mapping
+const MAPPING_SIZE = 40; // struct recipes_unwind_mapping
 const MAX_MAPS = 256; // RECIPES_UNWIND_MAX_MAPS
 const PROC_SIZE = 8 + MAX_MAPS * MAPPING_SIZE; // struct recipes_unwind_proc
 const FILE_KEY_SIZE = 16; // struct recipes_unwind_file_key
 const FILE_SEGS = 4; // RECIPES_UNWIND_FILE_SEGS
+const MAX_FILES = 4096; // RECIPES_UNWIND_FILES (and unwind_used's slots)
 const FILE_SIZE = 16 + FILE_SEGS * 24; // struct recipes_unwind_file
 const VMA_KEY_SIZE = 16; // struct recipes_unwind_vma_key
 const VMA_SIZE = 16 + FILE_KEY_SIZE; // struct recipes_unwind_vma
@@ -53,6 +54,7 @@ export interface UnwindMaps {
   unwind_files: BpfMap;
   unwind_vmas: BpfMap;
   unwind_found: BpfMap;
+  unwind_used: BpfMap;
 }
 
 /** The kernel's dev_t (major << 20 | minor) of a device number as stat(2) gives it. */
@@ -75,7 +77,7 @@ export interface KnownMaps {
 }
 
 /** Indexes of unwind_stats (RECIPES_UNWIND_STAT_*). */
-const STAT = { complete: 0, incomplete: 1, fpFrames: 2, unknown: 3 } as const;
+const STAT = { complete: 0, incomplete: 1, fpFrames: 2, unknown: 3, noRoom: 4 } as const;
 
 export interface UnwindStats {
   /** stacks walked to their outermost frame */
@@ -86,11 +88,41 @@ export interface UnwindStats {
   fp_frames: number;
   /** stacks of processes whose mappings were not loaded yet */
   unknown_process: number;
+  /** of the incomplete: cut at a file whose table did not fit in --unwind-memory */
+  no_room: number;
 }
 
-interface FileTable {
+/**
+ * One file's call-frame table: loaded (count rows from first), or not in the rows now (count 0:
+ * it did not fit in --unwind-memory, or was evicted for a more recently used one). Its slot in
+ * unwind_used tells which files the walks used since the last refresh.
+ */
+interface FileRec {
+  /** the path as the processes see it (for -v) */
+  path: string;
+  /** where this process can open it (a user's /proc/PID/root/..., or the path itself) */
+  opens: string[];
+  slot: number;
   first: number;
   count: number;
+  /** the table's rows (0: not built yet) */
+  rows: number;
+  /** when a walk last used it (or it was loaded) */
+  lastUsed: number;
+  /** the processes whose mapping tables point at it */
+  users: Set<number>;
+  /** its unwind_files keys (the kernel's dev:ino) */
+  kernelAt: Map<string, Buffer>;
+  /** its executable segments (for unwind_files) */
+  loads: readonly Segment[];
+}
+
+/** A process's executable mapping as loaded: its file's record (none: anonymous, [vdso], no call-frame information). */
+interface ProcMapping {
+  start: bigint;
+  end: bigint;
+  bias: bigint;
+  rec?: FileRec;
 }
 
 export interface UserUnwinderOptions {
@@ -100,32 +132,83 @@ export interface UserUnwinderOptions {
   procRoot?: string;
   /** -v diagnostics */
   verbose?: (message: string) => void;
+  /** --unwind-memory as given (MiB), for the notes */
+  memoryMb?: number;
+  /** the clock (ms) the least recently used order goes by (tests) */
+  now?: () => number;
 }
 
-/** Rows that fit in `mb` MiB. */
+/** Rows that fit in `mb` MiB (--unwind-memory). */
 export function unwindRows(mb: number): number {
   return Math.max(1, Math.floor((mb * 1024 * 1024) / ROW_SIZE));
 }
 
+/** Free runs of rows [start, start + len), sorted and merged; first fit. */
+class RowSpace {
+  private free: { start: number; len: number }[];
+  constructor(readonly size: number) {
+    this.free = [{ start: 0, len: size }];
+  }
+  take(n: number): number | undefined {
+    const i = this.free.findIndex((f) => f.len >= n);
+    if (i < 0) return undefined;
+    const f = this.free[i];
+    const at = f.start;
+    if (f.len === n) this.free.splice(i, 1);
+    else this.free[i] = { start: f.start + n, len: f.len - n };
+    return at;
+  }
+  /** the free runs */
+  runs(): readonly { start: number; len: number }[] {
+    return this.free;
+  }
+  give(start: number, len: number): void {
+    let i = 0;
+    while (i < this.free.length && this.free[i].start < start) i++;
+    this.free.splice(i, 0, { start, len });
+    const prev = this.free[i - 1];
+    if (prev && prev.start + prev.len === start) {
+      prev.len += len;
+      this.free.splice(i, 1);
+      i--;
+    }
+    const next = this.free[i + 1];
+    if (next && this.free[i].start + this.free[i].len === next.start) {
+      this.free[i].len += next.len;
+      this.free.splice(i + 1, 1);
+    }
+  }
+}
+
 export class UserUnwinder {
-  private readonly files = new Map<string, FileTable | Error>();
-  private readonly byInode = new Map<string, { loads: Segment[]; table: FileTable | Error }>();
+  private readonly files = new Map<string, FileRec | Error>();
+  private readonly byInode = new Map<string, { loads: Segment[]; rec: FileRec | Error }>();
   /** per process: the hash of the maps text last loaded */
   private readonly procs = new Map<number, string>();
+  /** per process: its executable mappings as loaded into unwind_procs */
+  private readonly procMaps = new Map<number, ProcMapping[]>();
   /** per process: its maps as last read, while it lives and a while after (GONE_KEPT) */
   private readonly lastMaps = new Map<number, KnownMaps>();
   /** files with tables by the kernel's `dev:ino`: the path as this process sees it */
   private readonly kernelFiles = new Map<string, string>();
   /** maps built from unwind_vmas for processes that exited unread */
   private readonly vmaMaps = new Map<number, KnownMaps>();
-  private nextRow = 0;
+  /** the files by their slot in unwind_used (slot 0: none) */
+  private readonly slots: (FileRec | undefined)[] = [undefined];
+  private readonly space: RowSpace;
+  private rowsUsed = 0;
+  private evictions = 0;
+  private reloads = 0;
   private readonly procRoot: string;
-  private fullSaid = false;
+  private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private readonly key4 = Buffer.alloc(4);
+  private readonly zero4 = Buffer.alloc(4);
 
   constructor(private readonly maps: UnwindMaps, private readonly o: UserUnwinderOptions) {
     this.procRoot = o.procRoot ?? '/proc';
+    this.now = o.now ?? Date.now;
+    this.space = new RowSpace(o.maxRows);
     if (
       maps.unwind_rows.valueSize !== ROW_SIZE ||
       maps.unwind_procs.valueSize !== PROC_SIZE ||
@@ -138,11 +221,35 @@ export class UserUnwinder {
     }
   }
 
-  /** Rows loaded, of how many; files with tables. */
-  memory(): { rows: number; maxRows: number; bytes: number; files: number } {
+  /** Rows loaded, of how many; files with tables; files whose tables are not in the rows (did not fit, evicted); evictions and loads again so far. */
+  memory(): { rows: number; maxRows: number; bytes: number; files: number; left_out: number; evictions: number; reloads: number } {
     let files = 0;
-    for (const f of this.files.values()) if (!(f instanceof Error) && f.count) files++;
-    return { rows: this.nextRow, maxRows: this.o.maxRows, bytes: this.nextRow * ROW_SIZE, files };
+    let out = 0;
+    for (const f of this.files.values()) {
+      if (f instanceof Error || !f.rows) continue;
+      if (f.count) files++;
+      else out++;
+    }
+    return { rows: this.rowsUsed, maxRows: this.o.maxRows, bytes: this.rowsUsed * ROW_SIZE, files, left_out: out, evictions: this.evictions, reloads: this.reloads };
+  }
+
+  /** --unwind-memory (MiB), when the tool gave it */
+  get memoryMb(): number | undefined {
+    return this.o.memoryMb;
+  }
+
+  /** The paths of the files whose tables are in the rows now, least recently used first. */
+  loadedFiles(): string[] {
+    return this.recs()
+      .filter((r) => r.count)
+      .sort((a, b) => a.lastUsed - b.lastUsed)
+      .map((r) => r.path);
+  }
+
+  private recs(): FileRec[] {
+    const out: FileRec[] = [];
+    for (const f of this.files.values()) if (!(f instanceof Error)) out.push(f);
+    return out;
   }
 
   /** Load these processes now (those the tool traces), so their first stacks are whole. */
@@ -152,15 +259,21 @@ export class UserUnwinder {
 
   /**
    * The processes BPF asked about (new to it, or an address in no known mapping: a dlopen, an
-   * exec): their maps read again, and the tables of files new to it built. At most `budgetMs` of
-   * work a call (a tool calls it every second); the rest waits for the next call.
+   * exec): their maps read again, and the tables of files new to it built; the files the walks
+   * used noted (least recently used first out), and a table evicted that a walk came through
+   * loaded again. At most `budgetMs` of work a call (a tool calls it every second); the rest
+   * waits for the next call.
    */
   refresh(budgetMs = 250): void {
-    this.refreshWanted(budgetMs);
+    const t0 = Date.now();
+    this.noteUsed(budgetMs);
+    this.refreshWanted(Math.max(0, budgetMs - (Date.now() - t0)));
     // processes that exited
     for (const pid of this.procs.keys()) {
       if (existsSync(`${this.procRoot}/${pid}`)) continue;
       this.procs.delete(pid);
+      for (const m of this.procMaps.get(pid) ?? []) m.rec?.users.delete(pid);
+      this.procMaps.delete(pid);
       this.key4.writeUInt32LE(pid);
       this.maps.unwind_procs.delete(this.key4);
       for (const [, v] of vmaKeysOf(this.maps.unwind_vmas, pid)) this.maps.unwind_vmas.delete(v);
@@ -171,6 +284,31 @@ export class UserUnwinder {
     for (const pid of [...this.lastMaps.keys()].reverse()) {
       if (this.procs.has(pid)) continue;
       if (++gone > GONE_KEPT) this.lastMaps.delete(pid);
+    }
+  }
+
+  /**
+   * The files the walks used since the last call (unwind_used, cleared): their time of use now;
+   * one whose table is not in the rows (a walk was cut there) loaded again, evicting the least
+   * recently used others, within `budgetMs`.
+   */
+  noteUsed(budgetMs = 250): void {
+    const t0 = Date.now();
+    const now = this.now();
+    const again: FileRec[] = [];
+    for (let slot = 1; slot < this.slots.length; slot++) {
+      const rec = this.slots[slot];
+      if (!rec) continue;
+      this.key4.writeUInt32LE(slot);
+      const v = this.maps.unwind_used.lookup(this.key4);
+      if (!v || !v.readUInt32LE(0)) continue;
+      this.maps.unwind_used.update(this.key4, this.zero4);
+      rec.lastUsed = now;
+      if (!rec.count && rec.rows && rec.rows <= this.o.maxRows) again.push(rec);
+    }
+    for (const rec of again) {
+      if (Date.now() - t0 > budgetMs) break;
+      this.reload(rec, new Set([rec]), 'a walk came through it');
     }
   }
 
@@ -224,33 +362,52 @@ export class UserUnwinder {
       return false;
     }
     try {
-      const key = elf.buildId() ?? `${st.dev}:${st.ino}:${elf.size}:${path}`;
-      let t = this.files.get(key);
-      if (!t) {
-        t = this.load(elf, path);
-        this.files.set(key, t);
-      }
-      if (t instanceof Error || !t.count) return false;
-      this.register(kernelDevOfStat(st.dev), st.ino, elf.loads(), t, path);
-      return true;
+      const rec = this.recOf(elf, `${st.dev}:${st.ino}:${elf.size}:${path}`, path, path, new Set());
+      if (rec instanceof Error) return false;
+      this.register(kernelDevOfStat(st.dev), st.ino, rec);
+      return rec.count > 0;
     } finally {
       elf.close();
     }
   }
 
-  /** A file's table in unwind_files under the kernel's device and inode of it. */
-  private register(dev: number, ino: bigint, loads: readonly Segment[], t: FileTable, path: string): void {
+  /** The record of an opened file (its table built and loaded when it is new, or loaded again when it was evicted). */
+  private recOf(elf: ElfFile, fallbackKey: string, path: string, open: string, keep: Set<FileRec>): FileRec | Error {
+    const key = elf.buildId() ?? fallbackKey;
+    let rec = this.files.get(key);
+    if (!rec) {
+      rec = this.build(elf, path, open, keep);
+      this.files.set(key, rec);
+      return rec;
+    }
+    if (rec instanceof Error) return rec;
+    if (!rec.opens.includes(open)) rec.opens = [open, ...rec.opens].slice(0, 4);
+    if (!rec.count && rec.rows && rec.rows <= this.o.maxRows) this.reload(rec, new Set([...keep, rec]), 'a process maps it', elf);
+    return rec;
+  }
+
+  /** A file's table in unwind_files under the kernel's device and inode of it (its rows, or none now: no room). */
+  private register(dev: number, ino: bigint, rec: FileRec): void {
     const at = `${dev}:${ino}`;
-    if (this.kernelFiles.has(at)) return;
-    const segs = loads.filter((p) => p.flags & PF_X).slice(0, FILE_SEGS);
+    if (rec.kernelAt.has(at)) return;
+    if (!rec.rows) return;
+    const segs = rec.loads.filter((p) => p.flags & PF_X).slice(0, FILE_SEGS);
     if (!segs.length) return;
     const key = Buffer.alloc(FILE_KEY_SIZE);
     key.writeBigUInt64LE(ino, 0);
     key.writeUInt32LE(dev, 8);
+    rec.kernelAt.set(at, key);
+    this.kernelFiles.set(at, rec.path);
+    this.writeFile(rec, key);
+  }
+
+  private writeFile(rec: FileRec, key: Buffer): void {
+    const segs = rec.loads.filter((p) => p.flags & PF_X).slice(0, FILE_SEGS);
     const value = Buffer.alloc(FILE_SIZE);
-    value.writeUInt32LE(t.first, 0);
-    value.writeUInt32LE(t.count, 4);
+    value.writeUInt32LE(rec.first, 0);
+    value.writeUInt32LE(rec.count, 4);
     value.writeUInt32LE(segs.length, 8);
+    value.writeUInt32LE(rec.slot, 12);
     segs.forEach((p, i) => {
       const o = 16 + i * 24;
       value.writeBigUInt64LE(p.offset, o);
@@ -259,9 +416,8 @@ export class UserUnwinder {
     });
     try {
       this.maps.unwind_files.update(key, value);
-      this.kernelFiles.set(at, path);
     } catch (e) {
-      this.o.verbose?.(`unwind: ${path} left out of the files walked through their VMAs: ${(e as Error).message}`);
+      this.o.verbose?.(`unwind: ${rec.path} left out of the files walked through their VMAs: ${(e as Error).message}`);
     }
   }
 
@@ -323,44 +479,65 @@ export class UserUnwinder {
     // every executable mapping: a file's with its table; anonymous ones (JIT code), [vdso] without
     // (their frames take the frame-pointer step), so that BPF tells an address in none of them
     // (mapped since: it asks again) from one it has rules for
-    const exec = parseMaps(text).filter((m) => m.perms[2] === 'x');
-    const value = Buffer.alloc(PROC_SIZE);
-    let n = 0;
+    const exec = parseMaps(text).filter((m) => m.perms[2] === 'x').slice(0, MAX_MAPS);
+    // the files it maps that have records already stay while its new ones are loaded
+    const keep = new Set<FileRec>();
     for (const m of exec) {
-      if (n >= MAX_MAPS) break;
-      const e = m.path.startsWith('/') ? this.mappingEntry(pid, m) : undefined;
-      const none = { bias: 0n, table: { first: 0, count: 0 } };
-      const at = 8 + n * MAPPING_SIZE;
-      value.writeBigUInt64LE(m.start, at);
-      value.writeBigUInt64LE(m.end, at + 8);
-      const { bias, table } = e ?? none;
-      value.writeBigUInt64LE(BigInt.asUintN(64, bias), at + 16);
-      value.writeUInt32LE(table.first, at + 24);
-      value.writeUInt32LE(table.count, at + 28);
-      n++;
+      const known = this.byInode.get(`${m.dev}:${m.inode}:${m.path}`)?.rec;
+      if (known && !(known instanceof Error)) keep.add(known);
     }
-    value.writeUInt32LE(n, 0);
-    this.key4.writeUInt32LE(pid);
-    try {
-      this.maps.unwind_procs.update(this.key4, value);
-    } catch (e) {
-      this.o.verbose?.(`unwind: process ${pid} left out: ${(e as Error).message}`);
-      return false;
-    }
+    const entries: ProcMapping[] = exec.map((m) => {
+      const e = m.path.startsWith('/') ? this.mappingEntry(pid, m, keep) : undefined;
+      if (e?.rec) keep.add(e.rec);
+      return { start: m.start, end: m.end, bias: e?.bias ?? 0n, ...(e?.rec ? { rec: e.rec } : {}) };
+    });
+    for (const m of this.procMaps.get(pid) ?? []) m.rec?.users.delete(pid);
+    for (const m of entries) m.rec?.users.add(pid);
+    this.procMaps.set(pid, entries);
+    if (!this.writeProc(pid)) return false;
     this.procs.set(pid, hash);
     return true;
   }
 
-  private mappingEntry(pid: number, m: Mapping): { bias: bigint; table: FileTable } | undefined {
+  /** A process's unwind_procs entry from its mappings and their files' records as they are now. */
+  private writeProc(pid: number): boolean {
+    const entries = this.procMaps.get(pid) ?? [];
+    const value = Buffer.alloc(PROC_SIZE);
+    entries.forEach((m, n) => {
+      const at = 8 + n * MAPPING_SIZE;
+      value.writeBigUInt64LE(m.start, at);
+      value.writeBigUInt64LE(m.end, at + 8);
+      value.writeBigUInt64LE(BigInt.asUintN(64, m.bias), at + 16);
+      value.writeUInt32LE(m.rec?.first ?? 0, at + 24);
+      value.writeUInt32LE(m.rec?.count ?? 0, at + 28);
+      value.writeUInt32LE(m.rec?.rows ? m.rec.slot : 0, at + 32);
+    });
+    value.writeUInt32LE(entries.length, 0);
+    const key = Buffer.alloc(4);
+    key.writeUInt32LE(pid);
+    try {
+      this.maps.unwind_procs.update(key, value);
+      return true;
+    } catch (e) {
+      this.o.verbose?.(`unwind: process ${pid} left out: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
+  private mappingEntry(pid: number, m: Mapping, keep: Set<FileRec>): { bias: bigint; rec?: FileRec } | undefined {
     // a file seen before (by device, inode and path): no need to open it again when only the maps
     // around it changed (JIT code, a dlopen)
     const known = this.byInode.get(`${m.dev}:${m.inode}:${m.path}`);
+    const host = m.deleted ? `${this.procRoot}/${pid}/map_files/${m.range}` : `${this.procRoot}/${pid}/root${m.path}`;
     if (known) {
       const vaddr = fileOffsetToVaddr(known.loads, m.offset);
       if (vaddr === undefined) return undefined;
-      return { bias: m.start - vaddr, table: known.table instanceof Error ? { first: 0, count: 0 } : known.table };
+      const rec = known.rec;
+      if (rec instanceof Error) return { bias: m.start - vaddr };
+      if (!rec.opens.includes(host)) rec.opens = [host, ...rec.opens].slice(0, 4);
+      if (!rec.count && rec.rows && rec.rows <= this.o.maxRows) this.reload(rec, new Set([...keep, rec]), 'a process maps it');
+      return { bias: m.start - vaddr, rec };
     }
-    const host = m.deleted ? `${this.procRoot}/${pid}/map_files/${m.range}` : `${this.procRoot}/${pid}/root${m.path}`;
     let elf: ElfFile;
     try {
       elf = ElfFile.open(host);
@@ -370,22 +547,31 @@ export class UserUnwinder {
     try {
       const vaddr = fileOffsetToVaddr(elf.loads(), m.offset);
       if (vaddr === undefined) return undefined;
-      const key = elf.buildId() ?? `${m.dev}:${m.inode}:${elf.size}:${m.path}`;
-      let t = this.files.get(key);
-      if (!t) {
-        t = this.load(elf, m.path);
-        this.files.set(key, t);
-      }
-      if (m.inode !== 0 && !m.deleted) this.byInode.set(`${m.dev}:${m.inode}:${m.path}`, { loads: elf.loads(), table: t });
-      if (t instanceof Error) return { bias: m.start - vaddr, table: { first: 0, count: 0 } };
-      if (m.inode !== 0 && t.count) this.register(kernelDevOfMaps(m.dev), BigInt(m.inode), elf.loads(), t, m.path);
-      return { bias: m.start - vaddr, table: t };
+      const rec = this.recOf(elf, `${m.dev}:${m.inode}:${elf.size}:${m.path}`, m.path, host, keep);
+      if (m.inode !== 0 && !m.deleted) this.byInode.set(`${m.dev}:${m.inode}:${m.path}`, { loads: elf.loads(), rec });
+      if (rec instanceof Error) return { bias: m.start - vaddr };
+      if (m.inode !== 0) this.register(kernelDevOfMaps(m.dev), BigInt(m.inode), rec);
+      return { bias: m.start - vaddr, rec };
     } finally {
       elf.close();
     }
   }
 
-  private load(elf: ElfFile, path: string): FileTable | Error {
+  /** A new file's record: its table built and loaded when there is room (evicting others); an Error when it has none to walk by. */
+  private build(elf: ElfFile, path: string, open: string, keep: Set<FileRec>): FileRec | Error {
+    const rows = this.rowsOf(elf, path);
+    if (rows instanceof Error) return rows;
+    const rec: FileRec = { path, opens: [open], slot: 0, first: 0, count: 0, rows: rows.length, lastUsed: this.now(), users: new Set(), kernelAt: new Map(), loads: elf.loads() };
+    if (!rows.length) return rec;
+    if (this.slots.length < MAX_FILES) {
+      rec.slot = this.slots.length;
+      this.slots.push(rec);
+    }
+    this.place(rec, rows, new Set([...keep, rec]));
+    return rec;
+  }
+
+  private rowsOf(elf: ElfFile, path: string): CfiRow[] | Error {
     let rows: CfiRow[];
     try {
       rows = cfiTable(elf);
@@ -397,14 +583,28 @@ export class UserUnwinder {
       this.o.verbose?.(`unwind: ${path}: code above 4 GiB: its frames take the frame-pointer step`);
       return new Error('code above 4 GiB');
     }
-    if (this.nextRow + rows.length > this.o.maxRows) {
-      if (!this.fullSaid) {
-        this.fullSaid = true;
-        this.o.verbose?.(`unwind: tables full (${this.nextRow} rows, ${mib(this.nextRow * ROW_SIZE)} MiB): ${path} and later files take the frame-pointer step; a larger --unwind-memory helps`);
-      }
-      return new Error('tables full');
+    return rows;
+  }
+
+  /**
+   * Rows for `rec`'s table: free ones, else those of the least recently used files evicted (files
+   * no live process maps first; never those in `keep`, the ones the process being loaded needs);
+   * its table written there. False when it does not fit even so: its frames then cut the walk.
+   */
+  private place(rec: FileRec, rows: readonly CfiRow[], keep: Set<FileRec>): boolean {
+    let first = this.space.take(rows.length);
+    if (first === undefined && rows.length <= this.o.maxRows) {
+      const window = this.victims(rows.length, keep);
+      for (const v of window?.recs ?? []) this.evict(v, rec, window!.live.get(v) === 1);
+      if (window) first = this.space.take(rows.length);
     }
-    const first = this.nextRow;
+    if (first === undefined) {
+      const why = rows.length > this.o.maxRows ? 'is larger than' : `does not fit beside the ${mib(this.rowsUsed * ROW_SIZE)} MiB of the files in use in`;
+      this.o.verbose?.(
+        `unwind: ${rec.path}: its table (${rows.length} rows, ${mib(rows.length * ROW_SIZE)} MiB) ${why} --unwind-memory (${mib(this.o.maxRows * ROW_SIZE)} MiB): stacks through it are cut there and counted; a larger --unwind-memory keeps them whole`,
+      );
+      return false;
+    }
     const keys = Buffer.alloc(rows.length * 4);
     const values = Buffer.alloc(rows.length * ROW_SIZE);
     rows.forEach((r, i) => {
@@ -417,9 +617,100 @@ export class UserUnwinder {
       values.writeInt16LE(Math.max(-32768, Math.min(32767, r.fpOffset)), at + 10);
     });
     this.maps.unwind_rows.updateBatch(keys, values, rows.length);
-    this.nextRow += rows.length;
-    this.o.verbose?.(`unwind: ${path}: ${rows.length} rows`);
-    return { first, count: rows.length };
+    rec.first = first;
+    rec.count = rows.length;
+    this.rowsUsed += rows.length;
+    this.o.verbose?.(`unwind: ${rec.path}: ${rows.length} rows`);
+    this.publish(rec);
+    return true;
+  }
+
+  /**
+   * The tables to evict for `n` contiguous rows: of the runs of neighbouring tables and free rows
+   * long enough (none in `keep`), the one whose most recently used table is the least recently
+   * used (tables of files no live process maps count as older than any other). Undefined when
+   * every such run holds a table in `keep`.
+   */
+  private victims(n: number, keep: Set<FileRec>): { recs: FileRec[]; live: Map<FileRec, number> } | undefined {
+    const live = new Map<FileRec, number>();
+    const runs: { start: number; len: number; rec?: FileRec }[] = this.space.runs().map((f) => ({ ...f }));
+    for (const r of this.recs()) {
+      if (!r.count) continue;
+      live.set(r, [...r.users].some((pid) => existsSync(`${this.procRoot}/${pid}`)) ? 1 : 0);
+      runs.push({ start: r.first, len: r.count, rec: r });
+    }
+    runs.sort((a, b) => a.start - b.start);
+    // a table's age: live ones after all others, then by last use
+    const age = (r: FileRec) => live.get(r)! * 1e15 + r.lastUsed;
+    // (ties: the run that evicts fewer rows)
+    let best: { cost: number; rows: number; from: number; to: number } | undefined;
+    for (let i = 0; i < runs.length; i++) {
+      let len = 0;
+      let rows = 0;
+      let cost = -Infinity;
+      for (let j = i; j < runs.length; j++) {
+        const r = runs[j].rec;
+        if (r && keep.has(r)) break;
+        if (r) {
+          cost = Math.max(cost, age(r));
+          rows += r.count;
+        }
+        len += runs[j].len;
+        if (len >= n) {
+          if (!best || cost < best.cost || (cost === best.cost && rows < best.rows)) best = { cost, rows, from: i, to: j };
+          break;
+        }
+      }
+    }
+    if (!best) return undefined;
+    const recs = runs.slice(best.from, best.to + 1).flatMap((r) => (r.rec ? [r.rec] : []));
+    recs.sort((a, b) => age(a) - age(b));
+    return { recs, live };
+  }
+
+  /** A file's rows given back: its processes' and unwind_files' entries say so first (walks cut there from now on). */
+  private evict(v: FileRec, for_: FileRec, mapped: boolean): void {
+    const { first, count } = v;
+    v.first = 0;
+    v.count = 0;
+    this.publish(v);
+    // the mappings found through the kernel's VMAs copy a file's rows: dropped (found again)
+    for (const k of [...this.maps.unwind_found.keys()]) this.maps.unwind_found.delete(k);
+    this.space.give(first, count);
+    this.rowsUsed -= count;
+    this.evictions++;
+    this.o.verbose?.(`unwind: ${v.path}: its table (${count} rows) evicted for ${for_.path}'s (least recently used${mapped ? '' : ', mapped by no live process'}: last walked ${((this.now() - v.lastUsed) / 1000).toFixed(1)} s ago)`);
+  }
+
+  /** A file's rows and slot as they are now, in unwind_files and every process that maps it. */
+  private publish(rec: FileRec): void {
+    for (const key of rec.kernelAt.values()) this.writeFile(rec, key);
+    for (const pid of rec.users) this.writeProc(pid);
+  }
+
+  /** An evicted table loaded again (its file read again), evicting less recently used ones. */
+  private reload(rec: FileRec, keep: Set<FileRec>, why: string, opened?: ElfFile): void {
+    let elf = opened;
+    for (const p of opened ? [] : rec.opens) {
+      try {
+        elf = ElfFile.open(p);
+        break;
+      } catch {
+        // that process is gone: the next
+      }
+    }
+    if (!elf) return;
+    try {
+      const rows = this.rowsOf(elf, rec.path);
+      if (rows instanceof Error || rows.length !== rec.rows) return;
+      if (this.place(rec, rows, keep)) {
+        this.reloads++;
+        rec.lastUsed = this.now();
+        this.o.verbose?.(`unwind: ${rec.path}: loaded again (${why})`);
+      }
+    } finally {
+      if (!opened) elf.close();
+    }
   }
 
   /** The walker's counts since the start. */
@@ -428,7 +719,7 @@ export class UserUnwinder {
       this.key4.writeUInt32LE(i);
       return this.maps.unwind_stats.sumU64(this.key4);
     };
-    return { complete: sum(STAT.complete), incomplete: sum(STAT.incomplete), fp_frames: sum(STAT.fpFrames), unknown_process: sum(STAT.unknown) };
+    return { complete: sum(STAT.complete), incomplete: sum(STAT.incomplete), fp_frames: sum(STAT.fpFrames), unknown_process: sum(STAT.unknown), no_room: sum(STAT.noRoom) };
   }
 }
 
@@ -455,16 +746,24 @@ function mib(bytes: number): string {
 export function unwindSummary(u: UserUnwinder): string {
   const m = u.memory();
   const s = u.stats();
-  return `unwind: ${m.files} files, ${m.rows} of ${m.maxRows} rows (${mib(m.bytes)} of ${mib(m.maxRows * ROW_SIZE)} MiB); ${s.complete} stacks complete, ${s.incomplete} incomplete, ${s.fp_frames} frame-pointer steps, ${s.unknown_process} stacks of processes not yet loaded`;
+  const out = m.left_out ? `, ${m.left_out} files' tables not loaded (no room)` : '';
+  return (
+    `unwind: ${m.files} files, ${m.rows} of ${m.maxRows} rows (${mib(m.bytes)} of ${mib(m.maxRows * ROW_SIZE)} MiB: --unwind-memory)${out}, ${m.evictions} evicted, ${m.reloads} loaded again; ` +
+    `${s.complete} stacks complete, ${s.incomplete} incomplete (${s.no_room} for want of room), ${s.fp_frames} frame-pointer steps, ${s.unknown_process} stacks of processes not yet loaded`
+  );
 }
 
 /** The stderr lines when stacks were cut short, or walked by frame pointers before their process was loaded (none when neither). */
-export function incompleteNotes(tool: string, s: UnwindStats): string[] {
+export function incompleteNotes(tool: string, s: UnwindStats, memoryMb?: number): string[] {
   const out: string[] = [];
   if (s.incomplete) {
     out.push(
       `${tool}: ${s.incomplete} of ${s.incomplete + s.complete} user stacks could not be walked to their first frame (an address in code mapped since the tool last read the process's maps, a frame without usable call-frame information, unreadable stack memory, or deeper than 127 frames); kept with the frames found, ending in ${INCOMPLETE_USER_FRAME}`,
     );
+  }
+  if (s.no_room) {
+    const size = memoryMb === undefined ? '' : ` (${Number.isInteger(memoryMb) ? `${memoryMb}M` : `${Math.round(memoryMb * 1024)}K`})`;
+    out.push(`${tool}: ${s.no_room} of those user stacks were cut at a file whose call-frame table did not fit in --unwind-memory${size}: give a larger --unwind-memory (-v says which files)`);
   }
   if (s.unknown_process) {
     out.push(`${tool}: ${s.unknown_process} user stacks had frames walked by frame pointers: their process was not loaded yet (its maps are read within a second of its first stack, within ms under -- COMMAND; -p and -- COMMAND load its files before tracing starts)`);
@@ -500,7 +799,7 @@ export function sizeUnwindMaps(obj: { setMaxEntries(map: BpfMap, n: number): voi
  */
 export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly number[] | undefined, verbose?: (message: string) => void, command?: readonly string[]): UserUnwinder | undefined {
   if (!c.unwind) return undefined;
-  const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), ...(verbose ? { verbose } : {}) });
+  const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), memoryMb: c.memoryMb, ...(verbose ? { verbose } : {}) });
   const t0 = Date.now();
   if (pids?.length) u.addAll(pids);
   if (command?.length) {
@@ -533,6 +832,6 @@ export function unwindChoice(c: { user: boolean; storage: number; framePointers?
 export function finishUnwind(u: UserUnwinder | undefined, tool: string, note: (m: string) => void, verbose: (m: string) => void): void {
   if (!u) return;
   u.stop();
-  for (const line of incompleteNotes(tool, u.stats())) note(line);
+  for (const line of incompleteNotes(tool, u.stats(), u.memoryMb)) note(line);
   verbose(unwindSummary(u));
 }

@@ -15,6 +15,15 @@ describe('parseStackArgs', () => {
     expect(parseStackArgs({}, false)).toEqual({ kernel: true, user: true, perProcess: false, storage: 16384, format: 'text', fileFormat: false, json: false, framePointers: false, unwindMemoryMb: 16 });
     expect(parseStackArgs({ 'frame-pointers': true, 'unwind-memory': '64' }, false)).toMatchObject({ framePointers: true, unwindMemoryMb: 64 });
     expect(() => parseStackArgs({ 'unwind-memory': '0' }, false)).toThrow(/--unwind-memory/);
+    // sizes with units; a bare number is MiB
+    expect(parseStackArgs({ 'unwind-memory': '512K' }, false).unwindMemoryMb).toBe(0.5);
+    expect(parseStackArgs({ 'unwind-memory': '64k' }, false).unwindMemoryMb).toBe(1 / 16);
+    expect(parseStackArgs({ 'unwind-memory': '1.5M' }, false).unwindMemoryMb).toBe(1.5);
+    expect(parseStackArgs({ 'unwind-memory': '1G' }, false).unwindMemoryMb).toBe(1024);
+    expect(parseStackArgs({ 'unwind-memory': '32MiB' }, false).unwindMemoryMb).toBe(32);
+    for (const bad of ['63K', '2G', '1025', 'lots', '-1M', '']) {
+      expect(() => parseStackArgs({ 'unwind-memory': bad }, false)).toThrow(new RegExp(`--unwind-memory: '${bad}' is not a size from 64K to 1024M \\(MiB, or a number with K, M or G\\)`));
+    }
     expect(parseStackArgs({ kernel: true, 'per-process': true, 'stack-storage-size': '99', format: 'svg', output: 'x.svg' }, true)).toEqual({
       kernel: true, user: false, perProcess: true, storage: 99, format: 'svg', fileFormat: true, output: 'x.svg', json: false, framePointers: false, unwindMemoryMb: 16,
     });

@@ -82,7 +82,7 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
         expect(share(stacks, CHAIN), r.out).toBeGreaterThanOrEqual(0.95);
         expect(stacks.every((s) => s.frames[0] === '_start'), r.out).toBe(true);
         // -v: the tables' memory and the walker's counts
-        expect(r.err).toMatch(/unwind: \d+ files, \d+ of \d+ rows \([\d.]+ of 16\.0 MiB\); \d+ stacks complete, 0 incomplete/);
+        expect(r.err).toMatch(/unwind: \d+ files, \d+ of \d+ rows \([\d.]+ of 16\.0 MiB: --unwind-memory\), 0 evicted, 0 loaded again; \d+ stacks complete, 0 incomplete/);
 
         const fp = await runFor('profile', ['-p', String(w.pid), '-U', '-F', '199', '--format', 'folded', '--frame-pointers'], 1500);
         expect(fp.code).toBe(0);
@@ -212,11 +212,11 @@ describe.skipIf(skipPrivileged())('user stacks from call-frame information', () 
   });
 
   it('--unwind-memory: out of range is a usage error', () => {
-    for (const bad of ['0', 'lots', '100000']) {
+    for (const bad of ['0', 'lots', '100000', '32K']) {
       const r = runToolSync('profile', ['--unwind-memory', bad, '-d', '1']);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/--unwind-memory: '.*' is not a number of MiB from 1 to 1024/);
+      expect(r.stderr).toMatch(/--unwind-memory: '.*' is not a size from 64K to 1024M \(MiB, or a number with K, M or G\)/);
     }
   });
 });

@@ -7,10 +7,20 @@
  *     and elfutils share ($DEBUGINFOD_CACHE_PATH, else $XDG_CACHE_HOME/debuginfod_client, else
  *     ~/.cache/debuginfod_client; BUILDID/debuginfo). A build-id no server has is remembered there
  *     as an empty file for 10 minutes (elfutils' default), a server that does not answer within
- *     DEBUGINFOD_TIMEOUT seconds (default 10) is not asked again by this process. Nothing is
- *     fetched when DEBUGINFOD_URLS is unset or empty.
+ *     DEBUGINFOD_TIMEOUT seconds (default 10), or cannot be reached, is not asked again by this
+ *     process, nor by the next runs for 10 minutes (a mark in the cache: .bpf-recipes-down/), so a
+ *     server without network pays one timeout in ten minutes, at naming time, never at start-up.
+ *     Nothing is fetched when DEBUGINFOD_URLS is unset or empty.
+ *
+ * On by default when DEBUGINFOD_URLS is set, as elfutils' tools and perf do: Debian sets it system-
+ * wide only when the administrator said yes to libdebuginfod-common's question (its
+ * /etc/profile.d/debuginfod.sh), and a user sets it on purpose. gdb asks first when it is
+ * interactive, and in batch mode (gdb -batch) fetches nothing unless `set debuginfod enabled on`;
+ * a tracer is batch work, but its user cannot answer a question mid-trace, and the variable is the
+ * opt-in: DEBUGINFOD_URLS= (empty) turns it off for one run.
  */
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { runBlocking, xzDecompress } from './blocking.js';
@@ -26,6 +36,8 @@ export function miniDebugInfoSymbols(elf: ElfFile): ElfSymbol[] | undefined {
 
 /** How long a build-id no server has is remembered (elfutils' cache_miss_s default). */
 const MISS_KEEP_MS = 600_000;
+/** How long a server that did not answer is left alone by the next runs too. */
+export const DOWN_KEEP_MS = 600_000;
 
 export interface DebuginfodOptions {
   /** the servers (DEBUGINFOD_URLS split) */
@@ -73,7 +85,7 @@ export class Debuginfod {
     const cached = statOf(file);
     if (cached && cached.size > 0) return file;
     if (cached && Date.now() - cached.mtimeMs < MISS_KEEP_MS) return undefined; // no server had it, a moment ago
-    const servers = this.o.urls.filter((u) => !this.dead.has(u));
+    const servers = this.o.urls.filter((u) => !this.dead.has(u) && !this.downLately(u));
     if (!servers.length) return undefined;
     try {
       mkdirSync(dir, { recursive: true });
@@ -101,6 +113,7 @@ export class Debuginfod {
       } catch (e) {
         missing = false;
         this.dead.add(url);
+        this.markDown(url);
         this.o.log?.(`debuginfod: ${url}: ${(e as Error).message} (not asked again)`);
       }
     }
@@ -112,6 +125,33 @@ export class Debuginfod {
       }
     }
     return undefined;
+  }
+
+  /** The mark of a server that did not answer (in the cache, for the next runs). */
+  downMark(url: string): string {
+    return join(this.o.cache, '.bpf-recipes-down', createHash('sha1').update(url).digest('hex'));
+  }
+
+  private markDown(url: string): void {
+    try {
+      mkdirSync(join(this.o.cache, '.bpf-recipes-down'), { recursive: true });
+      writeFileSync(this.downMark(url), `${url}\n`);
+      const now = new Date();
+      utimesSync(this.downMark(url), now, now);
+    } catch {
+      /* not remembered: the next run asks it again */
+    }
+  }
+
+  /** A server an earlier run (or this one) found not answering within DOWN_KEEP_MS: not asked (said once under -v). */
+  private downLately(url: string): boolean {
+    if (this.dead.has(url)) return true;
+    const mark = statOf(this.downMark(url));
+    if (!mark || Date.now() - mark.mtimeMs >= DOWN_KEEP_MS) return false;
+    this.dead.add(url);
+    const left = Math.ceil((DOWN_KEEP_MS - (Date.now() - mark.mtimeMs)) / 60000);
+    this.o.log?.(`debuginfod: ${url} did not answer a run ${Math.floor((Date.now() - mark.mtimeMs) / 1000)} s ago: not asked for ${left} more min (rm ${this.downMark(url)} to ask now)`);
+    return true;
   }
 }
 

@@ -1,7 +1,7 @@
 export { type Frame, frameLabel } from './frame.js';
 export { ElfFile, ElfError, fileOffsetToVaddr, PT_LOAD, type Section, type Segment, type ElfSymbol } from './elf.js';
 export { ElfModule, findDebugFile, type ModuleOptions, type SymbolSource } from './module.js';
-export { Debuginfod, debuginfodCache, miniDebugInfoSymbols, type DebuginfodOptions } from './debuginfo.js';
+export { Debuginfod, debuginfodCache, DOWN_KEEP_MS, miniDebugInfoSymbols, type DebuginfodOptions } from './debuginfo.js';
 export { xzDecompress } from './blocking.js';
 export { SymbolTable, type TableEntry, type Hit } from './table.js';
 export { KernelSymbols, isBpfFrame, bpfFramesOnTop, type KernelSymbol } from './kernel.js';

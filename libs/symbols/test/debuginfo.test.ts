@@ -3,13 +3,13 @@
 // against nm of the unstripped binary; the debuginfod client cache, its remembered misses, its
 // timeout, and that nothing is fetched without DEBUGINFOD_URLS.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMiniDebugInfo, startDebuginfod, type DebuginfodServer } from '@bpf-recipes/testing';
-import { Debuginfod, debuginfodCache, ElfFile, ElfModule, xzDecompress } from '../src/index.js';
+import { Debuginfod, debuginfodCache, DOWN_KEEP_MS, ElfFile, ElfModule, xzDecompress } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FUNCS = ['recipe_alpha', 'recipe_beta', 'recipe_gamma', 'recipe_static_helper'];
@@ -164,5 +164,41 @@ describe('debuginfod', () => {
     // the partial download of the silent server left nothing behind
     expect(readdirSync(join(cache, 'debuginfod_client', buildId))).toEqual(['debuginfo']);
     expect(existsSync(join(cache, 'debuginfod_client', 'cd'.repeat(20), 'debuginfo'))).toBe(true);
+  });
+
+  it('a server that did not answer is left alone by the next runs for 10 minutes (one timeout, not one a run), then asked again', async () => {
+    const cache = mkdtempSync(join(dir, 'cache-'));
+    const e = env(cache, { DEBUGINFOD_URLS: `${server.url}/hang`, DEBUGINFOD_TIMEOUT: '1' });
+    const before = (await server.requests()).length;
+    const first = Debuginfod.fromEnv(e)!;
+    expect(ElfModule.load(bin.stripped, bin.stripped, { debuginfod: first }).source).toBe('dynsym');
+    expect((await server.requests()).slice(before)).toEqual([`/hang/buildid/${buildId}/debuginfo`]);
+    const mark = first.downMark(`${server.url}/hang`);
+    expect(readFileSync(mark, 'utf8')).toBe(`${server.url}/hang\n`);
+    // the next run (a new client): not asked, said under -v, the frames keep .dynsym's names
+    const said: string[] = [];
+    const next = Debuginfod.fromEnv(e, (m) => said.push(m))!;
+    expect(ElfModule.load(bin.stripped, bin.stripped, { debuginfod: next }).source).toBe('dynsym');
+    expect((await server.requests()).length).toBe(before + 1);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(new RegExp(`^debuginfod: ${server.url}/hang did not answer a run \\d+ s ago: not asked for (10|9) more min \\(rm ${mark} to ask now\\)$`));
+    // ten minutes later: asked again
+    const old = new Date(Date.now() - DOWN_KEEP_MS - 1000);
+    utimesSync(mark, old, old);
+    ElfModule.load(bin.stripped, bin.stripped, { debuginfod: Debuginfod.fromEnv(e) });
+    expect((await server.requests()).slice(before)).toEqual([`/hang/buildid/${buildId}/debuginfo`, `/hang/buildid/${buildId}/debuginfo`]);
+  });
+
+  it('a server that cannot be reached (nothing listens, no such host): given up at once, marked for the next runs', async () => {
+    const cache = mkdtempSync(join(dir, 'cache-'));
+    const said: string[] = [];
+    // a port nothing listens on: connection refused; a name that does not resolve (.invalid, RFC 2606)
+    const refused = 'http://127.0.0.1:9';
+    const nohost = 'http://debuginfod.invalid';
+    const client = Debuginfod.fromEnv(env(cache, { DEBUGINFOD_URLS: `${refused} ${nohost}`, DEBUGINFOD_TIMEOUT: '30' }), (m) => said.push(m))!;
+    expect(ElfModule.load(bin.stripped, bin.stripped, { debuginfod: client }).source).toBe('dynsym');
+    expect(said.filter((l) => l.endsWith('(not asked again)'))).toHaveLength(2);
+    expect(existsSync(client.downMark(refused))).toBe(true);
+    expect(existsSync(client.downMark(nohost))).toBe(true);
   });
 });

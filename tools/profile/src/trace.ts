@@ -7,7 +7,7 @@
 import { closeSync } from 'node:fs';
 import { aggregation, parseIntArg, sessionOptions, type Aggregation, type CommonTraceOptions, type Session } from '@bpf-recipes/runtime';
 import { BpfError, PERF_EVENTS, PerfType, PreflightError, UsageError, openPerfEvent, perfEventNamed, type PerfEventKind } from '@bpf-recipes/core';
-import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MAX_UNWIND_MEMORY_MB, MissedStacks, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
+import { DEFAULT_STACK_STORAGE, DEFAULT_UNWIND_MEMORY_MB, MAX_STACK_STORAGE, MissedStacks, parseUnwindMemory, StackNamer, StackTable, mergeRows, sizeUnwindMaps, startUnwinder, unwindChoice, type Missed, type StackEntry, type StackRow, type UserUnwinder } from '@bpf-recipes/stacks';
 import { PROFILE_COUNTS_MIN, PROFILE_MISSED_STACK, ProfileBy, ProfileMissed, ProfileSkel, decodeSampleKey, decodeSampleVal, decodeTotalKey } from './generated/profile.js';
 import { onlineCpus, parseFrequency } from './cpus.js';
 
@@ -187,7 +187,7 @@ export interface ProfileOptions extends CommonTraceOptions {
   stackStorageSize?: number;
   /** walk user stacks by frame pointers only (`--frame-pointers`); default: call-frame information */
   framePointers?: boolean;
-  /** MiB for the call-frame tables (`--unwind-memory`, default 16) */
+  /** MiB for the call-frame tables (`--unwind-memory`, default 16; a fraction for less than 1 MiB, from 1/16) */
   unwindMemoryMb?: number;
 }
 
@@ -245,10 +245,7 @@ export function profileConfig(o: {
       throw new UsageError(`--stack-storage-size: '${s}' is not a number of stacks from 1 to ${MAX_STACK_STORAGE}`);
     }
   }
-  const unwindMemoryMb = o.unwindMemoryMb ?? DEFAULT_UNWIND_MEMORY_MB;
-  if (!Number.isInteger(unwindMemoryMb) || unwindMemoryMb < 1 || unwindMemoryMb > MAX_UNWIND_MEMORY_MB) {
-    throw new UsageError(`--unwind-memory: '${unwindMemoryMb}' is not a number of MiB from 1 to ${MAX_UNWIND_MEMORY_MB}`);
-  }
+  const unwindMemoryMb = o.unwindMemoryMb === undefined ? DEFAULT_UNWIND_MEMORY_MB : parseUnwindMemory(o.unwindMemoryMb);
   const event = perfEventNamed(o.event ?? 'cpu-clock');
   if (!event) throw new UsageError(`--event: '${o.event}' is not an event profile samples: one of ${PERF_EVENTS.map((e) => e.name).join(', ')}`);
   if (o.period !== undefined && o.frequency !== undefined) throw new UsageError('-c/--period and -F/--frequency exclude each other: sample every N events, or N times a second');
