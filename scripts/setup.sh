@@ -36,7 +36,8 @@ npm ci --no-audit --no-fund
 npm run build
 # the oldest Node.js the packages support, from the npm registry: tests run the packaged tools on it
 node scripts/node18.mjs >/dev/null
-# the VM lane's kernel (Debian 12's current one): fetched and unpacked once, under ~/.cache
+# the VM lanes' kernels (Debian 12's current one, amd64 and arm64), fetched and unpacked once under
+# ~/.cache; for arm64 also its Debian root (mmdebstrap through qemu-user-static's binfmt handler,
+# which run.mjs registers; ~2 minutes the first time on a quiet machine) with Node.js and npm for it
 node scripts/vm/run.mjs --fetch >/dev/null
-# (the arm64 lane's kernel and root, not yet in CI, come on its first run or with
-# node scripts/vm/run.mjs --arch arm64 --fetch: docs/vm.md)
+node scripts/vm/run.mjs --arch arm64 --fetch >/dev/null

@@ -50,4 +50,16 @@ describe('.ci/run and the README', () => {
     // CI=true is set before both
     expect(script.indexOf('export CI=true')).toBeLessThan(script.indexOf(cmds[0]));
   });
+
+  it('then the VM lanes, amd64 and then arm64, whose --timeouts fit CI\'s 90 minutes beside setup and npm test', () => {
+    const lanes = ciCommands().slice(2);
+    expect(lanes.map((l) => l.replace(/ --timeout \d+/, ''))).toEqual(['npm run test:vm --', 'npm run test:vm -- --arch arm64']);
+    const timeouts = lanes.map((l) => Number(l.match(/ --timeout (\d+)/)?.[1]));
+    for (const t of timeouts) expect(t).toBeGreaterThan(0);
+    // setup (with the arm64 root made the first time) and npm test take ~21 minutes on a fresh
+    // machine (docs/vm.md): 24 are kept for them, the lanes get the rest of the 90 at most
+    expect(timeouts[0] + timeouts[1]).toBeLessThanOrEqual((90 - 24) * 60);
+    // each lane's timeout leaves room for one stall (--stall's 300 s) and the retry it starts
+    for (const t of timeouts) expect(t).toBeGreaterThanOrEqual(1500);
+  });
 });

@@ -14,10 +14,15 @@ mount -t devtmpfs dev /dev
 . /vm.env
 
 say() { echo "vm: $*"; }
-result() {
+# the virtio serial port of this name (run.mjs reads what is written to it)
+port() {
   for p in /sys/class/virtio-ports/*; do
-    if [ "$(cat "$p/name" 2>/dev/null)" = result ]; then echo "$1" > "/dev/${p##*/}"; fi
+    if [ "$(cat "$p/name" 2>/dev/null)" = "$1" ]; then echo "/dev/${p##*/}"; fi
   done
+}
+result() {
+  p=$(port result)
+  [ -n "$p" ] && echo "$1" > "$p"
 }
 die() {
   say "$*"
@@ -87,6 +92,10 @@ mount -o bind /checkout "$H$VM_WORKDIR" || die "cannot bind the checkout at $VM_
 ip link set lo up 2>/dev/null || chroot $H ip link set lo up
 hostname bpf-recipes-vm
 say "kernel $(uname -r), $(nproc) CPUs; running: $VM_COMMAND"
+
+# the kernel's function addresses, for run.mjs to name where a stalled guest's vCPUs are
+p=$(port kallsyms)
+[ -n "$p" ] && grep ' [tT] ' /proc/kallsyms > "$p"
 
 cp /guest.sh $H/tmp/.bpf-recipes-vm.sh
 # through a pipe: the output is a log, not a terminal (no cursor tricks, no colours unless asked)

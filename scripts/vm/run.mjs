@@ -16,8 +16,9 @@
 // (~/.cache/bpf-recipes/vm, or $BPF_RECIPES_VM_CACHE): nothing is installed into /boot. The foreign
 // root is kept there too.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -179,7 +180,10 @@ function foreignRoot() {
   // the npm side: Node.js and native modules of the guest's CPU, by the lock file's versions
   const lock = JSON.parse(readFileSync(join(repo, 'package-lock.json'), 'utf8')).packages;
   const natives = Object.entries(lock).filter(([k, v]) => k.startsWith('node_modules/') && v.cpu?.includes(A.node) && (!v.os || v.os.includes('linux')) && (!v.libc || v.libc.includes('glibc')) && !/\/@nx\//.test(k));
-  const npmWant = `node-linux-${A.node}@${process.versions.node}\n${natives.map(([k, v]) => `${k}@${v.version}`).join('\n')}\n`;
+  // npm itself (this machine's version; pure JavaScript, its dependencies bundled) where a Node.js
+  // distribution has it: the guest installs the npm tarballs with it (guest-install.priv.test.ts)
+  const npmVersion = sh('npm', ['--version']).trim();
+  const npmWant = `node-linux-${A.node}@${process.versions.node}\nnpm@${npmVersion}\n${natives.map(([k, v]) => `${k}@${v.version}`).join('\n')}\n`;
   const optDir = join(dir, 'opt', 'bpf-recipes');
   const npmStamp = join(optDir, '.modules');
   if (!existsSync(npmStamp) || readFileSync(npmStamp, 'utf8') !== npmWant) {
@@ -193,6 +197,8 @@ function foreignRoot() {
     };
     process.stderr.write(`test:vm: node-linux-${A.node}@${process.versions.node} and ${natives.length} native modules for the ${arch} root\n`);
     unpack(`node-linux-${A.node}@${process.versions.node}`, join(optDir, 'node'));
+    unpack(`npm@${npmVersion}`, join(optDir, 'node', 'lib', 'node_modules', 'npm'));
+    symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(optDir, 'node', 'bin', 'npm'));
     for (const [k, v] of natives) unpack(`${k.replace(/^.*node_modules\//, '')}@${v.version}`, join(optDir, k));
     rmSync(tmp, { recursive: true, force: true });
     writeFileSync(join(optDir, 'natives'), `${natives.map(([k]) => k).join('\n')}\n`);
@@ -270,11 +276,22 @@ if (command.length) {
   const whole = lines.filter(([, n]) => !n).map(([f]) => f);
   if (names.length && whole.length) fail(`${relative(repo, listFile)}: give every line a test name (FILE :: NAME) or none (${whole[0]} has none)`);
   for (const t of ['libs/core/dist', 'tools/udplife/dist']) if (!existsSync(join(repo, t))) fail('the checkout is not built: run npm run build first');
-  // the guest installs the .deb of its architecture (tools/bpf-recipes/test/deb-guest.priv.test.ts): made here, from this build
-  if (tests.includes('tools/bpf-recipes/test/deb-guest.priv.test.ts')) {
-    process.stderr.write(`test:vm: packing the ${arch} .deb for the guest to install (npm run package:deb -- --arch ${arch})\n`);
+  // the guest installs the .deb and the npm tarballs of its architecture
+  // (tools/bpf-recipes/test/guest-install.priv.test.ts): made here, from this build
+  const guestInstall = tests.includes('tools/bpf-recipes/test/guest-install.priv.test.ts');
+  if (guestInstall) {
+    process.stderr.write(`test:vm: packing the npm tarballs and the ${arch} .deb for the guest to install (npm run pack:all, npm run package:deb -- --arch ${arch})\n`);
     sh('node', [join(repo, 'scripts', 'pack.mjs')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
     sh('node', [join(repo, 'scripts', 'package-deb.mjs'), '--arch', arch], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+    // the guest installs the tarballs with npm --offline (it has no network): their registry
+    // dependencies for its CPU (koffi's prebuilt library for linux-arm64 among them) are put in an
+    // npm cache here, by an install for that CPU into a throwaway directory
+    process.stderr.write(`test:vm: the npm tarballs' dependencies for ${A.node} into dist-packages/npm-cache (the guest installs offline)\n`);
+    const cache = join(repo, 'dist-packages', 'npm-cache');
+    const scratch = mkdtempSync(join(tmpdir(), 'bpf-recipes-vm-npm-'));
+    const tgz = readdirSync(join(repo, 'dist-packages')).filter((f) => f.endsWith('.tgz')).map((f) => join(repo, 'dist-packages', f));
+    sh('npm', ['install', '--prefix', scratch, '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', `--cpu=${A.node}`, '--os=linux', '--libc=glibc', '--cache', cache, ...tgz], { stdio: ['ignore', 'ignore', 'pipe'] });
+    rmSync(scratch, { recursive: true, force: true });
   }
   const pattern = names.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
   // an emulated CPU runs each tool start several times slower than the host (another architecture's
@@ -329,6 +346,69 @@ const initrd = cpio([
   ...order.map((m) => ({ name: `modules/${m}.ko`, mode: 0o100644, data: mods.get(m) })),
 ]);
 
+// ---- where the vCPUs are: read over QEMU's monitor when a guest stalls ----
+// The kernel's own soft-lockup report (its registers and call trace) comes on the console too
+// (loglevel=5 below), but a CPU spinning with interrupts off reports nothing: the monitor sees
+// every vCPU's program counter whatever the guest does. Named from the guest's /proc/kallsyms
+// (its function symbols, which init.sh writes to the port "kallsyms" at boot: Debian's System.map
+// is a placeholder), read from `file`: [address, name] by address.
+function kernelSymbols(file) {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').map((l) => l.split(/\s+/)).filter(([a, t, n]) => a && n && /^[tT]$/.test(t)).map(([a, , n]) => [BigInt(`0x${a}`), n]).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)) : [];
+}
+function symbolize(pc, textSymbols) {
+  const at = BigInt(`0x${pc}`);
+  let [lo, hi] = [0, textSymbols.length - 1];
+  if (hi < 0 || at < textSymbols[0][0]) return `0x${pc}${/^0*[0-7]/.test(pc.padStart(16, '0')) ? ' (user space)' : ''}`;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (textSymbols[mid][0] <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${textSymbols[lo][1]}+0x${(at - textSymbols[lo][0]).toString(16)}`;
+}
+/** One HMP command over the monitor socket: its output (empty when the monitor does not answer in 5 s). */
+function monitorCommand(sock, cmd) {
+  return new Promise((resolve) => {
+    const c = createConnection(sock);
+    let out = '';
+    let sent = false;
+    const done = (text) => {
+      clearTimeout(timer);
+      c.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(() => done(''), 5000);
+    c.on('error', () => done(''));
+    c.on('data', (d) => {
+      out += d.toString('latin1');
+      if (!sent && out.includes('(qemu) ')) {
+        sent = true;
+        out = '';
+        c.write(`${cmd}\n`);
+      } else if (sent && out.includes('(qemu) ')) done(out);
+    });
+  });
+}
+/** Each vCPU's program counter, sampled `n` times: 'vCPU 0: fn+0x1a (5 of 5), ...' lines. */
+async function vcpuSamples(sock, kallsyms, n = 5) {
+  const symbols = kernelSymbols(kallsyms);
+  const seen = new Map();
+  for (let i = 0; i < n; i++) {
+    const out = await monitorCommand(sock, 'info registers -a');
+    for (const part of out.split(/^CPU#/m).slice(1)) {
+      const cpu = part.match(/^(\d+)/)?.[1];
+      const pc = part.match(/\b(?:RIP|PC)=([0-9a-fA-F]+)/)?.[1]?.toLowerCase();
+      if (cpu === undefined || !pc) continue;
+      const where = symbolize(pc, symbols);
+      const m = seen.get(cpu) ?? new Map();
+      m.set(where, (m.get(where) ?? 0) + 1);
+      seen.set(cpu, m);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return [...seen].map(([cpu, m]) => `vCPU ${cpu}: ${[...m].map(([w, k]) => `${w} (${k} of ${n})`).join(', ')}`);
+}
+
 // ---- run ----
 // One boot of the guest: resolves with its status (124 on --timeout or --stall) and whether it stalled.
 function boot(deadline) {
@@ -345,7 +425,10 @@ function boot(deadline) {
       ...A.board, '-accel', accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', A.cpu[accel], '-smp', opt.cpus, '-m', opt.mem,
       '-nodefaults', '-no-reboot', '-display', 'none', '-serial', 'stdio',
       '-kernel', vmlinuz, '-initrd', initrdPath,
-      '-append', `console=${A.console} quiet panic=-1 rdinit=/init`,
+      // loglevel=5 (after quiet): the kernel's warnings with their registers and call traces (a soft
+      // lockup's, an RCU stall's) reach the console
+      '-append', `console=${A.console} quiet loglevel=5 panic=-1 rdinit=/init`,
+      '-monitor', `unix:${join(work, 'monitor')},server=on,wait=off`,
       '-fsdev', `local,id=hostroot,path=${guestRoot},security_model=none,readonly=on,multidevs=remap`,
       '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
       // a foreign root does not hold the checkout: it comes on its own
@@ -353,6 +436,7 @@ function boot(deadline) {
       '-drive', `file=${disk},format=raw,if=none,id=scratch,cache=unsafe`, '-device', 'virtio-blk-pci,drive=scratch',
       '-device', 'virtio-rng-pci',
       '-device', 'virtio-serial-pci', '-chardev', `file,id=result,path=${resultPath}`, '-device', 'virtserialport,chardev=result,name=result',
+      '-chardev', `file,id=kallsyms,path=${join(work, 'kallsyms')}`, '-device', 'virtserialport,chardev=kallsyms,name=kallsyms',
     ];
     const t0 = Date.now();
     process.stderr.write(`test:vm: ${kver} (${arch}, ${accel.toUpperCase()}, ${opt.cpus} CPUs, ${opt.mem} MB): ${argv.join(' ')}\n`);
@@ -382,9 +466,13 @@ function boot(deadline) {
       setTimeout(() => vm.kill('SIGKILL'), 10000).unref();
     };
     const timer = setTimeout(() => stop(`timed out after ${opt.timeout} s`), Math.max(0, deadline - Date.now()));
-    const stallTimer = setInterval(() => {
-      if (Date.now() - lastProgress > +opt.stall * 1000) {
+    const stallTimer = setInterval(async () => {
+      if (!stalled && Date.now() - lastProgress > +opt.stall * 1000) {
         stalled = true;
+        // where each vCPU is, before it is stopped: a guest kernel spinning in one function (a lock,
+        // an IPI's wait) or an emulator that no longer runs the guest
+        const where = await vcpuSamples(join(work, 'monitor'), join(work, 'kallsyms'));
+        process.stderr.write(`test:vm: the stalled guest's vCPUs (QEMU monitor, program counter sampled 5 times):\n${where.map((l) => `  ${l}`).join('\n') || '  (the monitor did not answer)'}\n`);
         stop(`the guest printed nothing but kernel messages for ${opt.stall} s: stopped (--stall)`);
       }
     }, 5000);

@@ -7,6 +7,17 @@ import type { BpfMap } from '@bpf-recipes/core';
 import type { Counting, CommonTraceOptions, Session } from './session.js';
 import { traceEvents, type EventStream } from './stream.js';
 
+/** The fields every event record starts with: when, and which task (comm_b64 only when the name is not UTF-8). */
+export interface TaskRecord {
+  /** ISO 8601, ms (at the call's return, for a tool that times calls) */
+  time: string;
+  pid: number;
+  tid: number;
+  uid: number;
+  comm: string;
+  comm_b64?: string;
+}
+
 /** A compiled record format (libs/format's `recordFormat()`): the typed API's object and the `--json` line from the same values. */
 export interface RecordOf<V extends readonly unknown[], R> {
   record(values: V): R;

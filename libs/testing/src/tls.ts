@@ -29,7 +29,8 @@ export async function startTlsServer(tag: string): Promise<TlsServer> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForListen(port);
+    // generous: in the emulated arm64 guest on a loaded host s_server took over 5 s to listen
+    await waitForListen(port, 120000);
   } catch (e) {
     close();
     throw e;

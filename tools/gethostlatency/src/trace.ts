@@ -3,7 +3,7 @@
  * this same code. The kernel side is bpf/gethostlatency.bpf.c; Event, GhlFunc and the skeleton are
  * generated from its BTF and header.
  */
-import { attachUprobes, findUprobeFiles, parseMinLatency, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents } from '@bpf-recipes/runtime';
+import { attachUprobes, findUprobeFiles, parseMinLatency, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents, type TaskRecord } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, addrText, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_LENGTHS, EVENT_OFFSETS, GethostlatencySkel, GhlFunc, decodeEvent, type Event } from './generated/gethostlatency.js';
@@ -20,14 +20,7 @@ export interface GethostlatencyOptions extends CommonTraceOptions {
 }
 
 /** One lookup, as `gethostlatency --json` prints it (comm_b64/host_b64 only when not UTF-8). */
-export interface GethostlatencyRecord {
-  /** ISO 8601, ms, at return */
-  time: string;
-  pid: number;
-  tid: number;
-  uid: number;
-  comm: string;
-  comm_b64?: string;
+export interface GethostlatencyRecord extends TaskRecord {
   /** getaddrinfo, gethostbyname, gethostbyname2, gethostbyname_r, gethostbyname2_r, gethostbyaddr or gethostbyaddr_r */
   func: string;
   /** time in the call, µs (to 0.01) */

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { Session, sessionOptions } from '@bpf-recipes/cli';
 import { MetricsRegistry } from '@bpf-recipes/metrics';
 import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
-import { open, register } from '../dist/src/metrics.js'; // the built module: its object is dist/bpf's
+import { metrics } from '../dist/src/tool.js'; // the built module: its object is dist/bpf's
+
+const { open, register } = metrics;
 
 const sleeper = (): ChildProcess & { done: Promise<unknown> } => {
   const c = spawn('sleep', ['60'], { stdio: 'ignore' }) as ChildProcess & { done: Promise<unknown> };

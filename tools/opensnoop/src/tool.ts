@@ -5,7 +5,7 @@
  * the man page all come from here. The kernel side is bpf/opensnoop.bpf.c; Event is generated from its BTF.
  */
 import type { CommonArgs, EventCommand, ToolSpec } from '@bpf-recipes/cli';
-import { packageVersion, parseMetricsBy, traceTool, type CommonTraceOptions, type EventStream, type Session } from '@bpf-recipes/runtime';
+import { packageVersion, parseMetricsBy, traceTool, type CommonTraceOptions, type EventStream, type Session, type TaskRecord } from '@bpf-recipes/runtime';
 import { Clock, Columns, clockTime, errnoName, isoTime, recordFormat, tableText, usFromNs, type Column } from '@bpf-recipes/format';
 import type { Metrics, MetricsBy, ToolMetrics } from '@bpf-recipes/metrics';
 import { OPEN_RESULT_KEY_OFFSETS, OpenCall, OpensnoopSkel, decodeEvent, type Event } from './generated/opensnoop.js';
@@ -65,14 +65,7 @@ export const CALLS: readonly CallName[] = Object.entries(OpenCall)
   .map(([k]) => k.slice('CALL_'.length).toLowerCase() as CallName);
 
 /** One open, as `opensnoop --json` prints it (comm_b64/path_b64 only when not UTF-8). */
-export interface OpensnoopRecord {
-  /** ISO 8601, ms */
-  time: string;
-  pid: number;
-  tid: number;
-  uid: number;
-  comm: string;
-  comm_b64?: string;
+export interface OpensnoopRecord extends TaskRecord {
   /** the descriptor returned, -1 on failure */
   fd: number;
   /** the errno, 0 on success */

@@ -3,7 +3,7 @@
  * same code. The kernel side is bpf/sslsnoop.bpf.c; Event, SslFunc and the skeleton are generated
  * from its BTF and header.
  */
-import { attachUprobes, findUprobeFiles, parseIntArg, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents } from '@bpf-recipes/runtime';
+import { attachUprobes, findUprobeFiles, parseIntArg, type CommonTraceOptions, type Counting, type EventStream, type Session, type UprobeFunction, traceEvents, type TaskRecord } from '@bpf-recipes/runtime';
 import { type Program } from '@bpf-recipes/core';
 import { Clock, isoTime, jsonFields, usFromNs } from '@bpf-recipes/format';
 import { EVENT_SIZE, SSLSNOOP_MAX_DATA, SslFunc, SslsnoopSkel, decodeEvent, type Event } from './generated/sslsnoop.js';
@@ -30,14 +30,7 @@ export interface SslsnoopOptions extends CommonTraceOptions {
 }
 
 /** One call, as `sslsnoop --json` prints it (comm_b64 only when the name is not UTF-8). */
-export interface SslsnoopRecord {
-  /** ISO 8601, ms, at return */
-  time: string;
-  pid: number;
-  tid: number;
-  uid: number;
-  comm: string;
-  comm_b64?: string;
+export interface SslsnoopRecord extends TaskRecord {
   /** the function: SSL_read, SSL_write_ex, gnutls_record_send, PR_Read, SSL_do_handshake... */
   func: string;
   direction: 'read' | 'write' | 'handshake';
