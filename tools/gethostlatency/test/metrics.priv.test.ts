@@ -1,9 +1,11 @@
-// Privileged: gethostlatency --metrics on the real kernel and libc. A workload named
-// gethostlatency-workload makes N getaddrinfo("localhost") and one gethostbyname("localhost");
-// -n keeps only its lookups. The histogram is counted in the kernel (lookup_metrics, per CPU) and
+// Privileged: gethostlatency --metrics on the real kernel and libc. The workload, under a name of
+// this file's own (ghl-metrics: no other test's workload has it, and the tests run side by side),
+// makes N getaddrinfo("localhost") and one gethostbyname("localhost"); -n keeps only its lookups. The histogram is counted in the kernel (lookup_metrics, per CPU) and
 // read at the scrape; the events still print as usual, and the series must agree with them exactly.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '@bpf-recipes/cli';
 import { MetricsRegistry } from '@bpf-recipes/metrics';
 import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startTool } from '@bpf-recipes/testing';
@@ -11,10 +13,18 @@ import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged,
 const N = 6;
 
 describe.skipIf(skipPrivileged())('gethostlatency --metrics', () => {
+  const NAME = 'ghl-metrics';
+  let dir: string;
+  let gw: string;
+  beforeAll(() => {
+    dir = mkdtempSync('/tmp/bpf-recipes-ghl-metrics-');
+    gw = join(dir, NAME);
+    copyFileSync(fixture('gethostlatency-workload'), gw);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it('name_lookup_duration_seconds{func}: count, exact sum and buckets of the lookups it printed; promtool has nothing to say', async () => {
-    const gw = fixture('gethostlatency-workload');
     const port = await freePort();
-    const tool = await startTool('gethostlatency', ['--json', '-n', 'gethostlatency', '--metrics', `127.0.0.1:${port}`]);
+    const tool = await startTool('gethostlatency', ['--json', '-n', NAME, '--metrics', `127.0.0.1:${port}`]);
     let text: string;
     try {
       const a = await run(gw, ['getaddrinfo', 'localhost', String(N)]);
@@ -59,7 +69,7 @@ describe.skipIf(skipPrivileged())('gethostlatency --metrics', () => {
   it("the exporter's open(): the same probes counting only (no event in the ring buffer), read by register()", async () => {
     // the built module, as the exporter loads it (its object path is relative to dist/)
     const { open, register } = await import('../dist/src/metrics.js');
-    const session = new Session({ tool: 'gethostlatency', filters: { comm: 'gethostlatency' } });
+    const session = new Session({ tool: 'gethostlatency', filters: { comm: NAME } });
     const before = heldPrograms(process.pid).length;
     try {
       const skel = open(session, {});
@@ -67,7 +77,7 @@ describe.skipIf(skipPrivileged())('gethostlatency --metrics', () => {
       session.follow(skel.maps.events, () => void events++);
       const reg = new MetricsRegistry();
       register(reg.addTool({ tool: 'gethostlatency', version: '0.1.0', lost: () => session.lost() }), skel);
-      expect((await run(fixture('gethostlatency-workload'), ['getaddrinfo', 'localhost', String(N)])).code).toBe(0);
+      expect((await run(gw, ['getaddrinfo', 'localhost', String(N)])).code).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
       const text = await reg.registry.metrics();
       expect(sample(text, 'bpf_recipes_name_lookup_duration_seconds_count{func="getaddrinfo"}')).toBe(N);
