@@ -35,7 +35,9 @@ for (const d of dirs) {
   const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: join(root, d), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const [info] = JSON.parse(json);
   const files = info.files.map((f) => f.path);
-  const spec = pkg.name === '@bpf-recipes/umbrella' ? [] : ['dist/src/spec.js'];
+  // the option table --help, man and completion read: a tool's descriptor (dist/src/tool.js) or, for
+  // a tool not declared in one file yet, its spec.js
+  const spec = pkg.name === '@bpf-recipes/umbrella' ? [] : [files.includes('dist/src/tool.js') ? 'dist/src/tool.js' : 'dist/src/spec.js'];
   const need = d.startsWith('tools/')
     ? ['dist/src/main.js', 'dist/src/main.cjs', ...spec, ...Object.values(pkg.bin)]
     : ['dist/index.js', 'dist/index.cjs'];

@@ -6,7 +6,7 @@
 // that Debian's libbpf-tools, with commands of the same names, can stay installed: docs/packaging.md),
 // man pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -62,7 +62,8 @@ for (const t of [...tools, 'umbrella']) {
     else toolCommands.push(cmd);
   }
   if (t === 'umbrella') continue;
-  const { spec } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', t, 'dist', 'src', 'spec.js')).href);
+  const src = join(lib, 'node_modules', '@bpf-recipes', t, 'dist', 'src');
+  const { spec } = await import(pathToFileURL(join(src, existsSync(join(src, 'tool.js')) ? 'tool.js' : 'spec.js')).href);
   writeFileSync(join(man8, `${t}.8.gz`), gzipSync(manPage(spec, { date: new Date().toISOString().slice(0, 10) })));
 }
 const umbrellaMan = [

@@ -427,7 +427,19 @@ export class UserUnwinder {
    */
   mapsOf(pid: number): KnownMaps | undefined {
     const read = this.lastMaps.get(pid);
-    if (read?.maps.length) return read;
+    const found = this.vmaMapsOf(pid);
+    if (!read?.maps.length) return found;
+    // maps read once early (a command just exec'd: itself and the loader) lack what it mapped
+    // afterwards (libc) when it exited before the next read: the walker's VMAs fill them in —
+    // only where nothing read covers, and only for a process on our root (their paths are ours)
+    if (!found || read.root !== '') return read;
+    const more = found.maps.filter((m) => !read.maps.some((r) => r.start < m.end && m.start < r.end));
+    if (!more.length) return read;
+    return { maps: [...read.maps, ...more].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0)), root: read.root };
+  }
+
+  /** The mappings the walker found through the kernel's VMAs for a process (named by the files loaded here). */
+  private vmaMapsOf(pid: number): KnownMaps | undefined {
     let built = this.vmaMaps.get(pid);
     if (built) return built;
     const maps: Mapping[] = [];
@@ -462,6 +474,15 @@ export class UserUnwinder {
 
   /** Load (or reload, when its mappings changed) one process's mapping table; false when it cannot be read. */
   addProcess(pid: number): boolean {
+    // its root before its maps: a process that exits between the two has maps but no root to read
+    // its files through (names would be looked for under a /proc/PID/root that is gone)
+    const rootDir = `${this.procRoot}/${pid}/root`;
+    let sameRoot: boolean;
+    try {
+      sameRoot = sameFile(rootDir, '/', true);
+    } catch {
+      return false;
+    }
     let text: string;
     try {
       text = readFileSync(`${this.procRoot}/${pid}/maps`, 'utf8');
@@ -473,9 +494,8 @@ export class UserUnwinder {
     const hash = createHash('sha1').update(text).digest('hex');
     if (this.procs.get(pid) === hash) return true;
     // kept to name its stacks after it exits: its files by their paths here when it shares our root
-    const sameRoot = sameFile(`${this.procRoot}/${pid}/root`, '/');
     this.lastMaps.delete(pid);
-    this.lastMaps.set(pid, { maps: parseMaps(text), root: sameRoot ? '' : `${this.procRoot}/${pid}/root` });
+    this.lastMaps.set(pid, { maps: parseMaps(text), root: sameRoot ? '' : rootDir });
     // every executable mapping: a file's with its table; anonymous ones (JIT code), [vdso] without
     // (their frames take the frame-pointer step), so that BPF tells an address in none of them
     // (mapped since: it asks again) from one it has rules for
@@ -728,12 +748,14 @@ function* vmaKeysOf(map: BpfMap, pid: number): Generator<[bigint, Buffer]> {
   for (const k of [...map.keys()]) if (k.readUInt32LE(0) === pid) yield [k.readBigUInt64LE(8), k];
 }
 
-function sameFile(a: string, b: string): boolean {
+/** Whether two paths are one file; false when either cannot be read, unless `rethrow` (then the error). */
+function sameFile(a: string, b: string, rethrow = false): boolean {
   try {
     const x = statSync(a, { bigint: true });
     const y = statSync(b, { bigint: true });
     return x.dev === y.dev && x.ino === y.ino;
-  } catch {
+  } catch (e) {
+    if (rethrow) throw e;
     return false;
   }
 }
