@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What every bpf-recipes BPF program shares:
+ *   - one-line map declarations (RECIPES_MAP(), RECIPES_SCRATCH()), per-thread state between an
+ *     entry and its exit (recipes_thread_get/put/drop()), syscall tracepoint programs
+ *     (RECIPES_SYS_ENTER/EXIT()) and uprobe call records (recipes_ucall_*);
  *   - for an object that reports events, the event ring buffer `events` and the per-CPU counter
  *     `lost_events` beside it (user space resizes the ring before load and reports every lost
  *     event), declared by RECIPES_EVENTS(size) — see "Events" below;
@@ -55,6 +58,75 @@ const volatile __u64 cfg_pidns_ino = 0;
 
 /* `TOOL -- COMMAND` (recipes_traced.h): only the command and what it starts, set by libs/cli. */
 const volatile bool cfg_traced_only = false;
+
+/*
+ * Map declarations, one line each: libbpf's BTF-defined map `struct { ... } NAME SEC(".maps")`.
+ *   RECIPES_MAP(NAME, TYPE, ENTRIES, KEY, VALUE): the BPF_MAP_TYPE_<TYPE> map NAME;
+ *   RECIPES_MAP_FLAGS(NAME, TYPE, ENTRIES, KEY, VALUE, FLAGS): the same with map_flags;
+ *   RECIPES_SCRATCH(NAME, VALUE): one VALUE per CPU (a per-CPU array of one entry, key 0), where
+ *     a record too large for the BPF stack is built.
+ */
+#define RECIPES_MAP(NAME, TYPE, ENTRIES, KEY, VALUE)                                    \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_##TYPE);                                      \
+		__uint(max_entries, ENTRIES);                                           \
+		__type(key, KEY);                                                       \
+		__type(value, VALUE);                                                   \
+	} NAME SEC(".maps")
+#define RECIPES_MAP_FLAGS(NAME, TYPE, ENTRIES, KEY, VALUE, FLAGS)                       \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_##TYPE);                                      \
+		__uint(max_entries, ENTRIES);                                           \
+		__uint(map_flags, FLAGS);                                               \
+		__type(key, KEY);                                                       \
+		__type(value, VALUE);                                                   \
+	} NAME SEC(".maps")
+#define RECIPES_SCRATCH(NAME, VALUE) RECIPES_MAP(NAME, PERCPU_ARRAY, 1, __u32, VALUE)
+
+/* This CPU's VALUE of the RECIPES_SCRATCH() map `scratch` (NULL only to please the verifier). */
+static __always_inline void *recipes_scratch(void *scratch)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(scratch, &zero);
+}
+
+/*
+ * Per-thread state between two probes (a syscall's entry and exit, a call's entry and return), in a
+ * hash keyed by the kernel's TID (never reused while the thread lives, whatever namespace the tool
+ * is in): this thread's value, storing it, dropping it. The two last return 0, a program's result.
+ */
+static __always_inline void *recipes_thread_get(void *map)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(map, &tid);
+}
+
+static __always_inline int recipes_thread_put(void *map, const void *value)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_update_elem(map, &tid, value, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int recipes_thread_drop(void *map)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(map, &tid);
+	return 0;
+}
+
+/*
+ * The head of a program on the syscalls:sys_enter_CALL (sys_exit_CALL) tracepoint, named
+ * PREFIX_enter_CALL (PREFIX_exit_CALL): its `ctx` holds the arguments, ctx->args[] (the result, ctx->ret).
+ */
+#define RECIPES_SYS_ENTER(PREFIX, CALL) \
+	SEC("tracepoint/syscalls/sys_enter_" #CALL) int PREFIX##_enter_##CALL(struct trace_event_raw_sys_enter *ctx)
+#define RECIPES_SYS_EXIT(PREFIX, CALL) \
+	SEC("tracepoint/syscalls/sys_exit_" #CALL) int PREFIX##_exit_##CALL(struct trace_event_raw_sys_exit *ctx)
 
 #define RECIPES_MAX_CGROUP_DEPTH 32
 #define RECIPES_MAX_PIDNS_LEVEL 32 /* the kernel's MAX_PID_NS_LEVEL */
@@ -123,13 +195,7 @@ static __always_inline void *recipes_lookup_or_init(void *map, const void *key, 
 #ifndef RECIPES_ZERO_BYTES
 #define RECIPES_ZERO_BYTES 1024
 #endif
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_RDONLY_PROG);
-	__type(key, __u32);
-	__type(value, char[RECIPES_ZERO_BYTES]);
-} recipes_zero SEC(".maps");
+RECIPES_MAP_FLAGS(recipes_zero, ARRAY, 1, __u32, char[RECIPES_ZERO_BYTES], BPF_F_RDONLY_PROG);
 
 /* The value of `key` in the hash `map`, of type TYPE, inserted as zeros when new
  * (recipes_init_lookup() from recipes_zero); NULL when the map is full. */
@@ -147,6 +213,17 @@ struct {
 		__v;                                                                    \
 	})
 
+/* One more of `key` in the hash `counts` of __u64 counts (per-CPU or not); false when the map is full. */
+static __always_inline bool recipes_count_key(void *counts, const void *key)
+{
+	__u64 *n = RECIPES_LOOKUP_OR_ZERO(counts, key, __u64);
+
+	if (!n)
+		return false;
+	__sync_fetch_and_add(n, 1);
+	return true;
+}
+
 /* One more in the __u64 counter `which` of an array `counters` (per-CPU or not). */
 static __always_inline void recipes_count_in(void *counters, __u32 which)
 {
@@ -162,12 +239,7 @@ static __always_inline void recipes_count_in(void *counters, __u32 which)
  * recipes_count_missed(which). User space sums the CPUs and reports them.
  */
 #define RECIPES_MISSED(N)                                                               \
-	struct {                                                                        \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                \
-		__uint(max_entries, N);                                                 \
-		__type(key, __u32);                                                     \
-		__type(value, __u64);                                                   \
-	} missed SEC(".maps");                                                          \
+	RECIPES_MAP(missed, PERCPU_ARRAY, N, __u32, __u64);                             \
 	static __always_inline void recipes_count_missed(__u32 which)                   \
 	{                                                                               \
 		recipes_count_in(&missed, which);                                       \
@@ -186,12 +258,7 @@ static __always_inline void recipes_count_in(void *counters, __u32 which)
 		__uint(type, BPF_MAP_TYPE_RINGBUF);                                     \
 		__uint(max_entries, SIZE); /* resized by user space with --buffer-size */ \
 	} events SEC(".maps");                                                          \
-	struct {                                                                        \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                \
-		__uint(max_entries, 1);                                                 \
-		__type(key, __u32);                                                     \
-		__type(value, __u64);                                                   \
-	} lost_events SEC(".maps");                                                     \
+	RECIPES_SCRATCH(lost_events, __u64);                                            \
 	static __always_inline void recipes_count_lost(void)                            \
 	{                                                                               \
 		recipes_count_in(&lost_events, 0);                                      \
@@ -213,6 +280,27 @@ static __always_inline void recipes_count_in(void *counters, __u32 which)
 	struct __recipes_events_declared /* so the macro ends with a ';' */
 
 #define RESERVE_EVENT(TYPE) ((TYPE *)recipes_reserve(sizeof(TYPE)))
+
+/*
+ * The config of an event tool that also counts for --metrics and the exporter (libs/metrics):
+ * cfg_metrics, count in the tool's metric maps; cfg_events, false in the exporter (counts only, no
+ * event sent: `e = cfg_events ? RESERVE_EVENT(...) : NULL`). Declared among the tool's own config,
+ * where their place in .rodata is.
+ */
+#define RECIPES_METRICS_CONFIG()                                                        \
+	const volatile bool cfg_metrics = false;                                        \
+	const volatile bool cfg_events = true
+
+/* An event's pid and tid (IDS: recipes_current_ids(), the ids the tool's PID namespace sees), uid
+ * and comm: the current task's. */
+#define RECIPES_EVENT_TASK(E, IDS)                                                      \
+	({                                                                              \
+		__u64 __ids = (IDS);                                                    \
+		(E)->pid = __ids >> 32;                                                 \
+		(E)->tid = (__u32)__ids;                                                \
+		(E)->uid = (__u32)bpf_get_current_uid_gid();                            \
+		bpf_get_current_comm((E)->comm, sizeof((E)->comm));                     \
+	})
 
 static __always_inline bool recipes_pid_allowed(__u32 tgid)
 {
@@ -397,6 +485,14 @@ static __always_inline __u32 recipes_log2_slot(__u64 v)
 	return r + 1;
 }
 
+/* The log2 slot of `v` (recipes_log2_slot()) in a histogram of `slots` slots, the last one holding all above. */
+static __always_inline __u32 recipes_hist_slot(__u64 v, __u32 slots)
+{
+	__u32 slot = recipes_log2_slot(v);
+
+	return slot >= slots ? slots - 1 : slot;
+}
+
 /*
  * Calls into user-space functions, timed from a uprobe at entry to a uretprobe at return, with a
  * per-thread record between the two. A tool attaches to processes that are already mid-call,
@@ -450,22 +546,64 @@ static __always_inline enum recipes_ucall_ret recipes_ucall_return(struct pt_reg
 	return sp < rec_sp ? RECIPES_UCALL_INNER : RECIPES_UCALL_STALE;
 }
 
+/*
+ * What a call's per-thread record starts with: when and at which stack pointer it entered, and
+ * which function it is (the attach cookie of its entry probe).
+ */
+struct recipes_ucall {
+	__u64 ts_ns;
+	__u64 sp;
+	__u32 func;
+	__u32 pad;
+};
+
+/* At a uprobe: a new record's head, for the call entering now. */
+static __always_inline void recipes_ucall_start(struct pt_regs *ctx, struct recipes_ucall *c)
+{
+	c->ts_ns = bpf_ktime_get_ns();
+	c->sp = recipes_ucall_sp(ctx);
+	c->func = bpf_get_attach_cookie(ctx);
+	c->pad = 0;
+}
+
+/*
+ * At a uprobe: the record this thread holds in `calls` (records that start with struct
+ * recipes_ucall) when the call entering now is nested in it — that outer call is the one timed —
+ * else NULL: this call is to be recorded (recipes_ucall_start(), recipes_thread_put()).
+ */
+static __always_inline struct recipes_ucall *recipes_ucall_outer(struct pt_regs *ctx, void *calls)
+{
+	struct recipes_ucall *c = recipes_thread_get(calls);
+
+	return c && recipes_ucall_nested(ctx, c->sp) ? c : NULL;
+}
+
+/*
+ * At a uretprobe: this thread's record in `calls` when the returning call is the recorded one
+ * (report it, then recipes_thread_drop()); NULL when a call nested in it returns (the record is
+ * kept) or there is none; a stale record (a call above it returns) is dropped, NULL.
+ */
+static __always_inline struct recipes_ucall *recipes_ucall_returned(struct pt_regs *ctx, void *calls)
+{
+	struct recipes_ucall *c = recipes_thread_get(calls);
+
+	if (!c)
+		return NULL;
+	switch (recipes_ucall_return(ctx, c->sp)) {
+	case RECIPES_UCALL_MINE:
+		return c;
+	case RECIPES_UCALL_STALE:
+		recipes_thread_drop(calls);
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
 /* Programs PREFIX_thread_exit/_exec that drop a thread's record (in MAP, keyed by __u32 TID)
  * when it exits or execs. */
-#define RECIPES_UCALL_CLEANUP(PREFIX, MAP)                                    \
-	SEC("tp/sched/sched_process_exit")                              \
-	int PREFIX##_thread_exit(void *ctx)                             \
-	{                                                               \
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();          \
-		bpf_map_delete_elem(&MAP, &tid);                        \
-		return 0;                                               \
-	}                                                               \
-	SEC("tp/sched/sched_process_exec")                              \
-	int PREFIX##_thread_exec(void *ctx)                             \
-	{                                                               \
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();          \
-		bpf_map_delete_elem(&MAP, &tid);                        \
-		return 0;                                               \
-	}
+#define RECIPES_UCALL_CLEANUP(PREFIX, MAP)                                                         \
+	SEC("tp/sched/sched_process_exit") int PREFIX##_thread_exit(void *ctx) { return recipes_thread_drop(&MAP); } \
+	SEC("tp/sched/sched_process_exec") int PREFIX##_thread_exec(void *ctx) { return recipes_thread_drop(&MAP); }
 
 #endif /* __BPF_RECIPES_H */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the tools that count stacks in the kernel share (stackcount, profile, offcputime): the id
- * of a stack for a counts key, and one more of a key in a hash of counts (a stack that could not be
- * stored and a full map are counted with recipes.h's RECIPES_MISSED()). Include after recipes.h.
+ * What the tools that count stacks in the kernel share (stackcount, profile, offcputime, syslatency):
+ * the map of kernel stacks, the ids of the current task's stacks for a counts key (the user one
+ * walked by recipes_unwind.h, included here), and one more of a key in a hash of counts (a stack
+ * that could not be stored and a full map are counted with recipes.h's RECIPES_MISSED()). Include
+ * after recipes.h.
  */
 #ifndef __RECIPES_STACKS_H
 #define __RECIPES_STACKS_H
@@ -10,6 +12,20 @@
 #ifndef EFAULT
 #define EFAULT 14
 #endif
+
+/* stack ids of a key besides those of a stack map (each tool's header names them for user space) */
+#define RECIPES_NO_STACK (-1)     /* not asked for, or no such stack */
+#define RECIPES_MISSED_STACK (-2) /* could not be stored: counted in `missed` */
+
+/* The BPF_MAP_TYPE_STACK_TRACE map NAME of stacks up to DEPTH frames (user space sets its size:
+ * --stack-storage-size). */
+#define RECIPES_STACK_MAP(NAME, DEPTH)                                                  \
+	struct {                                                                        \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                                 \
+		__uint(max_entries, 16384);                                             \
+		__uint(key_size, sizeof(__u32));                                        \
+		__uint(value_size, (DEPTH) * sizeof(__u64));                            \
+	} NAME SEC(".maps")
 
 /*
  * The current task's stack in `stacks` (flags 0: the kernel's; BPF_F_USER_STACK: the user one):
@@ -52,6 +68,30 @@ static __always_inline bool recipes_count_stack(void *counts, const void *key)
 	}
 	__sync_fetch_and_add(&v->count, 1);
 	return true;
+}
+
+#include "recipes_unwind.h"
+
+/*
+ * The stacks of a counts key: *kstack and *ustack set to the ids of the current task's kernel stack
+ * (in `stacks`) and user stack (recipes_user_stack_id()) when `kernel` and `user` ask for them, left
+ * as they are otherwise; RECIPES_NO_STACK where there is none, RECIPES_MISSED_STACK where it could
+ * not be stored, which is counted in the RECIPES_MISSED() counters `missed` at `kernel_missed` or
+ * `user_missed` (shown as a missed stack, never dropped).
+ */
+static __always_inline void recipes_key_stacks(void *ctx, void *stacks, bool kernel, bool user, __s32 *kstack,
+					       __s32 *ustack, void *missed, __u32 kernel_missed, __u32 user_missed)
+{
+	if (kernel) {
+		*kstack = recipes_stack_id(ctx, stacks, 0, RECIPES_NO_STACK, RECIPES_MISSED_STACK);
+		if (*kstack == RECIPES_MISSED_STACK)
+			recipes_count_in(missed, kernel_missed);
+	}
+	if (user) {
+		*ustack = recipes_user_stack_id(ctx, stacks, RECIPES_NO_STACK, RECIPES_MISSED_STACK);
+		if (*ustack == RECIPES_MISSED_STACK)
+			recipes_count_in(missed, user_missed);
+	}
 }
 
 #endif /* __RECIPES_STACKS_H */

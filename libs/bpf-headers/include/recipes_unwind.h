@@ -2,7 +2,7 @@
 /*
  * User stacks walked from call-frame information (.eh_frame, .debug_frame) at sample time, so
  * that code built without frame pointers (Debian's binaries, libc's syscall wrappers, -O2
- * -fomit-frame-pointer) gives whole stacks. Include after recipes.h and recipes_stacks.h.
+ * -fomit-frame-pointer) gives whole stacks. Included by recipes_stacks.h.
  *
  * User space (libs/stacks, UserUnwinder) fills three maps before and while the program runs:
  *   - unwind_rows: every mapped file's table, each a sorted run of rows (address → how to find
@@ -147,90 +147,26 @@ struct recipes_unwind_pcs {
 
 const volatile bool cfg_unwind = false; /* walk user stacks from call-frame information (else the kernel's frame-pointer walk) */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RECIPES_UNWIND_ROWS);
-	__type(key, __u32);
-	__type(value, struct recipes_unwind_row);
-} unwind_rows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RECIPES_UNWIND_PROCS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct recipes_unwind_proc);
-} unwind_procs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384); /* user space sets the tool's --stack-storage-size */
-	__type(key, __u32);
-	__type(value, __u64[RECIPES_UNWIND_MAX_DEPTH]);
-} unwind_stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);   /* tgid */
-	__type(value, __u64); /* pc found in no mapping */
-} unwind_wanted SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RECIPES_UNWIND_FILES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct recipes_unwind_file_key);
-	__type(value, struct recipes_unwind_file);
-} unwind_files SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, RECIPES_UNWIND_VMAS);
-	__type(key, struct recipes_unwind_vma_key);
-	__type(value, struct recipes_unwind_vma);
-} unwind_vmas SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32); /* tgid */
-	__type(value, struct recipes_unwind_found);
-} unwind_found SEC(".maps");
-
+RECIPES_MAP(unwind_rows, ARRAY, RECIPES_UNWIND_ROWS, __u32, struct recipes_unwind_row);
+RECIPES_MAP_FLAGS(unwind_procs, HASH, RECIPES_UNWIND_PROCS, __u32, struct recipes_unwind_proc, BPF_F_NO_PREALLOC); /* by tgid */
+/* user space sets its size: the tool's --stack-storage-size */
+RECIPES_MAP(unwind_stacks, HASH, 16384, __u32, __u64[RECIPES_UNWIND_MAX_DEPTH]);
+RECIPES_MAP(unwind_wanted, LRU_HASH, 1024, __u32, __u64); /* by tgid: a pc found in no mapping */
+RECIPES_MAP_FLAGS(unwind_files, HASH, RECIPES_UNWIND_FILES, struct recipes_unwind_file_key, struct recipes_unwind_file,
+		  BPF_F_NO_PREALLOC);
+RECIPES_MAP(unwind_vmas, LRU_HASH, RECIPES_UNWIND_VMAS, struct recipes_unwind_vma_key, struct recipes_unwind_vma);
+RECIPES_MAP(unwind_found, LRU_HASH, 1024, __u32, struct recipes_unwind_found); /* by tgid */
 /* a zeroed recipes_unwind_found, to start a process's entry from (too large for the stack) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct recipes_unwind_found);
-} unwind_found_new SEC(".maps");
+RECIPES_SCRATCH(unwind_found_new, struct recipes_unwind_found);
 
 /*
  * per file slot: set when a walk used the file's table (or found it evicted); user space reads and
  * clears it every second, to evict the least recently used tables first and to load an evicted one
  * again when it is walked through
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, RECIPES_UNWIND_FILES);
-	__type(key, __u32);
-	__type(value, __u32);
-} unwind_used SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, RECIPES_UNWIND_STAT_NR);
-	__type(key, __u32);
-	__type(value, __u64);
-} unwind_stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct recipes_unwind_pcs);
-} unwind_scratch SEC(".maps");
+RECIPES_MAP(unwind_used, ARRAY, RECIPES_UNWIND_FILES, __u32, __u32);
+RECIPES_MAP(unwind_stats, PERCPU_ARRAY, RECIPES_UNWIND_STAT_NR, __u32, __u64);
+RECIPES_SCRATCH(unwind_scratch, struct recipes_unwind_pcs);
 
 RECIPES_EXPORT(recipes_unwind_row);
 RECIPES_EXPORT(recipes_unwind_mapping);
@@ -342,12 +278,7 @@ struct recipes_unwind_vma_scratch {
 	struct recipes_unwind_mapping found;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct recipes_unwind_vma_scratch);
-} unwind_vma_scratch SEC(".maps");
+RECIPES_SCRATCH(unwind_vma_scratch, struct recipes_unwind_vma_scratch);
 
 static __always_inline __u64 recipes_unwind_exec_id(void)
 {

@@ -23,8 +23,7 @@ const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
 const volatile bool cfg_hist = false;         /* --hist: aggregate, send no events */
 const volatile bool cfg_pattern = false;      /* -P: sequential or random */
 const volatile bool cfg_submit_at_issue = false; /* no block_io_start (before 6.5) */
-const volatile bool cfg_metrics = false;      /* --metrics: count in io_metrics */
-const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
+RECIPES_METRICS_CONFIG(); /* --metrics: count in io_metrics */
 
 struct reqinfo {
 	__u64 start_ns;
@@ -35,35 +34,12 @@ struct reqinfo {
 	char comm[16];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct request *);
-	__type(value, struct reqinfo);
-} reqs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct hist_key);
-	__type(value, __u64);
-} hists SEC(".maps");
-
+RECIPES_MAP(reqs, HASH, 16384, struct request *, struct reqinfo); /* requests in flight, by address */
+RECIPES_MAP(hists, HASH, 4096, struct hist_key, __u64); /* --hist */
 /* -P: per disk, the sector after the last completed request */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u64);
-} last_sectors SEC(".maps");
-
+RECIPES_MAP(last_sectors, HASH, 1024, __u32, __u64);
 /* --metrics: what a scrape reads (series by disk and op), next to the ring buffer's events */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct io_metric_key);
-	__type(value, struct io_metric);
-} io_metrics SEC(".maps");
+RECIPES_MAP(io_metrics, PERCPU_HASH, 1024, struct io_metric_key, struct io_metric);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(hist_key);
@@ -84,9 +60,7 @@ static __always_inline __u32 disk_dev(struct request *rq)
 
 static __always_inline __u32 lat_slot(__u64 lat_ns)
 {
-	__u32 slot = recipes_log2_slot(lat_ns / 1000);
-
-	return slot >= BIOSNOOP_HIST_SLOTS ? BIOSNOOP_HIST_SLOTS - 1 : slot;
+	return recipes_hist_slot(lat_ns / 1000, BIOSNOOP_HIST_SLOTS);
 }
 
 /* this CPU's totals for (disk, op), added atomically (recipes.h); user space sums the CPUs at scrape */
@@ -198,10 +172,8 @@ int BPF_PROG(biosnoop_rq_complete, struct request *rq, blk_status_t error, unsig
 		goto out;
 	if (cfg_hist) {
 		struct hist_key k = { .dev = disk_dev(rq), .slot = lat_slot(lat) };
-		__u64 *n = RECIPES_LOOKUP_OR_ZERO(&hists, &k, __u64);
 
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		recipes_count_key(&hists, &k);
 		goto out;
 	}
 	e = RESERVE_EVENT(struct event);

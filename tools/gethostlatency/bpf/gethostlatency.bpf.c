@@ -25,8 +25,7 @@ RECIPES_EVENTS(1 << 22);
 
 const volatile bool cfg_addrs = false;        /* -e */
 const volatile __u64 cfg_min_lat_ns = 0;      /* --min-latency */
-const volatile bool cfg_metrics = false;      /* --metrics: count in lookup_metrics */
-const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
+RECIPES_METRICS_CONFIG(); /* --metrics: count in lookup_metrics */
 
 /* glibc, LP64 */
 struct u_addrinfo {
@@ -49,139 +48,69 @@ struct u_hostent {
 };
 
 struct call {
-	__u64 ts_ns;
-	__u64 sp;       /* the call's stack pointer at entry: nested calls are below it (recipes.h) */
-	__u32 func;
+	struct recipes_ucall u; /* when, at which stack pointer (nested calls are below it), which function */
 	__u32 qfamily;
+	__u32 pad;
 	void *res;      /* getaddrinfo: struct addrinfo **; *_r: struct hostent ** */
 	int *herrnop;   /* *_r, or the h_errnop of the _r call nested in a non-_r one (glibc's &h_errno) */
 	char host[GHL_HOST_LEN];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct call);
-} calls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct call);
-} call_scratch SEC(".maps");
-
+RECIPES_MAP(calls, HASH, 10240, __u32, struct call); /* by the kernel's TID: the call it is in */
+RECIPES_SCRATCH(call_scratch, struct call);
 /* by enum ghl_func: this CPU's totals, summed by user space at scrape time */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, GHL_NFUNCS);
-	__type(key, __u32);
-	__type(value, struct ghl_metric);
-} lookup_metrics SEC(".maps");
+RECIPES_MAP(lookup_metrics, PERCPU_ARRAY, GHL_NFUNCS, __u32, struct ghl_metric);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(ghl_metric);
 RECIPES_EXPORT_ENUM(ghl_func);
 
-/* herrnop: an _r function's h_errnop, NULL for the others */
-static __always_inline struct call *begin(struct pt_regs *ctx, int *herrnop)
+/*
+ * A call entering: recorded unless it is nested in one this thread is in already (then the outer one
+ * is what the caller asked). res: where the result will be (getaddrinfo: struct addrinfo **; *_r:
+ * struct hostent **; else NULL); herrnop: an _r function's h_errnop, NULL for the others.
+ * NULL: not recorded; else the record, its host to be filled and then stored with recipes_thread_put().
+ */
+static __always_inline struct call *begin(struct pt_regs *ctx, void *res, int *herrnop)
 {
-	__u32 zero = 0, tid = (__u32)bpf_get_current_pid_tgid();
 	struct call *c;
 
 	if (!recipes_task_allowed())
 		return NULL;
-	c = bpf_map_lookup_elem(&calls, &tid);
-	if (c && recipes_ucall_nested(ctx, c->sp)) {
-		/* inside a call we already time: the outer one is what the caller asked */
+	c = (struct call *)recipes_ucall_outer(ctx, &calls);
+	if (c) {
 		/* gethostbyname & co. call their _r form with &h_errno: the reason the outer one fails */
 		if (herrnop && !c->herrnop)
 			c->herrnop = herrnop;
 		return NULL;
 	}
-	c = bpf_map_lookup_elem(&call_scratch, &zero);
+	c = recipes_scratch(&call_scratch);
 	if (!c)
 		return NULL;
-	c->ts_ns = bpf_ktime_get_ns();
-	c->sp = recipes_ucall_sp(ctx);
-	c->func = bpf_get_attach_cookie(ctx);
+	recipes_ucall_start(ctx, &c->u);
 	c->qfamily = 0;
-	c->res = NULL;
+	c->pad = 0;
+	c->res = res;
 	c->herrnop = herrnop;
 	c->host[0] = 0;
 	return c;
 }
 
-static __always_inline int save(struct call *c)
+/* a call by name: the name is its first argument */
+static __always_inline int begin_name(struct pt_regs *ctx, void *res, int *herrnop)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	bpf_map_update_elem(&calls, &tid, c, BPF_ANY);
-	return 0;
-}
-
-/* getaddrinfo(node, service, hints, res), gethostbyname(name), gethostbyname2(name, af) */
-SEC("uprobe")
-int BPF_KPROBE(gethostlatency_name, const char *name, void *arg1, void *arg2, void *arg3)
-{
-	struct call *c = begin(ctx, NULL);
-
-	if (!c)
-		return 0;
-	bpf_probe_read_user_str(c->host, sizeof(c->host), name);
-	if (c->func == GHL_GETADDRINFO)
-		c->res = arg3;
-	return save(c);
-}
-
-/* gethostbyname_r(name, ret, buf, buflen, result, h_errnop) */
-SEC("uprobe")
-int gethostlatency_name_r(struct pt_regs *ctx)
-{
-	struct call *c = begin(ctx, (int *)ARG6(ctx));
+	struct call *c = begin(ctx, res, herrnop);
 
 	if (!c)
 		return 0;
 	bpf_probe_read_user_str(c->host, sizeof(c->host), (void *)PT_REGS_PARM1(ctx));
-	c->res = (void *)PT_REGS_PARM5(ctx);
-	return save(c);
+	return recipes_thread_put(&calls, c);
 }
 
-/* gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop): the 7th argument is on the stack */
-SEC("uprobe")
-int gethostlatency_name2_r(struct pt_regs *ctx)
+/* a call by address: (addr, len, type, ...); the address's bytes are kept as its host */
+static __always_inline int begin_addr(struct pt_regs *ctx, void *res, int *herrnop)
 {
-	struct call *c = begin(ctx, (int *)ARG7(ctx));
-
-	if (!c)
-		return 0;
-	bpf_probe_read_user_str(c->host, sizeof(c->host), (void *)PT_REGS_PARM1(ctx));
-	c->res = (void *)ARG6(ctx);
-	return save(c);
-}
-
-/* gethostbyaddr(addr, len, type) */
-SEC("uprobe")
-int BPF_KPROBE(gethostlatency_addr, const void *addr, __u32 len, int type)
-{
-	struct call *c = begin(ctx, NULL);
-	__u64 n = len & 0xff;
-
-	if (!c)
-		return 0;
-	if (n > 16)
-		n = 16;
-	bpf_probe_read_user(c->host, n, addr);
-	c->qfamily = type;
-	return save(c);
-}
-
-/* gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop): Python's socket.gethostbyaddr */
-SEC("uprobe")
-int gethostlatency_addr_r(struct pt_regs *ctx)
-{
-	struct call *c = begin(ctx, (int *)ARG8(ctx));
+	struct call *c = begin(ctx, res, herrnop);
 	__u64 n = PT_REGS_PARM2(ctx) & 0xff;
 
 	if (!c)
@@ -190,9 +119,31 @@ int gethostlatency_addr_r(struct pt_regs *ctx)
 		n = 16;
 	bpf_probe_read_user(c->host, n, (void *)PT_REGS_PARM1(ctx));
 	c->qfamily = PT_REGS_PARM3(ctx);
-	c->res = (void *)ARG7(ctx);
-	return save(c);
+	return recipes_thread_put(&calls, c);
 }
+
+/* getaddrinfo(node, service, hints, res), gethostbyname(name), gethostbyname2(name, af) */
+SEC("uprobe")
+int gethostlatency_name(struct pt_regs *ctx)
+{
+	return begin_name(ctx, bpf_get_attach_cookie(ctx) == GHL_GETADDRINFO ? (void *)PT_REGS_PARM4(ctx) : NULL, NULL);
+}
+
+/* gethostbyname_r(name, ret, buf, buflen, result, h_errnop) */
+SEC("uprobe")
+int gethostlatency_name_r(struct pt_regs *ctx) { return begin_name(ctx, (void *)PT_REGS_PARM5(ctx), (int *)ARG6(ctx)); }
+
+/* gethostbyname2_r(name, af, ret, buf, buflen, result, h_errnop): the 7th argument is on the stack */
+SEC("uprobe")
+int gethostlatency_name2_r(struct pt_regs *ctx) { return begin_name(ctx, (void *)ARG6(ctx), (int *)ARG7(ctx)); }
+
+/* gethostbyaddr(addr, len, type) */
+SEC("uprobe")
+int gethostlatency_addr(struct pt_regs *ctx) { return begin_addr(ctx, NULL, NULL); }
+
+/* gethostbyaddr_r(addr, len, type, ret, buf, buflen, result, h_errnop): Python's socket.gethostbyaddr */
+SEC("uprobe")
+int gethostlatency_addr_r(struct pt_regs *ctx) { return begin_addr(ctx, ARG7(ctx), (int *)ARG8(ctx)); }
 
 static __always_inline void read_sockaddr(struct ghl_addr *a, void *sa)
 {
@@ -252,55 +203,38 @@ static __always_inline __u32 read_hostent(struct event *e, struct u_hostent *h)
 SEC("uretprobe")
 int BPF_KRETPROBE(gethostlatency_ret, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	struct call *c = (struct call *)recipes_ucall_returned(ctx, &calls);
 	struct event *e;
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), lat;
 
 	if (!c)
 		return 0;
-	switch (recipes_ucall_return(ctx, c->sp)) {
-	case RECIPES_UCALL_INNER:
-		return 0;
-	case RECIPES_UCALL_STALE:
-		goto out;
-	default:
-		break;
-	}
-	if (now - c->ts_ns < cfg_min_lat_ns)
+	lat = now - c->u.ts_ns;
+	if (lat < cfg_min_lat_ns)
 		goto out;
 	if (cfg_metrics) {
-		__u32 f = c->func;
+		__u32 f = c->u.func, slot = recipes_hist_slot(lat / 1000, GHL_HIST_SLOTS);
 		struct ghl_metric *m = bpf_map_lookup_elem(&lookup_metrics, &f);
-		__u64 lat = now - c->ts_ns;
-		__u32 slot = recipes_log2_slot(lat / 1000);
 
 		if (m) {
 			__sync_fetch_and_add(&m->count, 1);
 			__sync_fetch_and_add(&m->lat_ns, lat);
-			__sync_fetch_and_add(&m->slots[(slot >= GHL_HIST_SLOTS ? GHL_HIST_SLOTS - 1 : slot) & (GHL_HIST_SLOTS - 1)], 1);
+			__sync_fetch_and_add(&m->slots[slot & (GHL_HIST_SLOTS - 1)], 1);
 		}
 	}
-	if (!cfg_events)
-		goto out;
-	e = RESERVE_EVENT(struct event);
+	e = cfg_events ? RESERVE_EVENT(struct event) : NULL;
 	if (!e)
 		goto out;
 	__builtin_memset(e->addrs, 0, sizeof(e->addrs));
 	e->ts_ns = now;
-	e->lat_ns = now - c->ts_ns;
-	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->func = c->func;
+	e->lat_ns = lat;
+	RECIPES_EVENT_TASK(e, recipes_current_ids());
+	e->func = c->u.func;
 	e->herrno = 0;
 	e->naddrs = 0;
 	e->qfamily = c->qfamily;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	__builtin_memcpy(e->host, c->host, sizeof(e->host));
-	switch (c->func) {
+	switch (c->u.func) {
 	case GHL_GETADDRINFO:
 		e->ret = (int)ret;
 		if (cfg_addrs && ret == 0 && c->res) {
@@ -335,8 +269,7 @@ int BPF_KRETPROBE(gethostlatency_ret, long ret)
 	}
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&calls, &tid);
-	return 0;
+	return recipes_thread_drop(&calls);
 }
 
 RECIPES_UCALL_CLEANUP(gethostlatency, calls);

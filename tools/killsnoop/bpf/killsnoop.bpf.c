@@ -19,9 +19,9 @@ const volatile bool cfg_failed = false;       /* -x */
 const volatile __s32 cfg_tpid = 0;            /* --tpid */
 const volatile __u64 cfg_sig_mask = 0;        /* -s: bit n = signal n (0..63); 0: all */
 const volatile bool cfg_sig_64 = false;       /* -s includes signal 64 */
-const volatile bool cfg_metrics = false;      /* --metrics: count in sig_metrics */
-const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
+RECIPES_METRICS_CONFIG(); /* --metrics: count in sig_metrics */
 
+/* a signal-sending syscall in progress: its arguments, and its target as signal_generate names it */
 struct pending {
 	__u64 ts_ns;
 	__s32 tpid;
@@ -32,20 +32,9 @@ struct pending {
 	char tcomm[16];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct pending);
-} pending SEC(".maps");
-
+RECIPES_MAP(pending, HASH, 10240, __u32, struct pending); /* by the kernel's TID */
 /* --metrics: what a scrape reads (signals by signal and result), next to the ring buffer's events */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct sig_metric_key);
-	__type(value, __u64);
-} sig_metrics SEC(".maps");
+RECIPES_MAP(sig_metrics, PERCPU_HASH, 4096, struct sig_metric_key, __u64);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(sig_metric_key);
@@ -64,40 +53,32 @@ static __always_inline bool sig_wanted(int sig)
 static __always_inline void count_metric(__s32 sig, __s32 ret, __u32 generated)
 {
 	struct sig_metric_key k = { .sig = sig, .ret = ret, .generated = generated };
-	__u64 *n;
 
 	recipes_metrics_by(k.by);
-	n = RECIPES_LOOKUP_OR_ZERO(&sig_metrics, &k, __u64);
-	if (n)
-		__sync_fetch_and_add(n, 1);
+	recipes_count_key(&sig_metrics, &k);
 }
 
 static __always_inline int enter(__s32 tpid, __s32 ttid, __s32 sig, __s32 source, __s32 pidfd)
 {
-	struct pending p = {};
-	__u32 tid;
+	struct pending p = {}; /* its padding too: the whole value is copied into the map */
 
 	if (cfg_all || !sig_wanted(sig) || !recipes_task_allowed())
 		return 0;
 	/* --tpid: checked at exit, when signal_generate has said who the target is (for
 	 * pidfd_send_signal, and for a sender whose PID namespace is not the tool's) */
-	tid = (__u32)bpf_get_current_pid_tgid();
 	p.ts_ns = bpf_ktime_get_ns();
 	p.tpid = tpid;
 	p.ttid = ttid;
 	p.sig = sig;
 	p.source = source;
 	p.pidfd = pidfd;
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
-	return 0;
+	return recipes_thread_put(&pending, &p);
 }
 
 static __always_inline int leave(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending *p = recipes_thread_get(&pending);
 	struct event *e;
-	__u64 id;
 
 	if (!p)
 		return 0;
@@ -107,16 +88,11 @@ static __always_inline int leave(long ret)
 		goto out;
 	if (cfg_metrics)
 		count_metric(p->sig, ret, 0);
-	if (!cfg_events)
-		goto out;
-	e = RESERVE_EVENT(struct event);
+	e = cfg_events ? RESERVE_EVENT(struct event) : NULL;
 	if (!e)
 		goto out;
 	e->ts_ns = bpf_ktime_get_ns();
-	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
+	RECIPES_EVENT_TASK(e, recipes_current_ids());
 	e->tpid = p->tpid;
 	e->ttid = p->ttid;
 	e->sig = p->sig;
@@ -124,12 +100,10 @@ static __always_inline int leave(long ret)
 	e->code = 0;
 	e->source = p->source;
 	e->pidfd = p->pidfd;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	__builtin_memcpy(e->tcomm, p->tcomm, sizeof(e->tcomm));
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&pending, &tid);
-	return 0;
+	return recipes_thread_drop(&pending);
 }
 
 /* the tracepoint's si_code: SEND_SIG_NOINFO (0) is SI_USER, SEND_SIG_PRIV (1) SI_KERNEL */
@@ -152,8 +126,7 @@ int BPF_PROG(killsnoop_generate, int sig, struct kernel_siginfo *info, struct ta
 
 	if (!cfg_all) {
 		/* inside one of our syscalls: note the target */
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-		struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+		struct pending *p = recipes_thread_get(&pending);
 
 		if (p && !p->tcomm[0]) {
 			BPF_CORE_READ_STR_INTO(&p->tcomm, task, comm);
@@ -177,15 +150,11 @@ int BPF_PROG(killsnoop_generate, int sig, struct kernel_siginfo *info, struct ta
 		return 0;
 	if (cfg_metrics)
 		count_metric(sig, result, 1);
-	if (!cfg_events)
-		return 0;
-	e = RESERVE_EVENT(struct event);
+	e = cfg_events ? RESERVE_EVENT(struct event) : NULL;
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
+	RECIPES_EVENT_TASK(e, id);
 	e->tpid = (__u32)tids;
 	e->ttid = (__u32)tids;
 	e->sig = sig;
@@ -193,64 +162,25 @@ int BPF_PROG(killsnoop_generate, int sig, struct kernel_siginfo *info, struct ta
 	e->code = si_code_of(info);
 	e->source = KS_GENERATE;
 	e->pidfd = -1;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->tcomm, task, comm);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_kill")
-int killsnoop_enter_kill(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], 0, ctx->args[1], KS_KILL, -1);
-}
+/* the six signal-sending syscalls: (target pid, target tid, signal) of each, and what it is */
+RECIPES_SYS_ENTER(killsnoop, kill) { return enter(ctx->args[0], 0, ctx->args[1], KS_KILL, -1); }
+RECIPES_SYS_ENTER(killsnoop, tkill) { return enter(ctx->args[0], ctx->args[0], ctx->args[1], KS_TKILL, -1); }
+RECIPES_SYS_ENTER(killsnoop, tgkill) { return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_TGKILL, -1); }
+RECIPES_SYS_ENTER(killsnoop, rt_sigqueueinfo) { return enter(ctx->args[0], 0, ctx->args[1], KS_RT_SIGQUEUEINFO, -1); }
+RECIPES_SYS_ENTER(killsnoop, rt_tgsigqueueinfo) { return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_RT_TGSIGQUEUEINFO, -1); }
+/* pidfd_send_signal(pidfd, sig, info, flags): the target's pid comes from signal_generate */
+RECIPES_SYS_ENTER(killsnoop, pidfd_send_signal) { return enter(0, 0, ctx->args[1], KS_PIDFD_SEND_SIGNAL, ctx->args[0]); }
 
-SEC("tracepoint/syscalls/sys_enter_tkill")
-int killsnoop_enter_tkill(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[0], ctx->args[1], KS_TKILL, -1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_tgkill")
-int killsnoop_enter_tgkill(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_TGKILL, -1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_rt_sigqueueinfo")
-int killsnoop_enter_rt_sigqueueinfo(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], 0, ctx->args[1], KS_RT_SIGQUEUEINFO, -1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_rt_tgsigqueueinfo")
-int killsnoop_enter_rt_tgsigqueueinfo(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(ctx->args[0], ctx->args[1], ctx->args[2], KS_RT_TGSIGQUEUEINFO, -1);
-}
-
-SEC("tracepoint/syscalls/sys_enter_pidfd_send_signal")
-int killsnoop_enter_pidfd_send_signal(struct trace_event_raw_sys_enter *ctx)
-{
-	return enter(0, 0, ctx->args[1], KS_PIDFD_SEND_SIGNAL, ctx->args[0]);
-}
-
-SEC("tracepoint/syscalls/sys_exit_kill")
-int killsnoop_exit_kill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_tkill")
-int killsnoop_exit_tkill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_tgkill")
-int killsnoop_exit_tgkill(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_rt_sigqueueinfo")
-int killsnoop_exit_rt_sigqueueinfo(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_rt_tgsigqueueinfo")
-int killsnoop_exit_rt_tgsigqueueinfo(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
-
-SEC("tracepoint/syscalls/sys_exit_pidfd_send_signal")
-int killsnoop_exit_pidfd_send_signal(struct trace_event_raw_sys_exit *ctx) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, kill) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, tkill) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, tgkill) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, rt_sigqueueinfo) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, rt_tgsigqueueinfo) { return leave(ctx->ret); }
+RECIPES_SYS_EXIT(killsnoop, pidfd_send_signal) { return leave(ctx->ret); }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -14,7 +14,9 @@
 #include "recipes.h"
 #include "offcputime.h"
 #include "recipes_stacks.h"
-#include "recipes_unwind.h"
+
+_Static_assert(OFFCPU_NO_STACK == RECIPES_NO_STACK && OFFCPU_MISSED_STACK == RECIPES_MISSED_STACK,
+	       "the stack ids of recipes_stacks.h");
 
 /* the kernel's task states (include/linux/sched.h) */
 #define TASK_INTERRUPTIBLE 0x0001
@@ -30,26 +32,9 @@ const volatile __s64 cfg_state_raw = -1;                /* or exactly this task 
 const volatile __u64 cfg_min_ns = 1000;                 /* -m */
 const volatile __u64 cfg_max_ns = ~0ULL;                /* -M */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, OFFCPU_MAX_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, OFFCPU_COUNTS_MIN);
-	__type(key, struct offcpu_key);
-	__type(value, struct offcpu_val);
-} counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, OFFCPU_STARTS);
-	__type(key, __u32); /* the kernel's TID */
-	__type(value, struct offcpu_start);
-} starts SEC(".maps");
+RECIPES_STACK_MAP(stacks, OFFCPU_MAX_DEPTH);
+RECIPES_MAP(counts, HASH, OFFCPU_COUNTS_MIN, struct offcpu_key, struct offcpu_val);
+RECIPES_MAP(starts, HASH, OFFCPU_STARTS, __u32, struct offcpu_start); /* by the kernel's TID */
 
 RECIPES_MISSED(OFFCPU_MISSED_NR); /* indexed by enum offcputime_missed */
 
@@ -108,17 +93,9 @@ static __always_inline void switched_out(void *ctx, bool preempt, struct task_st
 	s.key.pid = id >> 32;
 	s.key.kstack = OFFCPU_NO_STACK;
 	s.key.ustack = OFFCPU_NO_STACK;
-	if (cfg_kernel) {
-		s.key.kstack = recipes_stack_id(ctx, &stacks, 0, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
-		if (s.key.kstack == OFFCPU_MISSED_STACK)
-			recipes_count_missed(OFFCPU_MISSED_KERNEL);
-	}
-	if (cfg_user) {
-		/* from the user registers saved when it entered the kernel (no user stack: a kernel thread) */
-		s.key.ustack = recipes_user_stack_id(ctx, &stacks, OFFCPU_NO_STACK, OFFCPU_MISSED_STACK);
-		if (s.key.ustack == OFFCPU_MISSED_STACK)
-			recipes_count_missed(OFFCPU_MISSED_USER); /* shown as a missed stack, never dropped */
-	}
+	/* the user stack from the registers saved when it entered the kernel (none: a kernel thread) */
+	recipes_key_stacks(ctx, &stacks, cfg_kernel, cfg_user, &s.key.kstack, &s.key.ustack, &missed, OFFCPU_MISSED_KERNEL,
+			   OFFCPU_MISSED_USER);
 	bpf_get_current_comm(s.comm, sizeof(s.comm));
 	s.ts_ns = bpf_ktime_get_ns();
 	r = recipes_map_err(bpf_map_update_elem(&starts, &tid, &s, BPF_NOEXIST));

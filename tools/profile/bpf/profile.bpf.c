@@ -14,34 +14,19 @@
 #include "recipes.h"
 #include "profile.h"
 #include "recipes_stacks.h"
-#include "recipes_unwind.h"
+
+_Static_assert(PROFILE_NO_STACK == RECIPES_NO_STACK && PROFILE_MISSED_STACK == RECIPES_MISSED_STACK,
+	       "the stack ids of recipes_stacks.h");
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
 const volatile bool cfg_idle = false;  /* count samples of the idle task (pid 0) */
 const volatile __u32 cfg_by = PROFILE_BY_STACK; /* enum profile_by */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PROFILE_MAX_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROFILE_COUNTS_MIN);
-	__type(key, struct sample_key);
-	__type(value, struct sample_val);
-} counts SEC(".maps");
-
+RECIPES_STACK_MAP(stacks, PROFILE_MAX_DEPTH);
+RECIPES_MAP(counts, HASH, PROFILE_COUNTS_MIN, struct sample_key, struct sample_val);
 /* --by comm|pid (user space sizes the map that is not used to 1) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PROFILE_COUNTS_MIN);
-	__type(key, struct total_key);
-	__type(value, struct sample_val);
-} totals SEC(".maps");
+RECIPES_MAP(totals, HASH, PROFILE_COUNTS_MIN, struct total_key, struct sample_val);
 
 RECIPES_MISSED(PROFILE_MISSED_NR); /* indexed by enum profile_missed */
 
@@ -79,16 +64,8 @@ int profile_sample(struct bpf_perf_event_data *ctx)
 			recipes_count_missed(PROFILE_MISSED_COUNTS);
 		return 0;
 	}
-	if (cfg_kernel) {
-		key.kstack = recipes_stack_id(ctx, &stacks, 0, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
-		if (key.kstack == PROFILE_MISSED_STACK)
-			recipes_count_missed(PROFILE_MISSED_KERNEL);
-	}
-	if (cfg_user) {
-		key.ustack = recipes_user_stack_id(ctx, &stacks, PROFILE_NO_STACK, PROFILE_MISSED_STACK);
-		if (key.ustack == PROFILE_MISSED_STACK)
-			recipes_count_missed(PROFILE_MISSED_USER);
-	}
+	recipes_key_stacks(ctx, &stacks, cfg_kernel, cfg_user, &key.kstack, &key.ustack, &missed, PROFILE_MISSED_KERNEL,
+			   PROFILE_MISSED_USER);
 	if (!recipes_count_stack(&counts, &key))
 		recipes_count_missed(PROFILE_MISSED_COUNTS);
 	return 0;

@@ -19,27 +19,10 @@ const volatile __u32 cfg_exe_tail = PYEXEC_TAIL_ANY; /* enum pyexec_tail */
 const volatile bool cfg_events = true;       /* false: the exporter, counts only, no event sent */
 
 /* --metrics: Python processes started (each once, however often it execs), this CPU's count */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} execs SEC(".maps");
-
+RECIPES_SCRATCH(execs, __u64);
 /* processes reported by an exec event: their exit is reported too (PIDs are reused) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} reported SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} scratch SEC(".maps");
+RECIPES_MAP(reported, HASH, 65536, __u32, __u8);
+RECIPES_SCRATCH(scratch, struct event);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT_ENUM(pyexec_kind);
@@ -82,14 +65,14 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 ids = recipes_current_ids(); /* as the tool's PID namespace sees them */
-	__u32 zero = 0, pid = ids >> 32;
+	__u32 pid = ids >> 32;
 	const unsigned char *name;
 	struct event *e;
 	__u8 one = PYEXEC_REPORTED, *r;
 
 	if (!recipes_exec_ids_allowed(ids))
 		return 0;
-	e = bpf_map_lookup_elem(&scratch, &zero);
+	e = recipes_scratch(&scratch);
 	if (!e)
 		return 0;
 	name = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name.name);
@@ -102,10 +85,7 @@ int pyexec_exec(struct trace_event_raw_sched_process_exec *ctx)
 		one |= *r;
 	/* a process counts once: not again when it execs Python again */
 	if (cfg_metrics && !(one & PYEXEC_COUNTED) && tail_matches(e->exe)) {
-		__u64 *n = bpf_map_lookup_elem(&execs, &zero);
-
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		recipes_count_in(&execs, 0);
 		one |= PYEXEC_COUNTED;
 	}
 	if (!cfg_events) {
@@ -134,9 +114,7 @@ int pyexec_exit(void *ctx)
 	if (!pid || (__u32)id != pid || !bpf_map_lookup_elem(&reported, &pid))
 		return 0; /* a thread, or a process we never reported */
 	bpf_map_delete_elem(&reported, &pid);
-	if (!cfg_events)
-		return 0;
-	e = RESERVE_EVENT(struct event);
+	e = cfg_events ? RESERVE_EVENT(struct event) : NULL;
 	if (!e)
 		return 0;
 	e->ts_ns = bpf_ktime_get_ns();

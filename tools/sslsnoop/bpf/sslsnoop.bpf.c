@@ -13,61 +13,31 @@
 RECIPES_EVENTS(1 << 22);
 
 const volatile __u32 cfg_max_data = 8192;     /* --max-buffer-size */
-const volatile bool cfg_metrics = false;      /* --metrics: count in tls_bytes */
-const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
+RECIPES_METRICS_CONFIG(); /* --metrics: count in tls_bytes */
 
 struct call {
-	__u64 ts_ns;
-	__u64 sp;       /* the call's stack pointer at entry: nested probed calls (NSS layers call
-	                 * PR_* on the socket underneath) are below it (recipes.h) */
+	struct recipes_ucall u; /* when, at which stack pointer (nested probed calls, as NSS layers
+	                         * calling PR_* on the socket underneath, are below it), which function */
 	void *buf;
 	void *lenp;     /* SSL_read_ex/SSL_write_ex: size_t *readbytes / *written */
-	__u32 func;
-	__u32 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct call);
-} calls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event_buf);
-} scratch SEC(".maps");
-
+RECIPES_MAP(calls, HASH, 10240, __u32, struct call); /* by the kernel's TID: the call it is in */
+RECIPES_SCRATCH(scratch, struct event_buf);
 /* --metrics / the exporter: plaintext bytes moved, by enum ssl_func (this CPU's; summed at scrape time) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SSLSNOOP_NFUNCS);
-	__type(key, __u32);
-	__type(value, __u64);
-} tls_bytes SEC(".maps");
+RECIPES_MAP(tls_bytes, PERCPU_ARRAY, SSLSNOOP_NFUNCS, __u32, __u64);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT_ENUM(ssl_func);
 
 static __always_inline int begin(struct pt_regs *ctx, void *buf, void *lenp)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct call c = {}, *outer;
+	struct call c = { .buf = buf, .lenp = lenp };
 
-	if (!recipes_task_allowed())
-		return 0;
-	outer = bpf_map_lookup_elem(&calls, &tid);
-	if (outer && recipes_ucall_nested(ctx, outer->sp))
-		return 0; /* the outer call is the one the application made */
-	c.ts_ns = bpf_ktime_get_ns();
-	c.sp = recipes_ucall_sp(ctx);
-	c.buf = buf;
-	c.lenp = lenp;
-	c.func = bpf_get_attach_cookie(ctx);
-	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
-	return 0;
+	if (!recipes_task_allowed() || recipes_ucall_outer(ctx, &calls))
+		return 0; /* nested: the outer call is the one the application made */
+	recipes_ucall_start(ctx, &c.u);
+	return recipes_thread_put(&calls, &c);
 }
 
 /* SSL_read/SSL_write(ssl, buf, num), gnutls_record_recv/send(session, data, size),
@@ -95,57 +65,43 @@ int sslsnoop_enter_handshake(struct pt_regs *ctx)
 SEC("uretprobe")
 int sslsnoop_return(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
-	__u32 tid = (__u32)id, zero = 0;
+	__u64 now = bpf_ktime_get_ns();
 	long ret = PT_REGS_RC(ctx);
-	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	struct call *c = (struct call *)recipes_ucall_returned(ctx, &calls);
 	struct event_buf *b;
 	struct event *e;
 	__u64 len = 0, n;
+	__u32 func;
 
 	if (!c)
 		return 0;
-	switch (recipes_ucall_return(ctx, c->sp)) {
-	case RECIPES_UCALL_INNER:
-		return 0;
-	case RECIPES_UCALL_STALE:
-		goto out;
-	default:
-		break;
-	}
-	if (c->func != F_gnutls_record_recv && c->func != F_gnutls_record_send)
+	func = c->u.func;
+	if (func != F_gnutls_record_recv && func != F_gnutls_record_send)
 		ret = (int)ret; /* OpenSSL and NSPR return int: the upper half of the register is not theirs */
 	if (c->lenp) {
 		if (ret == 1)
 			bpf_probe_read_user(&len, sizeof(len), c->lenp);
-	} else if (c->func != F_SSL_do_handshake && ret > 0) {
+	} else if (func != F_SSL_do_handshake && ret > 0) {
 		len = ret;
 	}
-	if (c->func != F_SSL_do_handshake && len == 0)
+	if (func != F_SSL_do_handshake && len == 0)
 		goto out; /* nothing moved: would-block, error, or closed */
 	if (cfg_metrics) {
-		__u32 f = c->func;
-		__u64 *bytes = bpf_map_lookup_elem(&tls_bytes, &f);
+		__u64 *bytes = bpf_map_lookup_elem(&tls_bytes, &func);
 
 		if (bytes)
 			__sync_fetch_and_add(bytes, len);
 	}
-	if (!cfg_events)
-		goto out;
-	b = bpf_map_lookup_elem(&scratch, &zero);
+	b = cfg_events ? recipes_scratch(&scratch) : NULL;
 	if (!b)
 		goto out;
 	e = &b->e;
 	e->ts_ns = now;
-	e->lat_ns = now - c->ts_ns;
-	id = recipes_current_ids(); /* as the tool's PID namespace sees them */
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->func = c->func;
+	e->lat_ns = now - c->u.ts_ns;
+	RECIPES_EVENT_TASK(e, recipes_current_ids());
+	e->func = func;
 	e->ret = ret;
 	e->len = len;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	n = len < cfg_max_data ? len : cfg_max_data;
 	if (n > SSLSNOOP_MAX_DATA)
 		n = SSLSNOOP_MAX_DATA;
@@ -154,8 +110,7 @@ int sslsnoop_return(struct pt_regs *ctx)
 	e->copied = n;
 	recipes_output(b, sizeof(struct event) + n);
 out:
-	bpf_map_delete_elem(&calls, &tid);
-	return 0;
+	return recipes_thread_drop(&calls);
 }
 
 RECIPES_UCALL_CLEANUP(sslsnoop, calls);

@@ -11,24 +11,15 @@
 #include "recipes.h"
 #include "stackcount.h"
 #include "recipes_stacks.h"
-#include "recipes_unwind.h"
+
+_Static_assert(STACKCOUNT_NO_STACK == RECIPES_NO_STACK && STACKCOUNT_MISSED_STACK == RECIPES_MISSED_STACK,
+	       "the stack ids of recipes_stacks.h");
 
 const volatile bool cfg_kernel = true; /* capture kernel stacks */
 const volatile bool cfg_user = true;   /* capture user stacks */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, STACKCOUNT_MAX_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, STACKCOUNT_COUNTS_MIN);
-	__type(key, struct stack_key);
-	__type(value, struct stack_val);
-} counts SEC(".maps");
+RECIPES_STACK_MAP(stacks, STACKCOUNT_MAX_DEPTH);
+RECIPES_MAP(counts, HASH, STACKCOUNT_COUNTS_MIN, struct stack_key, struct stack_val);
 
 RECIPES_MISSED(MISSED_NR); /* indexed by enum stackcount_missed */
 
@@ -44,16 +35,7 @@ int stackcount_tp(void *ctx)
 
 	if (!recipes_ids_allowed(id))
 		return 0;
-	if (cfg_kernel) {
-		key.kstack = recipes_stack_id(ctx, &stacks, 0, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
-		if (key.kstack == STACKCOUNT_MISSED_STACK)
-			recipes_count_missed(MISSED_KERNEL);
-	}
-	if (cfg_user) {
-		key.ustack = recipes_user_stack_id(ctx, &stacks, STACKCOUNT_NO_STACK, STACKCOUNT_MISSED_STACK);
-		if (key.ustack == STACKCOUNT_MISSED_STACK)
-			recipes_count_missed(MISSED_USER);
-	}
+	recipes_key_stacks(ctx, &stacks, cfg_kernel, cfg_user, &key.kstack, &key.ustack, &missed, MISSED_KERNEL, MISSED_USER);
 	if (!recipes_count_stack(&counts, &key))
 		recipes_count_missed(MISSED_COUNTS);
 	return 0;

@@ -30,41 +30,12 @@ const volatile bool cfg_processes = true;     /* the per-process table */
 const volatile __s32 cfg_nr_execve = -1;      /* a process's comm changes on these */
 const volatile __s32 cfg_nr_execveat = -1;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SYSCOUNT_MAX_NR);
-	__type(key, __u32);
-	__type(value, struct sc_stat);
-} syscalls SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct proc_stat);
-} processes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct proc_cache);
-} proc_cache SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, struct hist_key);
-	__type(value, __u64);
-} hists SEC(".maps");
-
+RECIPES_MAP(syscalls, PERCPU_ARRAY, SYSCOUNT_MAX_NR, __u32, struct sc_stat); /* by syscall number */
+RECIPES_MAP(processes, LRU_PERCPU_HASH, 16384, __u32, struct proc_stat); /* by tgid */
+RECIPES_SCRATCH(proc_cache, struct proc_cache); /* the process this CPU counts for now */
+RECIPES_MAP(hists, PERCPU_HASH, 8192, struct hist_key, __u64); /* --hist */
 /* --metrics-by: counts per syscall and comm or cgroup (max_entries 1 without it) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct sc_by_key);
-	__type(value, struct sc_stat);
-} syscalls_by SEC(".maps");
+RECIPES_MAP(syscalls_by, PERCPU_HASH, 16384, struct sc_by_key, struct sc_stat);
 
 RECIPES_EXPORT(sc_stat);
 RECIPES_EXPORT(proc_stat);
@@ -95,8 +66,8 @@ static __always_inline void add_call(struct sc_stat *s, bool failed, __u64 lat)
  */
 static __always_inline void account_process(long nr, bool failed, __u64 lat)
 {
-	__u32 zero = 0, pid = recipes_current_ids() >> 32; /* as the tool's PID namespace sees it */
-	struct proc_cache *c = bpf_map_lookup_elem(&proc_cache, &zero);
+	__u32 pid = recipes_current_ids() >> 32; /* as the tool's PID namespace sees it */
+	struct proc_cache *c = recipes_scratch(&proc_cache);
 	struct proc_stat *p;
 
 	if (!c)
@@ -158,14 +129,9 @@ static __always_inline void account(long nr, long ret, __u64 *start)
 	if (cfg_processes)
 		account_process(nr, failed, lat);
 	if (cfg_hist) {
-		struct hist_key hk = { .nr = key, .slot = recipes_log2_slot(lat / 1000) };
-		__u64 *n;
+		struct hist_key hk = { .nr = key, .slot = recipes_hist_slot(lat / 1000, SYSCOUNT_HIST_SLOTS) };
 
-		if (hk.slot >= SYSCOUNT_HIST_SLOTS)
-			hk.slot = SYSCOUNT_HIST_SLOTS - 1;
-		n = RECIPES_LOOKUP_OR_ZERO(&hists, &hk, __u64);
-		if (n)
-			__sync_fetch_and_add(n, 1);
+		recipes_count_key(&hists, &hk);
 	}
 }
 

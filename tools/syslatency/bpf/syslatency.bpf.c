@@ -21,38 +21,20 @@
 #include "recipes.h"
 #include "recipes_syscalls.h"
 #include "recipes_stacks.h"
-#include "recipes_unwind.h"
 #include "syslatency.h"
 
 _Static_assert(SYSLATENCY_MAX_NR == RECIPES_MAX_SYSCALLS, "the syscall bitmap of recipes_syscalls.h");
+_Static_assert(SYSLATENCY_NO_STACK == RECIPES_NO_STACK && SYSLATENCY_MISSED_STACK == RECIPES_MISSED_STACK,
+	       "the stack ids of recipes_stacks.h");
 
 const volatile __u32 cfg_by = SYSLATENCY_BY_COMM; /* enum syslatency_by */
 const volatile __u64 cfg_unit_ns = 1000;          /* the histogram's unit: 1000 (us) or 1000000 (ms) */
 const volatile __u64 cfg_min_ns = 0;              /* --min: shorter calls are not counted */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, SYSLATENCY_MAX_KEYS);
-	__type(key, struct hist_key);
-	__type(value, struct hist);
-} hists SEC(".maps");
-
+RECIPES_MAP_FLAGS(hists, PERCPU_HASH, SYSLATENCY_MAX_KEYS, struct hist_key, struct hist, BPF_F_NO_PREALLOC);
 /* --by ustack/kstack/stack (user space sizes the map that is not used to 1) */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, SYSLATENCY_STACK_KEYS_MIN);
-	__type(key, struct stack_key);
-	__type(value, struct hist);
-} stack_hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 16384);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, SYSLATENCY_MAX_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+RECIPES_MAP_FLAGS(stack_hists, PERCPU_HASH, SYSLATENCY_STACK_KEYS_MIN, struct stack_key, struct hist, BPF_F_NO_PREALLOC);
+RECIPES_STACK_MAP(stacks, SYSLATENCY_MAX_DEPTH);
 
 RECIPES_MISSED(SYSLATENCY_MISSED_NR); /* what could not be recorded (enum syslatency_missed) */
 
@@ -84,16 +66,8 @@ static __always_inline struct hist *stack_hist(void *ctx, long nr)
 
 	key.pid = recipes_current_ids() >> 32;
 	key.nr = nr;
-	if (cfg_by != SYSLATENCY_BY_USTACK) {
-		key.kstack = recipes_stack_id(ctx, &stacks, 0, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
-		if (key.kstack == SYSLATENCY_MISSED_STACK)
-			recipes_count_missed(SYSLATENCY_MISSED_KERNEL);
-	}
-	if (cfg_by != SYSLATENCY_BY_KSTACK) {
-		key.ustack = recipes_user_stack_id(ctx, &stacks, SYSLATENCY_NO_STACK, SYSLATENCY_MISSED_STACK);
-		if (key.ustack == SYSLATENCY_MISSED_STACK)
-			recipes_count_missed(SYSLATENCY_MISSED_USER);
-	}
+	recipes_key_stacks(ctx, &stacks, cfg_by != SYSLATENCY_BY_USTACK, cfg_by != SYSLATENCY_BY_KSTACK, &key.kstack,
+			   &key.ustack, &missed, SYSLATENCY_MISSED_KERNEL, SYSLATENCY_MISSED_USER);
 	return hist_of(&stack_hists, &key);
 }
 
@@ -114,9 +88,7 @@ static __always_inline void on_exit(void *ctx, long nr, long ret, __u64 *start)
 	*start = 0;
 	if (lat < cfg_min_ns)
 		return; /* faster than --min: not counted, no stack walked */
-	slot = recipes_log2_slot(lat / cfg_unit_ns);
-	if (slot >= SYSLATENCY_HIST_SLOTS)
-		slot = SYSLATENCY_HIST_SLOTS - 1;
+	slot = recipes_hist_slot(lat / cfg_unit_ns, SYSLATENCY_HIST_SLOTS);
 
 	if (by_stack()) {
 		h = stack_hist(ctx, nr);

@@ -30,8 +30,7 @@ const volatile __u16 cfg_lports[8] = {};      /* -L */
 const volatile __u32 cfg_nlports = 0;
 const volatile __u16 cfg_rports[8] = {};      /* -D */
 const volatile __u32 cfg_nrports = 0;
-const volatile bool cfg_metrics = false;      /* --metrics: count in sock_metrics */
-const volatile bool cfg_events = true;        /* false: the exporter, counts only, no event sent */
+RECIPES_METRICS_CONFIG(); /* --metrics: count in sock_metrics */
 
 struct peer {
 	__u16 family;
@@ -50,12 +49,7 @@ struct life {
 	char comm[16];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct life);
-} socks SEC(".maps");
+RECIPES_MAP(socks, HASH, 65536, __u64, struct life); /* by the struct sock's address */
 
 /* a send/recv syscall in progress on this thread: where its peer address is */
 struct pending {
@@ -66,20 +60,9 @@ struct pending {
 };
 
 /* LRU: a thread that dies inside a syscall, or one whose send went to no tracked socket, leaves an entry */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct pending);
-} pending SEC(".maps");
-
+RECIPES_MAP(pending, LRU_HASH, 10240, __u32, struct pending); /* by the kernel's TID */
 /* --metrics: what a scrape reads (released sockets by family), next to the ring buffer's events */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, struct sock_metric);
-} sock_metrics SEC(".maps");
+RECIPES_MAP(sock_metrics, PERCPU_ARRAY, 2, __u32, struct sock_metric);
 
 RECIPES_EXPORT(event);
 RECIPES_EXPORT(sock_metric);
@@ -164,7 +147,6 @@ static __always_inline void *msg_name(void *msg)
 static __always_inline void count(struct sock *sk, int ret, bool recv, int flags)
 {
 	__u64 key = (__u64)sk;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct life *l;
 	struct pending *p;
 
@@ -182,7 +164,7 @@ static __always_inline void count(struct sock *sk, int ret, bool recv, int flags
 		__sync_fetch_and_add(&l->tx_bytes, ret);
 		__sync_fetch_and_add(&l->tx_packets, 1);
 	}
-	p = bpf_map_lookup_elem(&pending, &tid);
+	p = recipes_thread_get(&pending);
 	if (!p || !p->recv != !recv)
 		return;
 	if (recv) {
@@ -191,7 +173,7 @@ static __always_inline void count(struct sock *sk, int ret, bool recv, int flags
 	} else {
 		/* a send's destination is the caller's input: valid now; used once */
 		note_peer(l, p->msg ? msg_name(p->msg) : p->addr);
-		bpf_map_delete_elem(&pending, &tid);
+		recipes_thread_drop(&pending);
 	}
 }
 
@@ -211,46 +193,23 @@ int BPF_PROG(udplife_recv, struct sock *sk, int ret, int flags)
 
 static __always_inline int remember(void *addr, void *msg, bool recv)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending p = { .addr = addr, .msg = msg, .recv = recv };
 
-	if (!addr && !msg) {
-		bpf_map_delete_elem(&pending, &tid);
-		return 0;
-	}
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
-	return 0;
+	if (!addr && !msg)
+		return recipes_thread_drop(&pending);
+	return recipes_thread_put(&pending, &p);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int udplife_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember((void *)ctx->args[4], NULL, false);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int udplife_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember((void *)ctx->args[4], NULL, true);
-}
-
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int udplife_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(NULL, (void *)ctx->args[1], false);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int udplife_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return remember(NULL, (void *)ctx->args[1], true);
-}
+/* sendto/recvfrom(fd, buf, len, flags, addr, addrlen); sendmsg/recvmsg(fd, msg, flags) */
+RECIPES_SYS_ENTER(udplife, sendto) { return remember((void *)ctx->args[4], NULL, false); }
+RECIPES_SYS_ENTER(udplife, recvfrom) { return remember((void *)ctx->args[4], NULL, true); }
+RECIPES_SYS_ENTER(udplife, sendmsg) { return remember(NULL, (void *)ctx->args[1], false); }
+RECIPES_SYS_ENTER(udplife, recvmsg) { return remember(NULL, (void *)ctx->args[1], true); }
 
 /* a receive is over: the peer's address is now in the caller's buffer */
 static __always_inline int received(long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending *p = bpf_map_lookup_elem(&pending, &tid);
+	struct pending *p = recipes_thread_get(&pending);
 	struct life *l;
 	__u64 key;
 
@@ -262,21 +221,11 @@ static __always_inline int received(long ret)
 		if (l)
 			note_peer(l, p->msg ? msg_name(p->msg) : p->addr);
 	}
-	bpf_map_delete_elem(&pending, &tid);
-	return 0;
+	return recipes_thread_drop(&pending);
 }
 
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int udplife_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return received(ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int udplife_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return received(ctx->ret);
-}
+RECIPES_SYS_EXIT(udplife, recvfrom) { return received(ctx->ret); }
+RECIPES_SYS_EXIT(udplife, recvmsg) { return received(ctx->ret); }
 
 /*
  * Kernels without sock_send_length/sock_recv_length: the packets themselves, at the cgroup skb
@@ -377,12 +326,10 @@ static __always_inline void count_metric(struct life *l, __u64 now)
 	__u32 k = l->family == AF_INET6;
 	struct sock_metric *m = bpf_map_lookup_elem(&sock_metrics, &k);
 	__u64 lifetime = now - l->start_ns;
-	__u32 slot = recipes_log2_slot(lifetime / 1000);
+	__u32 slot = recipes_hist_slot(lifetime / 1000, UDPLIFE_HIST_SLOTS);
 
 	if (!m)
 		return;
-	if (slot >= UDPLIFE_HIST_SLOTS)
-		slot = UDPLIFE_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&m->count, 1);
 	__sync_fetch_and_add(&m->lifetime_ns, lifetime);
 	__sync_fetch_and_add(&m->tx_bytes, l->tx_bytes);
@@ -410,9 +357,7 @@ int udplife_release(struct bpf_sock *ctx)
 	now = bpf_ktime_get_ns();
 	if (cfg_metrics)
 		count_metric(l, now);
-	if (!cfg_events)
-		goto out;
-	e = RESERVE_EVENT(struct event);
+	e = cfg_events ? RESERVE_EVENT(struct event) : NULL;
 	if (!e)
 		goto out;
 	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
