@@ -174,14 +174,18 @@ export function readLayout(objectPath: string, btf = Btf.fromObject(objectPath),
 
 const pascal = (s: string) => s.split(/[_\W]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
 
-function tsType(t: FieldType): string {
+/** A field's TypeScript type: as decoded from a record, or (`config`) as a config value is given. */
+function tsType(t: FieldType, config = false): string {
   switch (t.kind) {
-    case 'scalar': return t.type === 'bool' ? 'boolean' : 'number';
+    case 'scalar': return t.type === 'bool' ? 'boolean' : config ? 'number | bigint' : 'number';
     case 'string': return 'string';
     case 'bytes': return 'Uint8Array';
-    case 'array': return 'number[]';
-    case 'struct': return `{ ${t.fields.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`;
-    case 'structs': return `{ ${t.fields.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }[]`;
+    case 'array': return config ? 'readonly number[]' : 'number[]';
+    case 'struct': case 'structs': {
+      if (config) return 'Uint8Array';
+      const fields = `{ ${t.fields.map((f) => `${f.name}: ${tsType(f.type)}`).join('; ')} }`;
+      return t.kind === 'structs' ? `${fields}[]` : fields;
+    }
   }
 }
 
@@ -213,16 +217,6 @@ function reader(t: FieldType, off: string, indent: string): string {
       const one = reader({ kind: 'struct', name: t.name, fields: t.fields }, `${off} + i * ${t.stride}`, indent + '  ');
       return `Array.from({ length: ${t.count} }, (_, i) => (${one}))`;
     }
-  }
-}
-
-function configType(t: FieldType): string {
-  switch (t.kind) {
-    case 'scalar': return t.type === 'bool' ? 'boolean' : 'number | bigint';
-    case 'string': return 'string';
-    case 'bytes': return 'Uint8Array';
-    case 'array': return 'readonly number[]';
-    case 'struct': case 'structs': return 'Uint8Array';
   }
 }
 
@@ -278,7 +272,7 @@ export function generateTs(layout: ObjectLayout): string {
   for (const v of layout.rodata) out.push(`  ${v.name}: ${JSON.stringify({ offset: v.offset, size: v.size, type: rodataType(v.type) })},`);
   out.push('};');
   out.push(`export interface Config {`);
-  for (const v of layout.rodata) out.push(`  ${v.name}?: ${configType(v.type)};`);
+  for (const v of layout.rodata) out.push(`  ${v.name}?: ${tsType(v.type, true)};`);
   out.push('}');
   out.push('');
   const skel = layout.maps !== undefined && layout.programs !== undefined;

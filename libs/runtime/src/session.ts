@@ -229,18 +229,28 @@ export class Session {
     return this.lostMaps.get(obj) ?? null;
   }
 
-  /** Events lost so far (ring buffer full), over every object. */
-  lost(): number {
+  /** `count(obj)` summed over every object this session opened (a closed object counts nothing) */
+  private sumOverObjects(count: (obj: BpfObject) => number): number {
     let n = 0;
     for (const obj of this.objects) {
       try {
-        const m = this.lostMap(obj);
-        if (m) n += m.sumU64(Buffer.alloc(4));
+        n += count(obj);
       } catch {
         /* a closed object */
       }
     }
     return n;
+  }
+
+  /** an object's events lost so far (0: an object without events) */
+  private lostOf(obj: BpfObject): number {
+    const m = this.lostMap(obj);
+    return m ? m.sumU64(Buffer.alloc(4)) : 0;
+  }
+
+  /** Events lost so far (ring buffer full), over every object. */
+  lost(): number {
+    return this.sumOverObjects((obj) => this.lostOf(obj));
   }
 
   /**
@@ -248,32 +258,17 @@ export class Session {
    * they would have sent or counted is missing, so they are reported beside lost events.
    */
   skippedRuns(): number {
-    let n = 0;
-    for (const obj of this.objects) {
-      try {
-        n += obj.skippedRuns();
-      } catch {
-        /* a closed object */
-      }
-    }
-    return n;
+    return this.sumOverObjects((obj) => obj.skippedRuns());
   }
 
   /** Events lost since the last call (the first call: since the start). */
   lostSinceLastCall(): number {
-    let n = 0;
-    for (const obj of this.objects) {
-      try {
-        const m = this.lostMap(obj);
-        if (!m) continue;
-        const total = m.sumU64(Buffer.alloc(4));
-        n += total - (this.lostSeen.get(obj) ?? 0);
-        this.lostSeen.set(obj, total);
-      } catch {
-        /* a closed object */
-      }
-    }
-    return n;
+    return this.sumOverObjects((obj) => {
+      const total = this.lostOf(obj);
+      const n = total - (this.lostSeen.get(obj) ?? 0);
+      this.lostSeen.set(obj, total);
+      return n;
+    });
   }
 
   /**
