@@ -9,6 +9,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // some unit tests run a build step or a shell (codegen's tsc, completion's bash): seconds on a
+          // busy machine, so 30 s, not vitest's 5; a test that hangs still fails
+          testTimeout: 30000,
           include: ['libs/*/test/**/*.test.ts', 'tools/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
           exclude: ['**/*.priv.test.ts', '**/node_modules/**'],
         },

@@ -4,7 +4,8 @@
 // our user-space time goes. Prints a markdown report and writes it (and the raw numbers) to
 // bench/results/. Run as root after `npm run build`. Knobs: BENCH_REPS (5), BENCH_STORM_OPENS (1000000),
 // BENCH_ONLY=overhead,storm,startup,memory,profile,install,symbolize,exporter,stacks,unwind, BENCH_STACKS_CASES=REGEX (part 9's cases),
-// BENCH_UNWIND_SECS (4: each tracer of part 10).
+// BENCH_UNWIND_SECS (4: each tracer of part 10), BENCH_BEFORE=DIR (a built checkout of an earlier commit: each of
+// our cases in every part that has them runs again on its build, row beside row, for a before/after in one run).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,6 +46,25 @@ const ours = (tool) => {
   // run the command itself, as users do: its shebang carries the runtime flags
   return have(join(root, 'tools', tool, 'dist', 'src', 'main.js')) ? [bin] : null;
 };
+// BENCH_BEFORE: the same cases on another build of the repository (e.g. `git worktree add /tmp/before main~3`,
+// then `npm ci && npm run build` there), each right after ours, so that a busy moment falls on both alike
+const BEFORE = process.env.BENCH_BEFORE ? resolve(process.env.BENCH_BEFORE) : undefined;
+if (BEFORE && !have(join(BEFORE, 'tools', 'opensnoop', 'dist', 'src', 'main.js'))) {
+  console.error(`bench: BENCH_BEFORE=${BEFORE} is not a built checkout (no tools/opensnoop/dist): run npm run build there first`);
+  process.exit(2);
+}
+const beforeName = BEFORE ? `before (${execFileSync('git', ['-C', BEFORE, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()})` : '';
+/** each of our cases, followed by its twin on BENCH_BEFORE's build ("ours before (abc1234): ..."); cmdAt: where the command is */
+const withBefore = (cases, nameAt = 0, cmdAt = 1) =>
+  !BEFORE
+    ? cases
+    : cases.flatMap((c) => {
+        if (!String(c[nameAt]).startsWith('ours: ') || !c[cmdAt]) return [c];
+        const twin = [...c];
+        twin[nameAt] = c[nameAt].replace(/^ours: /, `ours ${beforeName}: `);
+        twin[cmdAt] = c[cmdAt].map((a) => (a.startsWith(root + '/') ? join(BEFORE, a.slice(root.length + 1)) : a));
+        return [c, twin];
+      });
 const peer = (path, ...pre) => (have(path) ? [...pre, path] : null);
 const bpftrace = (script) => (have('/usr/bin/bpftrace') && have(script) ? ['bpftrace', script] : null);
 
@@ -127,7 +147,7 @@ if (ONLY.has('overhead')) {
   line();
   const untraced = median(Array.from({ length: REPS }, timeDd));
   raw.overhead.push({ tracer: 'untraced', seconds: untraced, ratio: 1 });
-  const cases = [
+  const cases = withBefore([
     ['ours: syscount', ours('syscount'), []],
     ['libbpf-tools: syscount', peer('/usr/sbin/syscount'), []],
     ['bpftrace: syscount.bt', bpftrace('/usr/sbin/syscount.bt'), []],
@@ -137,7 +157,7 @@ if (ONLY.has('overhead')) {
     ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
     ['ours: killsnoop (idle beside dd)', ours('killsnoop'), []],
     ['libbpf-tools: killsnoop', peer('/usr/sbin/killsnoop'), []],
-  ];
+  ]);
   line('| tracer | dd seconds | ratio |');
   line('|---|---:|---:|');
   line(`| untraced | ${fmt(untraced, 3)} | 1.00× |`);
@@ -213,12 +233,12 @@ if (ONLY.has('storm') || ONLY.has('memory')) {
   line(`Two generators open one path as fast as they can (${STORM.toLocaleString('en')} opens in all), system-wide tracing,`);
   line('output to a file. Captured = events printed for that path ÷ opens made; lost = what the tool reported lost.');
   line();
-  const cases = [
+  const cases = withBefore([
     ['ours: opensnoop (table)', ours('opensnoop'), []],
     ['ours: opensnoop --json', ours('opensnoop'), ['--json']],
     ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), []],
     ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), []],
-  ];
+  ]);
   const reps = Math.max(1, Math.min(REPS, Number(process.env.BENCH_STORM_REPS ?? 3)));
   line(`| tracer | captured | lost (reported) | tool CPU s | CPU µs / event | opens/s while traced | peak RSS MB |`);
   line('|---|---:|---:|---:|---:|---:|---:|');
@@ -275,11 +295,9 @@ if (ONLY.has('startup')) {
   const READY = /Tracing|Sampling|Attaching|Counting/;
   const BARE = 'bare node (`node -e`, prints one line)';
   // [name, command, until (a line with this path, or READY on stdout or stderr), floor/peer to compare with]
-  const cases = [
+  const cases = withBefore([
     [BARE, bareNode, path],
     ['ours: opensnoop', ours('opensnoop'), path, 'libbpf-tools: opensnoop'],
-    // BENCH_STARTUP_ALSO=LABEL=PATH: another build's opensnoop launcher side by side (e.g. a checkout before a change)
-    ...(process.env.BENCH_STARTUP_ALSO ? [[`ours: opensnoop (${process.env.BENCH_STARTUP_ALSO.split('=')[0]})`, [process.env.BENCH_STARTUP_ALSO.split('=').slice(1).join('=')], path, 'libbpf-tools: opensnoop']] : []),
     ['libbpf-tools: opensnoop', peer('/usr/sbin/opensnoop'), path],
     ['bpftrace: opensnoop.bt', bpftrace('/usr/sbin/opensnoop.bt'), path],
     ['ours: opensnoop, to tracing', ours('opensnoop'), READY, 'libbpf-tools: opensnoop, to tracing'],
@@ -289,7 +307,7 @@ if (ONLY.has('startup')) {
     ['bpftrace: syscount.bt, to tracing', bpftrace('/usr/sbin/syscount.bt'), READY],
     ['ours: profile, to tracing', ours('profile'), READY, 'bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }, to tracing'],
     ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }, to tracing', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', 'profile:hz:49 { @[kstack, ustack] = count(); }'] : null, READY],
-  ];
+  ]);
   const times = new Map(cases.map(([name]) => [name, []]));
   const cpus = new Map(cases.map(([name]) => [name, []]));
   /** per case, the BPF_RECIPES_TIMING marks of each run: mark -> [{ ms, cpu }] */
@@ -547,11 +565,11 @@ if (ONLY.has('exporter')) {
   const exporterCmd = ours('bpf-recipes');
   const withMetrics = readdirSync(join(root, 'tools')).filter((t) => existsSync(join(root, 'tools', t, 'dist', 'src', 'metrics.cjs'))).sort();
   const port = 19000 + (process.pid % 1000);
-  const cases = [
+  const cases = withBefore([
     ['ours: syscount --metrics', ours('syscount'), ['--metrics', `127.0.0.1:${port}`]],
     ['exporter --tools syscount', exporterCmd, ['exporter', '--listen', `127.0.0.1:${port}`, '--tools', 'syscount']],
     [`exporter, every tool with metrics (${withMetrics.join(', ')})`, exporterCmd, ['exporter', '--listen', `127.0.0.1:${port}`]],
-  ].filter(([, cmd]) => cmd);
+  ]).filter(([, cmd]) => cmd);
   /** dd REPS times under one tracer, scraped every second: its wall times, the tracer's CPU and peak RSS */
   const ddUnder = async (name, cmd, args) => {
     const t = await startTracer(cmd, args, { stdoutFile: join(work, 'exporter.out'), ready: /^Tracing/m });
@@ -636,7 +654,7 @@ if (ONLY.has('stacks')) {
   const bt = (prog) => (have('/usr/bin/bpftrace') ? ['bpftrace', '-e', prog] : null);
   const noBpftrace = 'not available (apt-get install bpftrace)';
   // [name, command, args, why absent, workload]
-  const cases = [
+  const cases = withBefore([
     ['ours: profile -F 49', ours('profile'), ['-F', '49'], 'not built', dd],
     ['ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '--frame-pointers'], 'not built', dd],
     ['bpftrace: profile:hz:49 { @[kstack, ustack] = count(); }', bt('profile:hz:49 { @[kstack, ustack] = count(); }'), [], noBpftrace, dd],
@@ -650,7 +668,7 @@ if (ONLY.has('stacks')) {
     ['bpftrace: software:faults:1 { @[comm] = count(); } (faults)', bt('software:faults:1 { @[comm] = count(); }'), [], noBpftrace, faulter],
     ['ours: profile -e page-faults -c 1, stacks (faults)', ours('profile'), ['-e', 'page-faults', '-c', '1'], 'not built', faulter],
     ['bpftrace: software:faults:1 { @[kstack, ustack] = count(); } (faults)', bt('software:faults:1 { @[kstack, ustack] = count(); }'), [], noBpftrace, faulter],
-  ];
+  ]);
   line('| tracer | dd CPU s untraced | dd CPU s traced | CPU ratio | dd wall ratio | tool CPU s | tool CPU s, whole run |');
   line('|---|---:|---:|---:|---:|---:|---:|');
   // BENCH_STACKS_CASES=REGEX: only the cases whose name matches
@@ -747,7 +765,7 @@ if (ONLY.has('unwind')) {
   const sleeper = held(chainBin, ['sleep']);
   const py = held('/usr/bin/python3', ['-c', 'import sys\nprint("ready", flush=True)\ndef f(n):\n    s = 0\n    for i in range(n): s += i * i\n    return s\nwhile True: f(100000)\n']);
   await Promise.all([waitReady(spin.p), waitReady(sleeper.p), waitReady(py.p)]);
-  const cases = [
+  const cases = withBefore([
     ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'ours: profile -F 49', ours('profile'), ['-F', '49', '-U', '--format', 'folded'], foldedStacks],
     ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '-U', '--format', 'folded', '--frame-pointers'], foldedStacks],
     ['unwind-chain (CPU)', spin.p.pid, CHAIN, 'bpftrace: @[ustack]', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', `profile:hz:49 /pid == ${spin.p.pid}/ { @[ustack] = count(); }`] : null, [], bpftraceStacks],
@@ -757,7 +775,7 @@ if (ONLY.has('unwind')) {
     ['python3 loop', py.p.pid, ['Py_RunMain'], 'ours: profile -F 49', ours('profile'), ['-F', '49', '-U', '--format', 'folded'], foldedStacks],
     ['python3 loop', py.p.pid, ['Py_RunMain'], 'ours: profile -F 49 --frame-pointers', ours('profile'), ['-F', '49', '-U', '--format', 'folded', '--frame-pointers'], foldedStacks],
     ['python3 loop', py.p.pid, ['Py_RunMain'], 'bpftrace: @[ustack]', have('/usr/bin/bpftrace') ? ['bpftrace', '-e', `profile:hz:49 /pid == ${py.p.pid}/ { @[ustack] = count(); }`] : null, [], bpftraceStacks],
-  ];
+  ], 3, 4);
   try {
     for (const [prog, pid, chain, name, cmd, args, parse] of cases) {
       if (!cmd) {

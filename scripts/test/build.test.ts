@@ -104,7 +104,7 @@ describe('nx build on a fresh clone', () => {
     first = snapshot();
     for (const f of generated) expect(first.get(f), f).toBeDefined();
     await expectAllCurrent();
-  }, 600_000);
+  }, 1_200_000);
 
   it('builds again from the cache alone, and every generated file is still there', async () => {
     const b = await build();
@@ -146,7 +146,7 @@ describe('nx build on a fresh clone', () => {
     }
     expect(edited.get('libs/format/src/generated/syscalls.ts')?.sha).toBe(before.get('libs/format/src/generated/syscalls.ts')?.sha);
     await expectAllCurrent();
-  }, 600_000);
+  }, 1_200_000);
 
   it('after a comment-only edit, rebuilds nothing downstream of the unchanged objects', async () => {
     appendFileSync(join(dir, HEADER), '/* only a comment */\n');
@@ -159,7 +159,7 @@ describe('nx build on a fresh clone', () => {
     }
     expect([...b.tasks].filter(([t, s]) => t.endsWith(':build') && s === 'run')).toEqual([]);
     // the objects were compiled afresh ("compiled, object unchanged") or their inputs are unchanged
-  }, 600_000);
+  }, 1_200_000);
 
   it('with the header put back, restores the matching objects from the cache', async () => {
     writeFileSync(join(dir, HEADER), original);

@@ -12,7 +12,7 @@ import { Clock } from '@bpf-recipes/format';
 import { helpText, parseCommandLine, yargsCodeCache, type OptionSpec } from './args.js';
 import type { Metrics, MetricsBy, MetricsRegistry } from '@bpf-recipes/metrics';
 import { COMMON_OPTIONS, EVERY_TOOL_OPTIONS, isLoopback, parseDuration, parseMetricsAddress, type CommonArgs, type CommonOption } from './options.js';
-import { Output, note } from './output.js';
+import { Output, note } from '@bpf-recipes/runtime';
 import { Session, TracedCommand, parseMetricsBy, sessionOptionsFromArgs, signalNumber } from '@bpf-recipes/runtime';
 import { dropAfterAttach } from './caps.js';
 import { splitPositionals } from './positionals.js';

@@ -5,7 +5,7 @@ export { Clock, isoTime, clockTime, intervalHeader } from './time.js';
 export { signalName, signalNumber, SIGRTMIN, SIGRTMAX } from './signals.js';
 export { errnoName, errnoNumber, errnoMessage } from '@bpf-recipes/core';
 export { tableText, blockText, jsonText, jsonFields, jsonListFields } from './text.js';
-export { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable } from './syscalls.js';
+export { SYSCALL_NAMES, parseSyscalls, syscallBitmap, syscallExitConfig, syscallName, syscallTable, syscallTableLines } from './syscalls.js';
 export { addrText, AF_INET, AF_INET6 } from './addr.js';
 export { usFromNs } from './units.js';
 export { recordFormat, type FieldKind, type RecordFormat } from './record.js';

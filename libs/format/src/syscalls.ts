@@ -15,6 +15,11 @@ export function syscallTable(a = arch()): readonly (string | undefined)[] {
   return t;
 }
 
+/** `-l` of the syscall tools (syscount, syslatency): one "  NR name" line per syscall of the table. */
+export function syscallTableLines(table = syscallTable()): string[] {
+  return table.flatMap((n, nr) => (n ? [`${String(nr).padStart(4)} ${n}`] : []));
+}
+
 export function syscallName(nr: number, table = syscallTable()): string {
   return table[nr] ?? `[${nr}]`;
 }

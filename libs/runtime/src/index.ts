@@ -7,6 +7,7 @@
 export { Session, countingConfig, sessionOptions, sessionOptionsFromArgs, type Counting, type SessionOptions, type CommonTraceOptions } from './session.js';
 export { eventStream, aggregation, traceEvents, type EventStream, type Aggregation, type CommandRun } from './stream.js';
 export { traceTool, type EventTool, type RecordOf, type TaskRecord } from './tool.js';
+export { startTool, intervalOption, type AggregationTool } from './aggregation-tool.js';
 export {
   TracedCommand, CommandError, commandOptions, resolveCommand, userIds, signalNumber, inForegroundGroup, notReachedByTerminal,
   type CommandArgs, type CommandExit, type CommandOptions,
@@ -20,4 +21,5 @@ export {
   type FilterArgs,
 } from './filters.js';
 export { packageVersion } from './version.js';
+export { Output, note } from './output.js';
 export { PreflightError, UsageError, LoadError, AttachError, BpfError, RecipesError } from '@bpf-recipes/core';

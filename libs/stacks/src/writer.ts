@@ -3,7 +3,7 @@
  * (speedscope, pprof, svg) written at the end; to stdout or to the file of -o.
  */
 import { openSync, writeSync } from 'node:fs';
-import { Output, note } from '@bpf-recipes/cli';
+import { Output, note } from '@bpf-recipes/runtime';
 import { RecipesError } from '@bpf-recipes/core';
 import { toPprof, toSpeedscope, toSvg, totalCount, type FlameStack, type ProfileMeta } from '@bpf-recipes/flame';
 import { type StackOptions } from './options.js';
