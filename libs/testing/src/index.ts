@@ -3,8 +3,7 @@
  * Outside CI it may skip (with the reason) where BPF is unavailable; under CI=true it must fail.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -242,21 +241,7 @@ export async function programsStillLoaded(ids: number[], timeoutMs = scaledMs(30
   }
 }
 
-/** Compile a C fixture (cached by content) and return the binary's path. */
-export function fixture(name: string, cflags: string[] = []): string {
-  const src = join(repoRoot, 'libs', 'testing', 'fixtures', `${name}.c`);
-  const text = readFileSync(src);
-  const hash = createHash('sha256').update(text).update(cflags.join(' ')).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), 'bpf-recipes-fixtures');
-  const bin = join(dir, `${name}-${hash}`, name);
-  if (!existsSync(bin)) {
-    mkdirSync(dirname(bin), { recursive: true });
-    // tests run fixtures as other users too (nobody), whatever the umask
-    for (const d of [dir, dirname(bin)]) chmodSync(d, 0o755);
-    execFileSync(process.env.CC ?? 'cc', ['-O1', '-o', bin, src, ...cflags], { stdio: 'inherit' });
-  }
-  return bin;
-}
+export { fixture } from './fixture.js';
 
 /**
  * A multi-threaded workload that is already busy before a tool attaches (busy-tls,
