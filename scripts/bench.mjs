@@ -563,7 +563,8 @@ if (ONLY.has('exporter')) {
   line('over the dd runs (scrapes included), and its peak RSS (VmHWM) at the end.');
   line();
   const exporterCmd = ours('bpf-recipes');
-  const withMetrics = readdirSync(join(root, 'tools')).filter((t) => existsSync(join(root, 'tools', t, 'dist', 'src', 'metrics.cjs'))).sort();
+  // the tools whose package exports a metrics entry (./metrics: their descriptor's, or metrics.ts)
+  const withMetrics = readdirSync(join(root, 'tools')).filter((t) => JSON.parse(readFileSync(join(root, 'tools', t, 'package.json'), 'utf8')).exports?.['./metrics']).sort();
   const port = 19000 + (process.pid % 1000);
   const cases = withBefore([
     ['ours: syscount --metrics', ours('syscount'), ['--metrics', `127.0.0.1:${port}`]],

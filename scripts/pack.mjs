@@ -15,6 +15,7 @@ import { NODE18 } from './node18.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { ARCHES, archObjectName } = await import(join(root, 'libs', 'core', 'dist', 'arch.js'));
+const { specModule } = await import(join(root, 'libs', 'cli', 'dist', 'spec-module.js'));
 const out = join(root, 'dist-packages');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -35,9 +36,8 @@ for (const d of dirs) {
   const json = execFileSync('npm', ['pack', '--json', '--pack-destination', out], { cwd: join(root, d), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const [info] = JSON.parse(json);
   const files = info.files.map((f) => f.path);
-  // the option table --help, man and completion read: a tool's descriptor (dist/src/tool.js) or, for
-  // a tool not declared in one file yet, its spec.js
-  const spec = pkg.name === '@bpf-recipes/umbrella' ? [] : [files.includes('dist/src/tool.js') ? 'dist/src/tool.js' : 'dist/src/spec.js'];
+  // the option table --help, man and completion read (libs/cli's specModule: the tool's descriptor)
+  const spec = pkg.name === '@bpf-recipes/umbrella' ? [] : [`dist/src/${specModule((f) => files.includes(`dist/src/${f}`))}`];
   const need = d.startsWith('tools/')
     ? ['dist/src/main.js', 'dist/src/main.cjs', ...spec, ...Object.values(pkg.bin)]
     : ['dist/index.js', 'dist/index.cjs'];

@@ -6,7 +6,7 @@
 // that Debian's libbpf-tools, with commands of the same names, can stay installed: docs/packaging.md),
 // man pages in /usr/share/man/man8. The BPF objects are inside, prebuilt.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -51,7 +51,7 @@ const man8 = join(stage, 'usr', 'share', 'man', 'man8');
 mkdirSync(libBin, { recursive: true });
 mkdirSync(sbin, { recursive: true });
 mkdirSync(man8, { recursive: true });
-const { manPage } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', 'cli', 'dist', 'index.js')).href);
+const { manPage, loadToolSpec } = await import(pathToFileURL(join(lib, 'node_modules', '@bpf-recipes', 'cli', 'dist', 'index.js')).href);
 /** the commands of the tool packages, each linked in /usr/sbin through update-alternatives */
 const toolCommands = [];
 for (const t of [...tools, 'umbrella']) {
@@ -63,7 +63,7 @@ for (const t of [...tools, 'umbrella']) {
   }
   if (t === 'umbrella') continue;
   const src = join(lib, 'node_modules', '@bpf-recipes', t, 'dist', 'src');
-  const { spec } = await import(pathToFileURL(join(src, existsSync(join(src, 'tool.js')) ? 'tool.js' : 'spec.js')).href);
+  const spec = await loadToolSpec(src);
   writeFileSync(join(man8, `${t}.8.gz`), gzipSync(manPage(spec, { date: new Date().toISOString().slice(0, 10) })));
 }
 const umbrellaMan = [

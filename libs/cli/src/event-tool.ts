@@ -29,14 +29,26 @@ export interface EventCommand<A, O extends CommonTraceOptions, H, V extends read
   register?(m: Metrics, h: H, by?: MetricsBy): void;
   /** anything else the command does once attached (notes, a summary at stop), before the readiness line */
   started?(h: H, ctx: ToolContext<A>): void;
+  /**
+   * A mode without events (biosnoop --hist): what the kernel counted, printed once at stop, and
+   * the readiness line; undefined (the default) for the events.
+   */
+  summary?(h: H, args: A & CommonArgs, ctx: ToolContext<A>): { ready: string; stop(): void } | undefined;
 }
 
-/** Run an event tool's command: parse, set up, print each event (its record's --json line, or its text), stop. */
+/** Run an event tool's command: parse, set up, print each event (its record's --json line, or its text) or, in its summary mode, what it counted at stop. */
 export function runEventTool<A, O extends CommonTraceOptions, H, V extends readonly unknown[], R>(tool: EventCommand<A, O, H, V, R>): Promise<void> {
   return runTool<A>(tool.spec, (ctx) => {
     const a = ctx.args;
     const h = tool.setup(ctx.session, tool.options(a), { metrics: Boolean(ctx.metrics), by: ctx.metricsBy });
     if (ctx.metrics) tool.register?.(ctx.metrics, h, ctx.metricsBy);
+    const summary = tool.summary?.(h, a, ctx);
+    if (summary) {
+      ctx.onStop(() => summary.stop());
+      tool.started?.(h, ctx);
+      ctx.ready(summary.ready);
+      return;
+    }
     let line: (b: Buffer, off: number) => string;
     if (a.json) {
       // the line from the same values as the typed API's record (a serializer compiled once)

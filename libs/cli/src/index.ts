@@ -2,6 +2,7 @@ export { runTool, parseArgs, allOptions, fail, loadMetrics, serveMetrics, type T
 export { runEventTool, type EventCommand, type TextOutput } from './event-tool.js';
 export { runAggregationTool, type AggregationCommand, type AggregationRun, type ReportTime } from './aggregation-tool.js';
 export { manPage } from './man.js';
+export { loadToolSpec, specModule } from './spec-module.js';
 export { parseCommandLine, completeCommandLine, switchGivenValue, yargsCodeCache, yargsFor, helpText, PARSER_CONFIGURATION, type OptionSpec, type HelpSpec, type Parsed } from './args.js';
 export { Output, note } from '@bpf-recipes/runtime';
 export {

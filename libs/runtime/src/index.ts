@@ -6,7 +6,7 @@
  */
 export { Session, countingConfig, sessionOptions, sessionOptionsFromArgs, type Counting, type SessionOptions, type CommonTraceOptions } from './session.js';
 export { eventStream, aggregation, traceEvents, type EventStream, type Aggregation, type CommandRun } from './stream.js';
-export { traceTool, type EventTool, type RecordOf, type TaskRecord } from './tool.js';
+export { setupUprobes, traceTool, type EventTool, type RecordOf, type TaskRecord } from './tool.js';
 export { startTool, intervalOption, type AggregationTool } from './aggregation-tool.js';
 export {
   TracedCommand, CommandError, commandOptions, resolveCommand, userIds, signalNumber, inForegroundGroup, notReachedByTerminal,

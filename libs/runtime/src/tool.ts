@@ -3,9 +3,10 @@
  * gives the typed API (`traceTool()` here) and, with the command's parts added (libs/cli's
  * `EventCommand`), the command and its `--json` lines: the record is made from one list of values.
  */
-import type { BpfMap } from '@bpf-recipes/core';
+import type { BpfMap, Skeleton } from '@bpf-recipes/core';
 import type { Counting, CommonTraceOptions, Session } from './session.js';
 import { traceEvents, type EventStream } from './stream.js';
+import { attachUprobes, findUprobeFiles, type UprobeFile, type UprobeFunction, type UprobePlan } from './uprobes.js';
 
 /** The fields every event record starts with: when, and which task (comm_b64 only when the name is not UTF-8). */
 export interface TaskRecord {
@@ -56,4 +57,25 @@ export function traceTool<O extends CommonTraceOptions, H, V extends readonly un
     const record = tool.record.record;
     return { ring: tool.ring(h), record: (b, off) => record(values(b, off)) };
   });
+}
+
+/**
+ * A uprobe tool's set-up on a session: the plan's files first (a usage error or a missing library
+ * leaves nothing opened), then the object `open()` makes on the session, loaded, then each file's
+ * functions (`funcs(skel, library)`) attached. `none(files)` is the PreflightError's message when
+ * not one function could be probed. Returns the skeleton and the number of calls attached.
+ */
+export function setupUprobes<S extends Skeleton<never>>(
+  session: Session,
+  plan: Omit<UprobePlan, 'pids' | 'command'>,
+  open: () => S,
+  funcs: (skel: S, library: string) => readonly UprobeFunction[],
+  none: (files: readonly UprobeFile[]) => string,
+): { skel: S; attached: number } {
+  const verbose = (m: string) => session.verbose(m);
+  const files = findUprobeFiles({ ...plan, pids: session.options.filters?.pids, command: session.options.command?.argv[0] }, verbose);
+  const skel = open();
+  session.loadAndAttach(skel, { attach: false });
+  const attached = attachUprobes(skel.obj, files, (library) => funcs(skel, library), { verbose, none: none(files) });
+  return { skel, attached: attached.length };
 }

@@ -17,13 +17,14 @@ export interface TlsServer {
   close(): void;
 }
 
-export async function startTlsServer(tag: string): Promise<TlsServer> {
+/** `openssl`: the program that serves (a copy of openssl under a name of a test's own, for -n). */
+export async function startTlsServer(tag: string, openssl = 'openssl'): Promise<TlsServer> {
   const dir = mkdtempSync(join(tmpdir(), `bpf-recipes-tls-${tag}-`));
   const cert = join(dir, 'c.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   const port = await freePort();
   // stdin stays open (s_server also reads its terminal)
-  const server = spawn('openssl', ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', join(dir, 'k.pem'), '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const server = spawn(openssl, ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', join(dir, 'k.pem'), '-quiet'], { stdio: ['pipe', 'ignore', 'ignore'] });
   const close = () => {
     server.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -35,10 +35,20 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
     expect(w.code).toBe(0);
     const r = await run('dd', [`if=${dir}/f`, 'of=/dev/null', `bs=${B}`, `count=${K}`, 'iflag=direct']);
     expect(r.code).toBe(0);
-    await new Promise((res) => setTimeout(res, 500));
+    // each completion comes when the disk says so: wait for all K each way (not a fixed time: a loaded machine is slower)
+    const mine = () => {
+      const ev: Ev[] = tool.lines().map((l) => JSON.parse(l));
+      return {
+        writes: ev.filter((e) => e.pid === w.pid && e.rwbs.startsWith('W')),
+        reads: ev.filter((e) => e.pid === r.pid && e.rwbs.startsWith('R') && e.len === B),
+      };
+    };
+    for (const end = Date.now() + 20000; Date.now() < end; await new Promise((res) => setTimeout(res, 50))) {
+      const m = mine();
+      if (m.writes.length >= K && m.reads.length >= K) break;
+    }
     await tool.stop();
-    const ev: Ev[] = tool.lines().map((l) => JSON.parse(l));
-    const writes = ev.filter((e) => e.pid === w.pid && e.rwbs.startsWith('W'));
+    const { writes, reads } = mine();
     expect(writes).toHaveLength(K);
     for (const e of writes) {
       expect(e).toMatchObject({ comm: 'dd', disk, len: B });
@@ -46,7 +56,6 @@ describe.skipIf(skipPrivileged())('biosnoop on the real kernel', () => {
       expect(e.queue_us).toBeGreaterThanOrEqual(0);
       expect(e.offset % 512).toBe(0);
     }
-    const reads = ev.filter((e) => e.pid === r.pid && e.rwbs.startsWith('R') && e.len === B);
     expect(reads).toHaveLength(K);
     expect(new Set(reads.map((e) => e.offset))).toEqual(new Set(writes.map((e) => e.offset)));
     for (const e of reads) expect(e).toMatchObject({ comm: 'dd', disk });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ToolSpec } from '@bpf-recipes/cli';
+import { loadToolSpec, type ToolSpec } from '@bpf-recipes/cli';
 
 const require = createRequire(import.meta.url);
 
@@ -28,11 +28,8 @@ export function toolBin(tool: string): string {
   return join(toolDir(tool), pkg.bin[tool]);
 }
 
-/** A tool's option table: its descriptor's (src/tool.ts) or, for a tool not declared in one yet, its src/spec.ts. */
-export async function toolSpec(tool: string): Promise<ToolSpec> {
-  const src = join(toolDir(tool), 'dist', 'src');
-  return ((await import(join(src, existsSync(join(src, 'tool.js')) ? 'tool.js' : 'spec.js'))) as { spec: ToolSpec }).spec;
-}
+/** A tool's option table (its descriptor's, libs/cli's loadToolSpec). */
+export const toolSpec = (tool: string): Promise<ToolSpec> => loadToolSpec(join(toolDir(tool), 'dist', 'src'));
 
 export function toolObject(tool: string): string {
   return join(toolDir(tool), 'dist', 'bpf', `${tool}.bpf.o`);

@@ -68,7 +68,7 @@ describe.skipIf(skipPrivileged())('gethostlatency --metrics', () => {
 
   it("the exporter's open(): the same probes counting only (no event in the ring buffer), read by register()", async () => {
     // the built module, as the exporter loads it (its object path is relative to dist/)
-    const { open, register } = await import('../dist/src/metrics.js');
+    const { metrics: { open, register } } = await import('../dist/src/tool.js');
     const session = new Session({ tool: 'gethostlatency', filters: { comm: NAME } });
     const before = heldPrograms(process.pid).length;
     try {

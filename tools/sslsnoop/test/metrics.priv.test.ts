@@ -1,8 +1,12 @@
 // Privileged: sslsnoop --metrics on the real kernel and OpenSSL: an openssl s_server on 127.0.0.1,
-// s_client sending a known message (-n openssl keeps only their calls). The byte counters are kept
+// s_client sending a known message, both run from a copy of openssl under a name of this file's own
+// (ssl-metrics: no other test's openssl has it, and the tests run side by side; -n keeps only
+// their calls; the copy links the system's libssl as openssl does). The byte counters are kept
 // in the kernel (tls_bytes, per CPU) and read at the scrape; the events still print as usual, and
 // the counters must equal the bytes of the calls printed, exactly.
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '@bpf-recipes/cli';
 import { MetricsRegistry } from '@bpf-recipes/metrics';
@@ -12,19 +16,28 @@ describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
   let tls: TlsServer;
   let server: ChildProcess;
   let port: number;
+  const NAME = 'ssl-metrics';
+  let dir: string;
+  let openssl: string;
   beforeAll(async () => {
-    tls = await startTlsServer('metrics');
+    dir = mkdtempSync('/tmp/bpf-recipes-ssl-metrics-');
+    openssl = join(dir, NAME);
+    copyFileSync(spawnSync('sh', ['-c', 'command -v openssl'], { encoding: 'utf8' }).stdout.trim(), openssl);
+    tls = await startTlsServer('metrics', openssl);
     ({ server, port } = tls);
   });
-  afterAll(() => tls?.close());
+  afterAll(() => {
+    tls?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('tls_bytes_total{library,direction}: the bytes of the calls it printed, exact; promtool has nothing to say', async () => {
     const msg = `metrics-${process.pid}-${'x'.repeat(1000)}\n`;
     const mport = await freePort();
-    const tool = await startTool('sslsnoop', ['--json', '-n', 'openssl', '--metrics', `127.0.0.1:${mport}`]);
+    const tool = await startTool('sslsnoop', ['--json', '-n', NAME, '--metrics', `127.0.0.1:${mport}`]);
     let text: string;
     try {
-      const c = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg });
+      const c = await run(openssl, ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg });
       expect(c.code).toBe(0);
       await tool.waitForLine(new RegExp(`"pid":${server.pid},[^\\n]*"direction":"read"`), 10000);
       await new Promise((r) => setTimeout(r, 300));
@@ -41,7 +54,7 @@ describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
       expect(bytes).toBeGreaterThanOrEqual(msg.length);
       expect(sample(text, `bpf_recipes_tls_bytes_total{library="openssl",direction="${direction}"}`)).toBe(bytes);
     }
-    // the other libraries' series are there, at 0 (none of their calls was made by -n openssl)
+    // the other libraries' series are there, at 0 (none of their calls was made by -n ssl-metrics)
     for (const library of ['gnutls', 'nss']) for (const direction of ['read', 'write']) {
       expect(sample(text, `bpf_recipes_tls_bytes_total{library="${library}",direction="${direction}"}`)).toBe(0);
     }
@@ -55,8 +68,8 @@ describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
 
   it("the exporter's open(): the same probes counting only (no plaintext in the ring buffer), read by register()", async () => {
     // the built module, as the exporter loads it (its object path is relative to dist/)
-    const { open, register } = await import('../dist/src/metrics.js');
-    const session = new Session({ tool: 'sslsnoop', filters: { comm: 'openssl' } });
+    const { metrics: { open, register } } = await import('../dist/src/tool.js');
+    const session = new Session({ tool: 'sslsnoop', filters: { comm: NAME } });
     const before = heldPrograms(process.pid).length;
     const msg = `exporter-${process.pid}-${'y'.repeat(500)}\n`;
     try {
@@ -65,7 +78,7 @@ describe.skipIf(skipPrivileged())('sslsnoop --metrics', () => {
       session.follow(skel.maps.events, () => void events++);
       const reg = new MetricsRegistry();
       register(reg.addTool({ tool: 'sslsnoop', version: '0.1.0', lost: () => session.lost() }), skel);
-      expect((await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg })).code).toBe(0);
+      expect((await run(openssl, ['s_client', '-connect', `127.0.0.1:${port}`, '-quiet', '-no_ign_eof'], { input: msg })).code).toBe(0);
       await new Promise((r) => setTimeout(r, 500));
       const text = await reg.registry.metrics();
       // the client's write carries the message; the server's read of it may come in pieces

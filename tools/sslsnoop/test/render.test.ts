@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '@bpf-recipes/cli';
 import { blockHead, hexdump, printable } from '../src/render.js';
-import { spec } from '../src/spec.js';
+import { spec } from '../src/tool.js';
 
 describe('render', () => {
   it('hexdump: offset, two groups of 8 bytes, ASCII', () => {

@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session, sessionOptions } from '@bpf-recipes/cli';
 import { MetricsRegistry } from '@bpf-recipes/metrics';
 import { PROMTOOL, fixture, freePort, heldPrograms, run, sample, skipPrivileged, startPrometheus, startTool } from '@bpf-recipes/testing';
-import { open, register } from '../dist/src/metrics.js'; // the built module: its object is dist/bpf's
+import { metrics } from '../dist/src/tool.js'; // the built module: its object is dist/bpf's
+
+const { open, register } = metrics;
 
 describe.skipIf(skipPrivileged())('udplife --metrics', () => {
   const servers: dgram.Socket[] = [];
