@@ -303,6 +303,9 @@ if (command.length) {
 const guestEnv = {
   PATH: `${foreign ? '/opt/bpf-recipes/node/bin:' : ''}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: '/tmp', LANG: 'C.UTF-8', TERM: 'dumb',
   BPF_RECIPES_VM: `${kver} ${arch}`,
+  // the tests' own waits (a tool's "Tracing", a line, programs freed: libs/testing timeScale) are
+  // made for a real CPU: under emulation a tool's start takes 10-30 s (Node's start alone 2-3 s)
+  ...(foreign || accel === 'tcg' ? { BPF_RECIPES_TEST_TIME_SCALE: '4' } : {}),
   ...Object.fromEntries(['CI', 'FORCE_COLOR', 'NO_COLOR'].filter((k) => process.env[k] !== undefined).map((k) => [k, process.env[k]])),
 };
 const guestScript = ['set -a', ...Object.entries(guestEnv).map(([k, v]) => `${k}=${q(v)}`), 'set +a', `cd ${q(repo)} || exit 125`, `exec ${argv.map(q).join(' ')}`, ''].join('\n');

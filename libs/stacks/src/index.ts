@@ -5,3 +5,4 @@ export { StackTable, mergeRows, flameStack, jsonStack, type StackEntry, type Nam
 export { MissedStacks, missedNotes, type Missed, type MissedIndexes } from './missed.js';
 export type { FlameFrame, FlameStack } from '@bpf-recipes/flame';
 export { UserUnwinder, unwindChoice, finishUnwind, sizeUnwindMaps, startUnwinder, loadCommand, kernelDevOfStat, kernelDevOfMaps, type KnownMaps, unwindRows, unwindSummary, incompleteNotes, INCOMPLETE_USER_FRAME, UNWIND_INCOMPLETE_PC, type UnwindMaps, type UnwindStats, type UnwindChoice, type UserUnwinderOptions } from './unwind.js';
+export { UnwindCache, unwindCacheDir, encodeRows, UNWIND_CACHE_FORMAT, UNWIND_CACHE_MAX_BYTES, type TableIdentity, type UnwindCacheStats } from './unwind-cache.js';

@@ -15,15 +15,18 @@
  * user space reads its maps only later, or never (a command that ends within a second). The
  * mappings found that way (`unwind_vmas`), and the maps read while processes lived, name the
  * stacks of processes that exited before they were named (mapsOf).
+ *
+ * A table built is kept on disk by the file's build-id (unwind-cache.ts): the next start of any
+ * stack tool reads it back instead of building it again.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { commandFiles, type BpfMap } from '@bpf-recipes/core';
 import { DEFAULT_UNWIND_MEMORY_MB } from './options.js';
 import { ElfFile, cfiTable, fileOffsetToVaddr, parseMaps, type CfiRow, type Mapping, type Segment } from '@bpf-recipes/symbols';
+import { ROW_SIZE, UnwindCache, encodeRows, unwindCacheDir } from './unwind-cache.js';
 
 /** Layouts of recipes_unwind.h (checked against the maps' sizes when the unwinder starts). */
-const ROW_SIZE = 12; // struct recipes_unwind_row
 const MAPPING_SIZE = 40; // struct recipes_unwind_mapping
 const MAX_MAPS = 256; // RECIPES_UNWIND_MAX_MAPS
 const PROC_SIZE = 8 + MAX_MAPS * MAPPING_SIZE; // struct recipes_unwind_proc
@@ -136,6 +139,8 @@ export interface UserUnwinderOptions {
   memoryMb?: number;
   /** the clock (ms) the least recently used order goes by (tests) */
   now?: () => number;
+  /** where built tables are kept between runs (none: built at every start) */
+  cache?: UnwindCache;
 }
 
 /** Rows that fit in `mb` MiB (--unwind-memory). */
@@ -199,6 +204,8 @@ export class UserUnwinder {
   private rowsUsed = 0;
   private evictions = 0;
   private reloads = 0;
+  /** tables read from the disk cache instead of built */
+  private cachedFiles = 0;
   private readonly procRoot: string;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -222,7 +229,7 @@ export class UserUnwinder {
   }
 
   /** Rows loaded, of how many; files with tables; files whose tables are not in the rows (did not fit, evicted); evictions and loads again so far. */
-  memory(): { rows: number; maxRows: number; bytes: number; files: number; left_out: number; evictions: number; reloads: number } {
+  memory(): { rows: number; maxRows: number; bytes: number; files: number; left_out: number; evictions: number; reloads: number; cached: number } {
     let files = 0;
     let out = 0;
     for (const f of this.files.values()) {
@@ -230,7 +237,12 @@ export class UserUnwinder {
       if (f.count) files++;
       else out++;
     }
-    return { rows: this.rowsUsed, maxRows: this.o.maxRows, bytes: this.rowsUsed * ROW_SIZE, files, left_out: out, evictions: this.evictions, reloads: this.reloads };
+    return { rows: this.rowsUsed, maxRows: this.o.maxRows, bytes: this.rowsUsed * ROW_SIZE, files, left_out: out, evictions: this.evictions, reloads: this.reloads, cached: this.cachedFiles };
+  }
+
+  /** where built tables are kept between runs (undefined: nowhere) */
+  get cacheDir(): string | undefined {
+    return this.o.cache?.dir;
   }
 
   /** --unwind-memory (MiB), when the tool gave it */
@@ -581,7 +593,7 @@ export class UserUnwinder {
   private build(elf: ElfFile, path: string, open: string, keep: Set<FileRec>): FileRec | Error {
     const rows = this.rowsOf(elf, path);
     if (rows instanceof Error) return rows;
-    const rec: FileRec = { path, opens: [open], slot: 0, first: 0, count: 0, rows: rows.length, lastUsed: this.now(), users: new Set(), kernelAt: new Map(), loads: elf.loads() };
+    const rec: FileRec = { path, opens: [open], slot: 0, first: 0, count: 0, rows: rows.length / ROW_SIZE, lastUsed: this.now(), users: new Set(), kernelAt: new Map(), loads: elf.loads() };
     if (!rows.length) return rec;
     if (this.slots.length < MAX_FILES) {
       rec.slot = this.slots.length;
@@ -591,7 +603,18 @@ export class UserUnwinder {
     return rec;
   }
 
-  private rowsOf(elf: ElfFile, path: string): CfiRow[] | Error {
+  /** A file's table in unwind_rows' layout (ROW_SIZE bytes a row): from the cache, else built (and then cached). */
+  private rowsOf(elf: ElfFile, path: string): Buffer | Error {
+    const cache = this.o.cache;
+    const buildId = cache ? elf.buildId() : undefined;
+    const id = buildId
+      ? { buildId, arch: 'x86_64', ehFrame: elf.section('.eh_frame')?.size ?? 0n, debugFrame: elf.section('.debug_frame')?.size ?? 0n, rowSize: ROW_SIZE }
+      : undefined;
+    const cached = id && cache!.get(id);
+    if (cached) {
+      this.cachedFiles++;
+      return cached;
+    }
     let rows: CfiRow[];
     try {
       rows = cfiTable(elf);
@@ -603,7 +626,9 @@ export class UserUnwinder {
       this.o.verbose?.(`unwind: ${path}: code above 4 GiB: its frames take the frame-pointer step`);
       return new Error('code above 4 GiB');
     }
-    return rows;
+    const values = encodeRows(rows);
+    if (id) cache!.put(id, values);
+    return values;
   }
 
   /**
@@ -611,36 +636,28 @@ export class UserUnwinder {
    * no live process maps first; never those in `keep`, the ones the process being loaded needs);
    * its table written there. False when it does not fit even so: its frames then cut the walk.
    */
-  private place(rec: FileRec, rows: readonly CfiRow[], keep: Set<FileRec>): boolean {
-    let first = this.space.take(rows.length);
-    if (first === undefined && rows.length <= this.o.maxRows) {
-      const window = this.victims(rows.length, keep);
+  private place(rec: FileRec, values: Buffer, keep: Set<FileRec>): boolean {
+    const n = values.length / ROW_SIZE;
+    let first = this.space.take(n);
+    if (first === undefined && n <= this.o.maxRows) {
+      const window = this.victims(n, keep);
       for (const v of window?.recs ?? []) this.evict(v, rec, window!.live.get(v) === 1);
-      if (window) first = this.space.take(rows.length);
+      if (window) first = this.space.take(n);
     }
     if (first === undefined) {
-      const why = rows.length > this.o.maxRows ? 'is larger than' : `does not fit beside the ${mib(this.rowsUsed * ROW_SIZE)} MiB of the files in use in`;
+      const why = n > this.o.maxRows ? 'is larger than' : `does not fit beside the ${mib(this.rowsUsed * ROW_SIZE)} MiB of the files in use in`;
       this.o.verbose?.(
-        `unwind: ${rec.path}: its table (${rows.length} rows, ${mib(rows.length * ROW_SIZE)} MiB) ${why} --unwind-memory (${mib(this.o.maxRows * ROW_SIZE)} MiB): stacks through it are cut there and counted; a larger --unwind-memory keeps them whole`,
+        `unwind: ${rec.path}: its table (${n} rows, ${mib(n * ROW_SIZE)} MiB) ${why} --unwind-memory (${mib(this.o.maxRows * ROW_SIZE)} MiB): stacks through it are cut there and counted; a larger --unwind-memory keeps them whole`,
       );
       return false;
     }
-    const keys = Buffer.alloc(rows.length * 4);
-    const values = Buffer.alloc(rows.length * ROW_SIZE);
-    rows.forEach((r, i) => {
-      keys.writeUInt32LE(first + i, i * 4);
-      const at = i * ROW_SIZE;
-      values.writeUInt32LE(r.pc, at);
-      values.writeInt32LE(r.cfaOffset, at + 4);
-      values.writeUInt8(r.cfa, at + 8);
-      values.writeUInt8(r.fp, at + 9);
-      values.writeInt16LE(Math.max(-32768, Math.min(32767, r.fpOffset)), at + 10);
-    });
-    this.maps.unwind_rows.updateBatch(keys, values, rows.length);
+    const keys = Buffer.alloc(n * 4);
+    for (let i = 0; i < n; i++) keys.writeUInt32LE(first + i, i * 4);
+    this.maps.unwind_rows.updateBatch(keys, values, n);
     rec.first = first;
-    rec.count = rows.length;
-    this.rowsUsed += rows.length;
-    this.o.verbose?.(`unwind: ${rec.path}: ${rows.length} rows`);
+    rec.count = n;
+    this.rowsUsed += n;
+    this.o.verbose?.(`unwind: ${rec.path}: ${n} rows`);
     this.publish(rec);
     return true;
   }
@@ -722,7 +739,7 @@ export class UserUnwinder {
     if (!elf) return;
     try {
       const rows = this.rowsOf(elf, rec.path);
-      if (rows instanceof Error || rows.length !== rec.rows) return;
+      if (rows instanceof Error || rows.length / ROW_SIZE !== rec.rows) return;
       if (this.place(rec, rows, keep)) {
         this.reloads++;
         rec.lastUsed = this.now();
@@ -769,9 +786,10 @@ export function unwindSummary(u: UserUnwinder): string {
   const m = u.memory();
   const s = u.stats();
   const out = m.left_out ? `, ${m.left_out} files' tables not loaded (no room)` : '';
+  const cache = u.cacheDir === undefined ? 'no table cache (BPF_RECIPES_UNWIND_CACHE=off)' : `${m.cached} tables read from the cache in ${u.cacheDir}`;
   return (
     `unwind: ${m.files} files, ${m.rows} of ${m.maxRows} rows (${mib(m.bytes)} of ${mib(m.maxRows * ROW_SIZE)} MiB: --unwind-memory)${out}, ${m.evictions} evicted, ${m.reloads} loaded again; ` +
-    `${s.complete} stacks complete, ${s.incomplete} incomplete (${s.no_room} for want of room), ${s.fp_frames} frame-pointer steps, ${s.unknown_process} stacks of processes not yet loaded`
+    `${s.complete} stacks complete, ${s.incomplete} incomplete (${s.no_room} for want of room), ${s.fp_frames} frame-pointer steps, ${s.unknown_process} stacks of processes not yet loaded; ${cache}`
   );
 }
 
@@ -821,7 +839,9 @@ export function sizeUnwindMaps(obj: { setMaxEntries(map: BpfMap, n: number): voi
  */
 export function startUnwinder(maps: UnwindMaps, c: UnwindChoice, pids: readonly number[] | undefined, verbose?: (message: string) => void, command?: readonly string[]): UserUnwinder | undefined {
   if (!c.unwind) return undefined;
-  const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), memoryMb: c.memoryMb, ...(verbose ? { verbose } : {}) });
+  const dir = unwindCacheDir();
+  const cache = dir === undefined ? undefined : new UnwindCache(dir, verbose ? { verbose } : {});
+  const u = new UserUnwinder(maps, { maxRows: unwindRows(c.memoryMb), memoryMb: c.memoryMb, ...(verbose ? { verbose } : {}), ...(cache ? { cache } : {}) });
   const t0 = Date.now();
   if (pids?.length) u.addAll(pids);
   if (command?.length) {

@@ -60,6 +60,13 @@ export interface CfiArch {
 
 export const X86_64: CfiArch = { sp: 7, fp: 6, ra: 16, raOffset: -8 };
 
+/**
+ * The version of the tables cfiTable gives: the stack tools keep built tables on disk under it
+ * (libs/stacks unwind-cache.ts), so a change here that gives other rows for the same file must
+ * bump it (libs/symbols/test/cfi-version.test.ts holds a hash of this file to remind you).
+ */
+export const CFI_TABLE_VERSION = 1;
+
 export class CfiError extends Error {}
 
 

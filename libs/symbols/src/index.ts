@@ -11,4 +11,4 @@ export { UserSymbolizer, type UserSymbolizerOptions } from './user.js';
 export { crc32File, crc32Update } from './crc32.js';
 export { Symbolizer, type SymbolizerOptions } from './symbolizer.js';
 export { Demangler, isMangled, type DemanglerOptions } from './demangle.js';
-export { CfaKind, FpKind, X86_64, CfiError, cfiTable, buildTable, parseCfiSection, findRow, type CfiRow, type CfiArch } from './cfi.js';
+export { CfaKind, FpKind, X86_64, CFI_TABLE_VERSION, CfiError, cfiTable, buildTable, parseCfiSection, findRow, type CfiRow, type CfiArch } from './cfi.js';

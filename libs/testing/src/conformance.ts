@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
-import { heldPrograms, programsStillLoaded, runToolSync, startTool, toolBin } from './index.js';
+import { heldPrograms, programsStillLoaded, runToolSync, scaledMs, startTool, toolBin } from './index.js';
 
 export interface ConformanceOptions {
   tool: string;
@@ -42,9 +42,9 @@ export function cliConformance(o: ConformanceOptions): void {
     sh.stdout.on('data', (d) => (out += d));
     sh.stderr.on('data', (d) => (err += d));
     sh.on('close', (c) => (code = c));
-    const ready = Date.now() + 20000;
+    const ready = Date.now() + scaledMs(20000);
     while (!/Tracing/.test(err) && code === undefined && Date.now() < ready) await new Promise((r) => setTimeout(r, 50));
-    const end = Date.now() + 15000;
+    const end = Date.now() + scaledMs(15000);
     while (code === undefined && Date.now() < end) {
       await o.drive();
       await new Promise((r) => setTimeout(r, 100));

@@ -108,6 +108,19 @@ export interface RunningTool {
 }
 
 /** Start a tool and wait for its "Tracing" line on stderr. */
+/**
+ * How many times longer than on a real machine the tests' waits may take (a tool's start, a line,
+ * programs freed): BPF_RECIPES_TEST_TIME_SCALE, which the VM lane sets under emulation (4), else 1.
+ * A wait that ends early costs nothing, so only failing runs get slower.
+ */
+export function timeScale(env: NodeJS.ProcessEnv = process.env): number {
+  const x = Number(env.BPF_RECIPES_TEST_TIME_SCALE);
+  return Number.isFinite(x) && x >= 1 ? x : 1;
+}
+
+/** A wait of `ms` on a real machine, as long as it may take here (timeScale). */
+export const scaledMs = (ms: number): number => ms * timeScale();
+
 export async function startTool(tool: string, args: string[] = [], opts: { readyTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunningTool> {
   // the command itself, as a user runs it (its shebang carries the runtime flags)
   const proc = spawn(toolBin(tool), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
@@ -144,7 +157,13 @@ export async function startTool(tool: string, args: string[] = [], opts: { ready
       };
       check();
     });
-  await until(() => /^Tracing/m.test(err), `"Tracing" from ${tool}`, opts.readyTimeoutMs ?? 20000);
+  try {
+    await until(() => /^Tracing/m.test(err), `"Tracing" from ${tool}`, opts.readyTimeoutMs ?? scaledMs(20000));
+  } catch (e) {
+    // not left running (attached later, it would load the machine and count in the next tests)
+    if (!done) proc.kill('SIGKILL');
+    throw e;
+  }
   const lines = () => out.split('\n').filter((l) => l.length > 0);
   return {
     proc,
@@ -152,7 +171,7 @@ export async function startTool(tool: string, args: string[] = [], opts: { ready
     stdout: () => out,
     stderr: () => err,
     lines,
-    async waitForLine(re, timeoutMs = 10000) {
+    async waitForLine(re, timeoutMs = scaledMs(10000)) {
       await until(() => lines().some((l) => re.test(l)), `a line matching ${re}`, timeoutMs);
       return lines().find((l) => re.test(l))!;
     },
@@ -166,7 +185,7 @@ export async function startTool(tool: string, args: string[] = [], opts: { ready
 
 /** Run a tool to completion (e.g. with bad input) and capture everything. */
 export function runToolSync(tool: string, args: string[], opts: { timeoutMs?: number } = {}) {
-  const r = spawnSync(toolBin(tool), args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 30000 });
+  const r = spawnSync(toolBin(tool), args, { encoding: 'utf8', timeout: opts.timeoutMs ?? scaledMs(30000) });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -183,7 +202,7 @@ export function loadedPrograms(prefix: string): BpfProg[] {
 }
 
 /** Wait until no program with this prefix is loaded (the kernel frees them shortly after close). */
-export async function waitNoPrograms(prefix: string, timeoutMs = 3000): Promise<BpfProg[]> {
+export async function waitNoPrograms(prefix: string, timeoutMs = scaledMs(3000)): Promise<BpfProg[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const left = loadedPrograms(prefix);
@@ -211,7 +230,7 @@ export function heldPrograms(pid: number): number[] {
 }
 
 /** Which of these program ids are still loaded, after waiting up to timeoutMs for the kernel to free them. */
-export async function programsStillLoaded(ids: number[], timeoutMs = 3000): Promise<number[]> {
+export async function programsStillLoaded(ids: number[], timeoutMs = scaledMs(3000)): Promise<number[]> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const out = execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -243,7 +262,7 @@ export function startBusy(bin: string, args: string[]): Promise<BusyWorkload> {
   let err = '';
   const closed = new Promise<void>((res) => p.on('close', () => res()));
   return new Promise((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`${bin} was not ready in 10 s\n${out}\n${err}`)), 10000);
+    const t = setTimeout(() => rej(new Error(`${bin} was not ready in ${scaledMs(10)} s\n${out}\n${err}`)), scaledMs(10000));
     p.stderr!.on('data', (d) => (err += d));
     p.on('close', (code) => rej(new Error(`${bin} exited (${code}) before it was ready\n${out}\n${err}`)));
     p.stdout!.on('data', (d) => {

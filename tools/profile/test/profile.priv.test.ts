@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FRAME_POINTER_CFLAGS, cliConformance, loadedPrograms, skipPrivileged, startTool } from '@bpf-recipes/testing';
+import { FRAME_POINTER_CFLAGS, cliConformance, loadedPrograms, skipPrivileged, startTool, waitNoPrograms } from '@bpf-recipes/testing';
 import { start } from '@bpf-recipes/profile';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -244,9 +244,7 @@ describe.skipIf(skipPrivileged())('profile on the real kernel', () => {
       await s.end();
     }
     expect(() => p.snapshot()).toThrow(/after close/);
-    const left = Date.now() + 3000;
-    while (loadedPrograms('profile_sample').length && Date.now() < left) await new Promise((r) => setTimeout(r, 100));
-    expect(loadedPrograms('profile_sample')).toEqual([]);
+    expect(await waitNoPrograms('profile_sample')).toEqual([]);
   });
 
   it('the typed API refuses bad options before loading anything', () => {
