@@ -5,11 +5,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
 import { hasBpfPrivileges } from '@bpf-recipes/core';
+import { repoRoot } from './fixture.js';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** Why BPF tests cannot run here, or undefined when they can. */
 export function bpfUnavailable(): string | undefined {
@@ -241,7 +240,7 @@ export async function programsStillLoaded(ids: number[], timeoutMs = scaledMs(30
   }
 }
 
-export { fixture } from './fixture.js';
+export { fixture, repoRoot } from './fixture.js';
 
 /**
  * A multi-threaded workload that is already busy before a tool attaches (busy-tls,
